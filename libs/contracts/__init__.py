@@ -1,0 +1,1 @@
+"""Message contracts: every bus subject and every message, in one place."""

@@ -1,0 +1,45 @@
+"""Durable events (JetStream): usage for metering, audit for the audit trail.
+
+Both are delivered at least once; consumers are idempotent by ``request_id`` / ``event_id``.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class UsageEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Tokens used by one data-plane request (exactly one per request)."""
+
+    request_id: str
+    ts: int  # unix milliseconds
+    org_id: str
+    project_id: str
+    key_id: str
+    model: str
+    provider: str
+    status: int
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    estimated: bool = False
+    latency_ms: int = 0
+    stream: bool = False
+
+
+class AuditEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One auditable action. ``detail`` values are short, non-secret strings."""
+
+    event_id: str
+    ts: int  # unix milliseconds
+    org_id: str
+    actor_type: str  # "api_key" | "admin_token" | "user" | "system"
+    actor_id: str
+    action: str  # e.g. "chat.completion", "api_key.created"
+    resource: str
+    success: bool
+    request_id: str = ""
+    ip: str = ""
+    user_agent: str = ""
+    status: int = 0
+    detail: dict[str, str] = {}

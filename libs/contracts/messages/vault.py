@@ -1,0 +1,64 @@
+"""Vault: resolve a model to an upstream provider and its decrypted key."""
+
+from __future__ import annotations
+
+import msgspec
+
+from libs.contracts.messages.common import Denied, Fault
+
+
+class Resolve(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Which upstream serves ``model`` for this tenant/project."""
+
+    request_id: str
+    tenant_id: str
+    project_id: str
+    model: str
+    sent_at: int = 0
+
+
+class Resolved(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):
+    """Upstream coordinates. ``api_key`` is a decrypted provider secret: never log it."""
+
+    provider_id: str
+    provider: str
+    adapter: str
+    base_url: str
+    upstream_model: str
+    api_key: str = ""
+    timeout_s: float = 60.0
+
+    def __repr__(self) -> str:
+        return (
+            f"Resolved(provider_id={self.provider_id!r}, adapter={self.adapter!r}, "
+            f"upstream_model={self.upstream_model!r}, api_key=<redacted>)"
+        )
+
+
+VaultReply = Resolved | Denied | Fault
+
+
+class ListModels(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Models a tenant's providers serve."""
+
+    request_id: str
+    tenant_id: str
+    project_id: str = ""
+    sent_at: int = 0
+
+
+class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One routable model name and its provider."""
+
+    id: str
+    provider: str
+    created: int = 0
+
+
+class ModelList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):
+    """Answer to :class:`ListModels`."""
+
+    models: list[ModelInfo]
+
+
+ModelsReply = ModelList | Denied | Fault

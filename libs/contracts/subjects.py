@@ -1,0 +1,53 @@
+"""Every NATS subject Bastion uses.
+
+Request/reply subjects read ``gw.<service>.<verb>.v<N>``; a breaking change mints a new
+``.v<N+1>`` subject served beside the old one during roll-out. Events read
+``gw.evt.<source>.<subject>.<action>``. Handlers never spell a subject as a literal.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- request/reply (core NATS, queue group = service name) -------------------------------
+AUTH_VERIFY: Final = "gw.auth.verify_key.v1"
+AUTH_VERIFY_ADMIN: Final = "gw.auth.verify_admin.v1"
+GUARD_CHECK: Final = "gw.guard.check.v1"
+VAULT_RESOLVE: Final = "gw.vault.resolve.v1"
+VAULT_MODELS: Final = "gw.vault.models.v1"
+METERING_LIMIT_CHECK: Final = "gw.metering.limit_check.v1"  # reserved: per-key USD / rpm limits
+
+SERVICES: Final = ("auth", "guardrails", "vault", "metering", "audit")
+"""Bus services; each answers :func:`ping` and joins a queue group named after itself."""
+
+REQUEST_PATH: Final = ("auth", "guardrails", "vault")
+"""Services a data-plane request cannot complete without (the edge fails closed on them)."""
+
+
+def ping(service: str) -> str:
+    """Health subject of one service (answered by any replica of its queue group)."""
+    return f"gw.{service}.ping.v1"
+
+
+# --- durable events (JetStream) ------------------------------------------------------------
+USAGE_STREAM: Final = "USAGE"
+USAGE_SUBJECTS: Final = "gw.evt.usage.>"
+AUDIT_STREAM: Final = "AUDIT"
+AUDIT_SUBJECTS: Final = "gw.evt.audit.>"
+METERING_DURABLE: Final = "metering"
+AUDIT_DURABLE: Final = "audit"
+
+
+def usage_event(tenant_id: str) -> str:
+    """Subject a usage event for ``tenant_id`` is published on."""
+    return f"gw.evt.usage.{tenant_id}.recorded"
+
+
+def audit_event(source: str, resource: str, action: str) -> str:
+    """Subject of an audit event, ``gw.evt.audit.<source>.<resource>.<action>``."""
+    return f"gw.evt.audit.{source}.{resource}.{action}"
+
+
+def is_token(value: str) -> bool:
+    """True if ``value`` is usable as one subject token (no dots, wildcards or spaces)."""
+    return bool(value) and not any(c in value for c in ".*> \t\r\n")

@@ -1,0 +1,147 @@
+"""``python -m libs.stack run``: the whole stack on embedded defaults, one command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from libs.db import migrate
+from libs.stack import natsd, pg, secrets_store, seed
+from libs.stack.config import StackConfig
+from libs.stack.supervisor import Proc, Supervisor
+
+SERVICES = ("auth", "guardrails", "vault", "metering", "audit")
+
+
+def _service_env(config: StackConfig, cluster: pg.Cluster, name: str, extra: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        BASTION_NATS_URL=config.nats_url,
+        BASTION_DB_DSN=cluster.dsn(),
+        BASTION_TRACE_FILE=str(config.var / "traces" / f"{name}.jsonl"),
+        BASTION_INSTANCE=f"{name}-{os.getpid()}",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def build_procs(config: StackConfig, cluster: pg.Cluster, keys: secrets_store.StackSecrets) -> list[Proc]:
+    """Every process of the stack, in start order."""
+    py = sys.executable
+    conf = natsd.write_config(config.var / "nats", config.host, config.nats_port)
+    per_service: dict[str, dict[str, str]] = {
+        "auth": {"BASTION_KEY_PEPPER": keys.pepper},
+        "vault": {"BASTION_MASTER_KEYS_FILE": str(keys.master_keys_file)},
+        "edge": {"BASTION_EDGE_HOST": config.host, "BASTION_EDGE_PORT": str(config.edge_port),
+                 "BASTION_EDGE_WORKERS": str(config.edge_workers)},  # fmt: skip
+        "api": {"BASTION_API_HOST": config.host, "BASTION_API_PORT": str(config.api_port)},
+    }
+    procs = [Proc("nats", [str(natsd.binary()), "-c", str(conf)], dict(os.environ), config.logs / "nats.log")]
+    procs.append(Proc("mockllm", [py, "-m", "libs.mockllm", "--host", config.host, "--port", str(config.mock_port)],
+                      dict(os.environ), config.logs / "mockllm.log"))  # fmt: skip
+    for name in (*SERVICES, "edge", "api"):
+        env = _service_env(config, cluster, name, per_service.get(name, {}))
+        procs.append(Proc(name, [py, "-m", f"services.{name}"], env, config.logs / f"{name}.log"))
+    return procs
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - our own loopback URL
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _banner(config: StackConfig, env: dict[str, str], elapsed: float) -> str:
+    base = env["BASTION_BASE_URL"]
+    return f"""
+Bastion is ready in {elapsed:.1f}s.
+  data plane   {base}
+  management   {env["BASTION_ADMIN_URL"]}
+  API key      {env["BASTION_API_KEY"]}
+  demo env     {config.var / "demo.env"}
+  logs         {config.logs}/
+
+Try it:
+  curl -s {base}/chat/completions \\
+    -H "Authorization: Bearer {env["BASTION_API_KEY"]}" -H "Content-Type: application/json" \\
+    -d '{{"model": "{env.get("BASTION_DEMO_MODEL", "mock-gpt-4o-mini")}", "messages": [{{"role": "user", "content": "Hello"}}]}}'
+
+Press Ctrl-C to stop.
+"""
+
+
+def run(config: StackConfig) -> int:
+    """Bring the stack up, supervise it, tear it down on Ctrl-C/SIGTERM."""
+    started = time.monotonic()
+    for sub in ("logs", "traces", "run"):
+        (config.var / sub).mkdir(parents=True, exist_ok=True)
+    keys = secrets_store.ensure(config.var)
+    cluster = pg.init(config.var / "pg", config.pg_port)
+    pg.start(cluster, config.logs / "postgres.log")
+    supervisor: Supervisor | None = None
+    try:
+        asyncio.run(pg.ensure_database(cluster))
+        asyncio.run(migrate.apply(cluster.dsn()))
+        env_file = config.var / "demo.env"
+        if not env_file.exists():
+            demo = asyncio.run(seed.seed(cluster.dsn(), keys.pepper, config))
+            seed.write_env(env_file, config, demo)
+        else:
+            seed.refresh_urls(env_file, config)
+        supervisor = Supervisor(build_procs(config, cluster, keys))
+        supervisor.procs[0].start()
+        natsd.wait_port(config.host, config.nats_port)
+        for proc in supervisor.procs[1:]:
+            proc.start()
+        _write_pids(config, supervisor)
+        deadline = time.monotonic() + 60
+        while not _ready(f"{config.edge_url}/readyz"):
+            if time.monotonic() > deadline:
+                print("stack did not become ready within 60s; see", config.logs, file=sys.stderr)
+                return 1
+            supervisor.tick()
+            time.sleep(0.1)
+        print(_banner(config, seed.read_env(env_file), time.monotonic() - started), flush=True)
+        (config.var / "run" / "ready").write_text(str(os.getpid()), encoding="utf-8")
+        supervisor.run_forever(on_restart=lambda: _write_pids(config, supervisor))
+        return 0
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            (config.var / "run" / "ready").unlink()
+        if supervisor is not None:
+            supervisor.stop()
+        pg.stop(cluster)
+
+
+def _write_pids(config: StackConfig, supervisor: Supervisor | None) -> None:
+    if supervisor is None:
+        return
+    for proc in supervisor.procs:
+        if proc.pid:
+            (config.var / "run" / f"{proc.name}.pid").write_text(str(proc.pid), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    parser = argparse.ArgumentParser(prog="python -m libs.stack", description="Bastion's local stack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_p = sub.add_parser("run", help="start everything and supervise it")
+    run_p.add_argument("--var", default=None, help="state directory (default: ./var or $BASTION_VAR)")
+    args = parser.parse_args(argv)
+    config = StackConfig.from_env(args.var)
+    if args.command == "run":
+        return run(config)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

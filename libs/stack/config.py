@@ -1,0 +1,64 @@
+"""Where the stack keeps its state and which ports it uses (all overridable)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Ports, paths and worker counts of one local stack."""
+
+    var: Path
+    edge_port: int = 8080
+    api_port: int = 8081
+    nats_port: int = 4222
+    pg_port: int = 54329
+    mock_port: int = 9009
+    edge_workers: int = 1
+    host: str = "127.0.0.1"
+
+    @classmethod
+    def from_env(cls, var: str | None = None) -> StackConfig:
+        """Defaults, overridden by ``BASTION_*`` variables."""
+        env = os.environ
+
+        def port(name: str, default: int) -> int:
+            return int(env.get(name, default))
+
+        return cls(
+            var=Path(var or env.get("BASTION_VAR", "var")).resolve(),
+            edge_port=port("BASTION_EDGE_PORT", 8080),
+            api_port=port("BASTION_API_PORT", 8081),
+            nats_port=port("BASTION_NATS_PORT", 4222),
+            pg_port=port("BASTION_PG_PORT", 54329),
+            mock_port=port("BASTION_MOCK_PORT", 9009),
+            edge_workers=port("BASTION_EDGE_WORKERS", 1),
+        )
+
+    @property
+    def logs(self) -> Path:
+        """Per-process log files."""
+        return self.var / "logs"
+
+    @property
+    def nats_url(self) -> str:
+        """The bus."""
+        return f"nats://{self.host}:{self.nats_port}"
+
+    @property
+    def edge_url(self) -> str:
+        """The data plane."""
+        return f"http://{self.host}:{self.edge_port}"
+
+    @property
+    def api_url(self) -> str:
+        """The management API."""
+        return f"http://{self.host}:{self.api_port}"
+
+    @property
+    def mock_url(self) -> str:
+        """The built-in mock provider's OpenAI base URL."""
+        return f"http://{self.host}:{self.mock_port}/v1"

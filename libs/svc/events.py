@@ -1,0 +1,104 @@
+"""Durable event publishing off the response path.
+
+``emit()`` only enqueues; a background task publishes to JetStream and waits for the stream's
+ack, retrying with backoff until it comes, with ``Nats-Msg-Id`` set so a retried publish is
+stored once (the stream deduplicates within its window; consumers dedupe by id as well). On
+shutdown the queue is drained before the connection closes. The queue is bounded: if JetStream
+stays down long enough to fill it, ``emit`` raises so the caller can refuse new work rather than
+silently lose events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from nats.aio.client import Client
+
+from libs.contracts.codec import encode
+from libs.contracts.messages import AuditEvent, UsageEvent
+from libs.contracts import subjects
+
+log = logging.getLogger("bastion.events")
+
+
+class EventBacklogFull(Exception):
+    """The publisher cannot keep up (JetStream unreachable for a long time)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    subject: str
+    msg_id: str
+    payload: bytes
+
+
+class EventPublisher:
+    """A bounded queue drained into JetStream by ``concurrency`` workers."""
+
+    def __init__(self, nc: Client, *, max_queue: int = 100_000, concurrency: int = 16) -> None:
+        self._js = nc.jetstream()
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue(max_queue)
+        self._workers: list[asyncio.Task[None]] = []
+        self._concurrency = concurrency
+
+    def start(self) -> None:
+        """Start the workers."""
+        self._workers = [asyncio.create_task(self._work()) for _ in range(self._concurrency)]
+
+    def usage(self, event: UsageEvent) -> None:
+        """Queue a usage event."""
+        self._put(subjects.usage_event(_token(event.org_id)), event.request_id, encode(event))
+
+    def audit(self, event: AuditEvent, *, source: str) -> None:
+        """Queue an audit event."""
+        resource_type, _, action = event.action.partition(".")
+        subject = subjects.audit_event(source, _token(resource_type), _token(action or "event"))
+        self._put(subject, event.event_id, encode(event))
+
+    def _put(self, subject: str, msg_id: str, payload: bytes) -> None:
+        try:
+            self._queue.put_nowait(_Pending(subject, msg_id, payload))
+        except asyncio.QueueFull:
+            raise EventBacklogFull from None
+
+    @property
+    def backlog(self) -> int:
+        """Events not yet acked by the stream."""
+        return self._queue.qsize()
+
+    async def _work(self) -> None:
+        while True:
+            item = await self._queue.get()
+            delay = 0.05
+            while True:
+                try:
+                    await self._js.publish(
+                        item.subject, item.payload, timeout=2.0, headers={"Nats-Msg-Id": item.msg_id}
+                    )
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - retry until the stream takes it
+                    log.warning("event publish failed; retrying", extra={"error_type": type(exc).__name__})
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+            self._queue.task_done()
+
+    async def close(self, timeout: float = 10.0) -> None:
+        """Drain the queue (up to ``timeout``), then stop the workers."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), timeout)
+        if self._queue.qsize():
+            log.error("events left unpublished at shutdown", extra={"count": self._queue.qsize()})
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+
+
+def _token(value: str) -> str:
+    """A safe subject token from an id (ids are [a-z0-9_-]; anything else is replaced)."""
+    cleaned = "".join(c if c.isalnum() or c in "-_" else "_" for c in value)
+    return cleaned or "_"

@@ -1,0 +1,49 @@
+"""Settings shared by every process: loaded once from ``BASTION_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import msgspec
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+class BaseSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What every service needs: the bus, the database, logging and tracing."""
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_user: str = ""
+    nats_password: str = ""
+    db_dsn: str = ""
+    log_level: str = "INFO"
+    trace_file: str = ""
+    instance: str = ""
+
+    def __repr__(self) -> str:  # never print passwords or DSNs with credentials
+        return f"{type(self).__name__}(nats_url={self.nats_url!r}, log_level={self.log_level!r})"
+
+
+def load(cls: type[S], environ: Mapping[str, str] | None = None, prefix: str = "BASTION_") -> S:
+    """Fill ``cls`` from ``<prefix><FIELD>`` variables; "5" becomes 5 and "true" True.
+
+    List fields take comma-separated values.
+    """
+    env = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    for field in msgspec.structs.fields(cls):
+        value = env.get(prefix + field.name.upper())
+        if value is None:
+            continue
+        if _is_list(field.type):
+            raw[field.name] = [v.strip() for v in value.split(",") if v.strip()]
+        else:
+            raw[field.name] = value
+    return msgspec.convert(raw, cls, strict=False)
+
+
+def _is_list(tp: Any) -> bool:
+    origin = getattr(tp, "__origin__", None)
+    return tp is list or origin is list

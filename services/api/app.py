@@ -1,0 +1,69 @@
+"""The management API (control plane)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from litestar import Litestar, Request, get
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+
+from libs.db.pool import create_pool
+from libs.svc import logs
+from libs.svc.bus import Bus, connect
+from libs.telemetry import setup as telemetry
+from services.api import problems
+from services.api.controllers.audit import AuditController
+from services.api.controllers.usage import UsageController
+from services.api.security import admin
+from services.api.settings import get_settings
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Bus connection and database pool."""
+    settings = get_settings()
+    nc = await connect(settings, "bastion-api")
+    pool = await create_pool(settings.db_dsn, max_size=settings.pool_size)
+    app.state.bus = Bus(nc, settings.bus_timeout_s)
+    app.state.pool = pool
+    try:
+        yield
+    finally:
+        await pool.close()
+        await nc.drain()
+
+
+async def provide_db(request: Request[Any, Any, Any]) -> asyncpg.Pool:
+    """The database pool."""
+    pool: asyncpg.Pool = request.app.state.pool
+    return pool
+
+
+@get("/healthz", sync_to_thread=False, include_in_schema=False)
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+def create_app() -> Litestar:
+    """Build the management API (uvicorn factory)."""
+    settings = get_settings()
+    logs.setup("api", settings.log_level)
+    telemetry.setup("api", settings.trace_file)
+    return Litestar(
+        route_handlers=[healthz, UsageController, AuditController],
+        lifespan=[lifespan],
+        dependencies={"admin": Provide(admin), "db": Provide(provide_db)},
+        exception_handlers={
+            problems.Problem: problems.handle_problem,
+            HTTPException: problems.handle_http,
+            Exception: problems.handle_unexpected,
+        },
+        openapi_config=OpenAPIConfig(title="Bastion management API", version="1.0.0", path="/openapi"),
+        debug=False,
+    )

@@ -1,0 +1,40 @@
+"""The caller's organisation's audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from services.api.deps import Admin, Db
+
+Limit = Annotated[int, Parameter(ge=1, le=1000)]
+
+
+class AuditController(Controller):
+    """``/v1/audit``."""
+
+    path = "/v1/audit"
+    tags = ["audit"]  # noqa: RUF012
+
+    @get("/", operation_id="listAuditEvents")
+    async def list_events(
+        self,
+        admin: Admin,
+        db: Db,
+        limit: Limit = 100,
+        cursor: int | None = None,
+        request_id: str | None = None,
+        action: str | None = None,
+    ) -> dict[str, Any]:
+        """Audit events, newest first; ``next_cursor`` pages on."""
+        rows = await db.fetch(
+            "SELECT seq, event_id, ts, actor_type, actor_id, action, resource, success, request_id, ip,"
+            " user_agent, status, detail, encode(hash, 'hex') AS hash FROM audit.events"
+            " WHERE org_id = $1 AND ($2::bigint IS NULL OR seq < $2) AND ($3::text IS NULL OR request_id = $3)"
+            " AND ($4::text IS NULL OR action = $4) ORDER BY seq DESC LIMIT $5",
+            admin.org_id, cursor, request_id, action, limit + 1,
+        )  # fmt: skip
+        items = [dict(r) for r in rows[:limit]]
+        return {"data": items, "next_cursor": items[-1]["seq"] if len(rows) > limit else None}

@@ -1,0 +1,42 @@
+"""Management-token authentication (verified by the auth service over the bus)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from litestar.connection import ASGIConnection
+
+from libs.contracts import subjects
+from libs.contracts.codec import Codec
+from libs.contracts.messages import AdminPrincipal, Denied, VerifyAdmin, VerifyAdminReply
+from libs.svc.bus import Bus, Unavailable
+from services.api.problems import Problem
+
+_codec: Codec[VerifyAdminReply] = Codec(VerifyAdminReply)
+ROLES = ("viewer", "developer", "admin", "owner")
+
+
+async def admin(connection: ASGIConnection[Any, Any, Any, Any]) -> AdminPrincipal:
+    """The caller's management principal, or 401/503."""
+    value = connection.headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "A management token is required (Authorization: Bearer …).",
+                      headers={"www-authenticate": "Bearer"})  # fmt: skip
+    bus: Bus = connection.app.state.bus
+    request = VerifyAdmin(request_id=secrets.token_hex(8), token=token.strip())
+    try:
+        reply = await bus.request("auth", subjects.AUTH_VERIFY_ADMIN, request, _codec)
+    except Unavailable:
+        raise Problem(503, "The auth service is unavailable; retry shortly.", kind="unavailable") from None
+    if isinstance(reply, Denied):
+        raise Problem(401, "Invalid management token.", headers={"www-authenticate": "Bearer"})
+    assert isinstance(reply, AdminPrincipal)
+    return reply
+
+
+def require(principal: AdminPrincipal, role: str) -> None:
+    """403 unless ``principal`` holds at least ``role``."""
+    if ROLES.index(principal.role) < ROLES.index(role):
+        raise Problem(403, f"This action needs the {role} role.")

@@ -1,0 +1,42 @@
+"""Audit consumer: the durable audit stream into the hash-chained table (acked after commit)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import msgspec
+from faststream.middlewares import AckPolicy
+from faststream.nats import NatsBroker, PullSub
+
+from libs.contracts import subjects
+from libs.contracts.codec import Codec
+from libs.contracts.messages import AuditEvent
+from libs.svc import streams
+from libs.svc.rpc import raw_body
+
+SERVICE = "audit"
+log = logging.getLogger("bastion.audit")
+_codec: Codec[AuditEvent] = Codec(AuditEvent)
+
+Append = Callable[[AuditEvent], Awaitable[bool]]
+
+
+def register(broker: NatsBroker, append: Append) -> None:
+    """Consume audit events with the shared durable consumer."""
+
+    @broker.subscriber(
+        subjects.AUDIT_SUBJECTS,
+        stream=streams.jstream(streams.AUDIT),
+        durable=subjects.AUDIT_DURABLE,
+        pull_sub=PullSub(batch_size=64, timeout=1.0),
+        decoder=raw_body,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
+    async def on_audit(body: bytes) -> None:
+        try:
+            event = _codec.decode(body)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            log.error("dropping malformed audit event")
+            return
+        await append(event)

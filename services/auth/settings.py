@@ -1,0 +1,29 @@
+"""Auth service settings (``BASTION_*``)."""
+
+from __future__ import annotations
+
+import base64
+
+from libs.svc.settings import BaseSettings, load
+
+
+class AuthSettings(BaseSettings, frozen=True, kw_only=True):
+    """``key_pepper`` is the server secret under which presented keys are HMAC'd (base64)."""
+
+    key_pepper: str = ""
+    cache_ttl_s: float = 30.0
+    cache_size: int = 100_000
+    negative_cache_ttl_s: float = 5.0
+    miss_rate_per_s: float = 200.0
+    pool_size: int = 10
+
+    def pepper(self) -> bytes:
+        """The decoded pepper; refuses to run without one (fail closed)."""
+        if not self.key_pepper:
+            raise RuntimeError("BASTION_KEY_PEPPER is not set")
+        return base64.urlsafe_b64decode(self.key_pepper + "=" * (-len(self.key_pepper) % 4))
+
+
+def get_settings() -> AuthSettings:
+    """Settings from the environment."""
+    return load(AuthSettings)

@@ -1,0 +1,113 @@
+"""Key and token verification: cache → database (by HMAC digest) → argon2id.
+
+A well-formed key whose digest is unknown is denied without running argon2, so random keys
+cost one indexed lookup (rate-limited). argon2 runs in a thread, off the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from libs.contracts.errors import Code
+from libs.contracts.messages import (
+    AdminPrincipal,
+    Denied,
+    Fault,
+    KeyLimits,
+    Principal,
+)
+from libs.crypto import apikeys
+from services.auth import store
+from services.auth.logic import INVALID_KEY, INVALID_TOKEN, TokenBucket, TtlCache, status_denial
+from services.auth.settings import AuthSettings
+
+FindKey = Callable[[str], Awaitable[store.KeyRecord | None]]
+FindToken = Callable[[str], Awaitable[store.TokenRecord | None]]
+CheckHash = Callable[[str, str], Awaitable[bool]]
+
+_BUSY = Fault(code=Code.UNAVAILABLE, message="too many unverified credentials; retry shortly", retryable=True)
+
+
+class Verifier:
+    """Verifies API keys and management tokens for the auth handlers."""
+
+    def __init__(
+        self,
+        settings: AuthSettings,
+        *,
+        find_key: FindKey,
+        find_token: FindToken,
+        check_hash: CheckHash,
+    ) -> None:
+        self._pepper = settings.pepper()
+        self._ttl = settings.cache_ttl_s
+        self._neg_ttl = settings.negative_cache_ttl_s
+        self._find_key = find_key
+        self._find_token = find_token
+        self._check_hash = check_hash
+        self.keys: TtlCache[Principal | Denied] = TtlCache(max_size=settings.cache_size)
+        self.tokens: TtlCache[AdminPrincipal | Denied] = TtlCache(max_size=settings.cache_size)
+        self._misses = TokenBucket(settings.miss_rate_per_s, burst=settings.miss_rate_per_s)
+
+    async def verify_key(self, key: str) -> Principal | Denied | Fault:
+        """The principal of ``key``, or why not."""
+        if apikeys.parse(key) is None:
+            return INVALID_KEY
+        digest = apikeys.lookup_digest(self._pepper, key)
+        cached = self.keys.get(digest)
+        if cached is not None:
+            return cached
+        if not self._misses.take():
+            return _BUSY
+        record = await self._find_key(digest)
+        if record is None or not await self._check_hash(record.hash, key):
+            self.keys.put(digest, INVALID_KEY, self._neg_ttl)
+            return INVALID_KEY
+        denial = status_denial(record.status, record.expires_at, datetime.now(UTC))
+        if denial is not None:
+            self.keys.put(digest, denial, self._neg_ttl)
+            return denial
+        principal = Principal(
+            org_id=record.org_id,
+            project_id=record.project_id,
+            key_id=record.id,
+            plan=record.plan,
+            limits=KeyLimits(
+                usage_limit_usd=record.usage_limit_usd,
+                rate_limit_rpm=record.rate_limit_rpm,
+                allowed_models=record.allowed_models,
+                allowed_ips=record.allowed_ips,
+            ),
+            cache_ttl_s=self._ttl_for(record.expires_at),
+        )
+        self.keys.put(digest, principal, principal.cache_ttl_s)
+        return principal
+
+    async def verify_token(self, token: str) -> AdminPrincipal | Denied | Fault:
+        """The admin principal of a management token, or why not."""
+        if not apikeys.parse_admin_token(token):
+            return INVALID_TOKEN
+        digest = apikeys.lookup_digest(self._pepper, token)
+        cached = self.tokens.get(digest)
+        if cached is not None:
+            return cached
+        if not self._misses.take():
+            return _BUSY
+        record = await self._find_token(digest)
+        if record is None or not await self._check_hash(record.hash, token):
+            self.tokens.put(digest, INVALID_TOKEN, self._neg_ttl)
+            return INVALID_TOKEN
+        if status_denial(record.status, record.expires_at, datetime.now(UTC)) is not None:
+            self.tokens.put(digest, INVALID_TOKEN, self._neg_ttl)
+            return INVALID_TOKEN
+        principal = AdminPrincipal(org_id=record.org_id, token_id=record.id, role=record.role)
+        self.tokens.put(digest, principal, self._ttl_for(record.expires_at))
+        return principal
+
+    def _ttl_for(self, expires_at: datetime | None) -> float:
+        """Never cache a key past its expiry."""
+        if expires_at is None:
+            return self._ttl
+        left = (expires_at - datetime.now(UTC)).total_seconds()
+        return max(0.0, min(self._ttl, left))

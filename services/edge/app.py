@@ -1,0 +1,66 @@
+"""The edge application: Litestar, one NATS connection and one HTTP client per worker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from litestar import Litestar
+from litestar.exceptions import HTTPException
+
+from libs.svc import logs
+from libs.svc.events import EventPublisher
+from libs.svc.streams import ALL as STREAMS, ensure
+from libs.telemetry import setup as telemetry
+from services.edge import errors
+from libs.svc.bus import Bus, connect
+from services.edge.gateway import Gateway
+from services.edge.middleware import request_id_middleware
+from services.edge.routes.chat import chat_completions
+from services.edge.routes.health import healthz, readyz
+from services.edge.routes.models import list_models
+from services.edge.settings import get_settings
+from services.edge.upstream.openai import OpenAIAdapter
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Open the bus connection, the event publisher and the upstream pool; close them in reverse."""
+    settings = get_settings()
+    nc = await connect(settings, "bastion-edge")
+    js = nc.jetstream()
+    for spec in STREAMS:
+        await ensure(js, spec)
+    events = EventPublisher(nc, max_queue=settings.event_queue_size)
+    events.start()
+    client = httpx.AsyncClient(limits=httpx.Limits(max_connections=512, max_keepalive_connections=128))
+    openai = OpenAIAdapter(client, settings.upstream_connect_timeout_s)
+    app.state.gateway = Gateway(Bus(nc, settings.bus_timeout_s), events)
+    app.state.adapters = {"openai": openai, "openai_compatible": openai}
+    try:
+        yield
+    finally:
+        await events.close()
+        await client.aclose()
+        await nc.drain()
+
+
+def create_app() -> Litestar:
+    """Build the edge app (uvicorn factory)."""
+    settings = get_settings()
+    logs.setup("edge", settings.log_level)
+    telemetry.setup("edge", settings.trace_file)
+    return Litestar(
+        route_handlers=[chat_completions, list_models, healthz, readyz],
+        lifespan=[lifespan],
+        middleware=[request_id_middleware],
+        exception_handlers={
+            errors.ApiError: errors.handle_api_error,
+            HTTPException: errors.handle_http_exception,
+            Exception: errors.handle_unexpected,
+        },
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=None,
+        debug=False,
+    )

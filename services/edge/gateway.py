@@ -1,0 +1,146 @@
+"""The per-request pipeline: auth → (guardrails ∥ vault) → upstream → usage + audit events."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from libs.contracts import subjects
+from libs.contracts.codec import Codec
+from libs.contracts.messages import (
+    AuditEvent,
+    AuthReply,
+    Denied,
+    GuardCheck,
+    GuardReply,
+    GuardVerdict,
+    ListModels,
+    ModelInfo,
+    ModelsReply,
+    Principal,
+    Resolve,
+    Resolved,
+    UsageEvent,
+    VaultReply,
+    VerifyKey,
+)
+from libs.svc.events import EventPublisher
+from services.edge import errors
+from libs.svc.bus import Bus, Unavailable
+from services.edge.upstream.base import Usage
+
+_auth_codec: Codec[AuthReply] = Codec(AuthReply)
+_guard_codec: Codec[GuardReply] = Codec(GuardReply)
+_vault_codec: Codec[VaultReply] = Codec(VaultReply)
+_models_codec: Codec[ModelsReply] = Codec(ModelsReply)
+
+
+@dataclass
+class Call:
+    """One data-plane request as the pipeline tracks it."""
+
+    request_id: str
+    client_ip: str
+    user_agent: str
+    action: str
+    started: float = field(default_factory=time.perf_counter)
+    principal: Principal | None = None
+    model: str = ""
+    provider: str = ""
+    stream: bool = False
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Gateway:
+    """Talks to the bus services for one edge worker."""
+
+    def __init__(self, bus: Bus, events: EventPublisher) -> None:
+        self.bus = bus
+        self.events = events
+
+    async def authenticate(self, call: Call, key: str) -> Principal:
+        """Verify ``key`` with auth; 401 on a denial, 503 if auth cannot answer."""
+        request = VerifyKey(request_id=call.request_id, key=key, client_ip=call.client_ip, sent_at=_now_ms())
+        try:
+            reply = await self.bus.request("auth", subjects.AUTH_VERIFY, request, _auth_codec)
+        except Unavailable as exc:
+            raise errors.unavailable(exc.service) from None
+        if isinstance(reply, Denied):
+            raise errors.from_denial(reply.code, reply.reason)
+        assert isinstance(reply, Principal)
+        call.principal = reply
+        return reply
+
+    async def prepare(self, call: Call, principal: Principal, texts: list[str]) -> tuple[Resolved, GuardVerdict]:
+        """Guardrails on the input and the vault lookup, concurrently; both must succeed."""
+        guard = GuardCheck(
+            request_id=call.request_id, tenant_id=principal.org_id, project_id=principal.project_id,
+            key_id=principal.key_id, texts=texts, sent_at=_now_ms(),
+        )  # fmt: skip
+        resolve = Resolve(
+            request_id=call.request_id, tenant_id=principal.org_id, project_id=principal.project_id,
+            model=call.model, sent_at=_now_ms(),
+        )  # fmt: skip
+        verdict, target = await asyncio.gather(
+            self.bus.request("guardrails", subjects.GUARD_CHECK, guard, _guard_codec),
+            self.bus.request("vault", subjects.VAULT_RESOLVE, resolve, _vault_codec),
+            return_exceptions=True,
+        )
+        for outcome in (verdict, target):
+            if isinstance(outcome, Unavailable):
+                raise errors.unavailable(outcome.service)
+            if isinstance(outcome, BaseException):
+                raise outcome
+        if isinstance(verdict, Denied):
+            raise errors.from_denial(verdict.code, verdict.reason)
+        if isinstance(target, Denied):
+            raise errors.from_denial(target.code, target.reason)
+        assert isinstance(verdict, GuardVerdict)
+        assert isinstance(target, Resolved)
+        call.provider = target.provider
+        return target, verdict
+
+    async def models(self, call: Call, principal: Principal) -> list[ModelInfo]:
+        """Every model the tenant's providers serve."""
+        request = ListModels(request_id=call.request_id, tenant_id=principal.org_id,
+                             project_id=principal.project_id, sent_at=_now_ms())  # fmt: skip
+        try:
+            reply = await self.bus.request("vault", subjects.VAULT_MODELS, request, _models_codec)
+        except Unavailable as exc:
+            raise errors.unavailable(exc.service) from None
+        if isinstance(reply, Denied):
+            raise errors.from_denial(reply.code, reply.reason)
+        return list(getattr(reply, "models", []))
+
+    def record(self, call: Call, status: int, usage: Usage | None) -> None:
+        """Queue the request's usage event (if it got past auth) and its audit event."""
+        principal = call.principal
+        latency = int((time.perf_counter() - call.started) * 1000)
+        if principal is not None and call.model:
+            used = usage or Usage()
+            self.events.usage(
+                UsageEvent(
+                    request_id=call.request_id, ts=_now_ms(), org_id=principal.org_id,
+                    project_id=principal.project_id, key_id=principal.key_id, model=call.model,
+                    provider=call.provider, status=status, prompt_tokens=used.prompt_tokens,
+                    completion_tokens=used.completion_tokens, cached_tokens=used.cached_tokens,
+                    estimated=used.estimated, latency_ms=latency, stream=call.stream,
+                )
+            )  # fmt: skip
+        self.events.audit(
+            AuditEvent(
+                event_id=f"evt_{secrets.token_hex(12)}", ts=_now_ms(),
+                org_id=principal.org_id if principal else "",
+                actor_type="api_key", actor_id=principal.key_id if principal else "unknown",
+                action=call.action, resource=f"model:{call.model}" if call.model else "-",
+                success=status < 400, request_id=call.request_id, ip=call.client_ip,
+                user_agent=call.user_agent[:256], status=status,
+                detail={"provider": call.provider, "latency_ms": str(latency)} if call.provider else {},
+            ),
+            source="edge",
+        )  # fmt: skip

@@ -1,0 +1,76 @@
+"""``POST /v1/chat/completions`` (JSON and SSE)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Request, Response, post
+from litestar.response import Stream
+
+from services.edge import textparts
+from services.edge.access import check_model
+from services.edge.errors import ApiError
+from services.edge.gateway import Call
+from services.edge.routes.common import authenticate, gateway, start_call
+from services.edge.schemas import ChatRequest, decode_object, validate
+from services.edge.upstream.base import StreamResult
+
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+@post("/v1/chat/completions", status_code=200)
+async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
+    """Authenticate, check, route and forward one chat completion."""
+    call = start_call(request, "chat.completion")
+    status = 500
+    streaming = False
+    try:
+        principal = await authenticate(request, call)
+        try:
+            raw = decode_object(await request.body())
+            chat: ChatRequest = validate(raw, ChatRequest)
+        except ValueError as exc:
+            raise ApiError(400, str(exc), code="invalid_request_error") from None
+        call.model = chat.model
+        call.stream = chat.stream
+        check_model(principal.limits, chat.model)
+        texts, paths = textparts.collect(raw["messages"])
+        target, verdict = await gateway(request).prepare(call, principal, texts)
+        if verdict.texts is not None:
+            textparts.replace(raw["messages"], paths, verdict.texts)
+            texts = verdict.texts
+        headers = _guard_headers(verdict.action, [f.rule_id for f in verdict.findings if not f.monitor])
+        adapter = request.app.state.adapters[target.adapter]
+        prompt_chars = sum(len(t) for t in texts)
+        if chat.stream:
+            include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
+            result = await adapter.stream(target, raw, prompt_chars, include_usage)
+            streaming = True
+            return Stream(_relay(request, call, result), media_type="text/event-stream",
+                          headers={**SSE_HEADERS, **headers})  # fmt: skip
+        answer = await adapter.chat(target, raw, prompt_chars)
+        status = answer.status
+        gateway(request).record(call, status, answer.usage)
+        return Response(answer.body, media_type="application/json", status_code=status, headers=headers)
+    except ApiError as exc:
+        status = exc.status
+        raise
+    finally:
+        if status >= 400 and not streaming:
+            gateway(request).record(call, status, None)
+
+
+async def _relay(request: Request[Any, Any, Any], call: Call, result: StreamResult) -> AsyncIterator[bytes]:
+    """Forward frames; the usage/audit events go out when the stream ends, however it ends."""
+    try:
+        async for frame in result.frames:
+            yield frame
+    finally:
+        gateway(request).record(call, 200, result.usage)
+
+
+def _guard_headers(action: str, rule_ids: list[str]) -> dict[str, str]:
+    if action in ("warn", "redact") and rule_ids:
+        return {f"x-bastion-guardrails-{action}": ",".join(sorted(set(rule_ids)))}
+    return {}

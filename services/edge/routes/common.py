@@ -1,0 +1,37 @@
+"""Helpers shared by the data-plane routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+
+from services.edge.access import check_ip, client_ip, presented_key
+from services.edge.gateway import Call, Gateway
+from services.edge.settings import get_settings
+
+
+def gateway(request: Request[Any, Any, Any]) -> Gateway:
+    """This worker's gateway."""
+    gw: Gateway = request.app.state.gateway
+    return gw
+
+
+def start_call(request: Request[Any, Any, Any], action: str) -> Call:
+    """A :class:`Call` for this HTTP request."""
+    settings = get_settings()
+    peer = request.client.host if request.client else ""
+    return Call(
+        request_id=request.scope["state"]["request_id"],
+        client_ip=client_ip(peer, request.headers, tuple(settings.trusted_proxies), settings.client_ip_header),
+        user_agent=request.headers.get("user-agent", ""),
+        action=action,
+    )
+
+
+async def authenticate(request: Request[Any, Any, Any], call: Call) -> Any:
+    """Key from the headers → auth over the bus → IP allow-list."""
+    key = presented_key(request.headers)
+    principal = await gateway(request).authenticate(call, key)
+    check_ip(principal.limits, call.client_ip)
+    return principal

@@ -1,0 +1,28 @@
+"""Edge settings (``BASTION_*``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from libs.svc.settings import BaseSettings, load
+
+
+class EdgeSettings(BaseSettings, frozen=True, kw_only=True):
+    """HTTP front door settings."""
+
+    edge_host: str = "127.0.0.1"
+    edge_port: int = 8080
+    edge_workers: int = 1
+    max_body_bytes: int = 4 * 1024 * 1024
+    bus_timeout_s: float = 1.5
+    """Per-hop deadline for auth/guardrails/vault; the client gets 503 within ~2 s."""
+    upstream_connect_timeout_s: float = 5.0
+    trusted_proxies: list[str] = []
+    client_ip_header: str = "x-forwarded-for"
+    event_queue_size: int = 100_000
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> EdgeSettings:
+    """Settings from the environment (cached per process)."""
+    return load(EdgeSettings)

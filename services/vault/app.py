@@ -1,0 +1,32 @@
+"""Vault service wiring."""
+
+from __future__ import annotations
+
+import os
+
+from libs.crypto.keyring import Keyring
+from libs.db.pool import create_pool
+from libs.svc import runner
+from services.vault import handlers
+from services.vault.resolver import Resolver
+from services.vault.settings import get_settings
+
+
+async def run() -> None:
+    """Load the keyring, connect, serve until SIGTERM."""
+    settings = get_settings()
+    keyring = Keyring.from_env(os.environ)
+    pool = await create_pool(settings.db_dsn, max_size=settings.pool_size)
+    broker = runner.make_broker(settings, handlers.SERVICE)
+    handlers.register(broker, Resolver(pool, keyring))
+
+    async def ready() -> bool:
+        try:
+            return bool(await pool.fetchval("SELECT 1"))
+        except Exception:  # noqa: BLE001 - readiness is a yes/no answer
+            return False
+
+    try:
+        await runner.serve(handlers.SERVICE, settings, broker, ready=ready)
+    finally:
+        await pool.close()

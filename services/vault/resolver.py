@@ -1,0 +1,68 @@
+"""Resolve a model to its upstream and the decrypted provider key."""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+
+from libs.contracts.errors import Code
+from libs.contracts.messages import Denied, Fault, ListModels, ModelInfo, ModelList, Resolve, Resolved
+from libs.crypto import aead
+from libs.crypto.keyring import Keyring, UnknownKeyError
+from services.vault import envelope, store
+
+log = logging.getLogger("bastion.vault")
+
+
+class Resolver:
+    """Answers resolve and model-list requests."""
+
+    def __init__(self, pool: asyncpg.Pool, keyring: Keyring) -> None:
+        self._pool = pool
+        self._keyring = keyring
+        self._deks: dict[str, bytes] = {}
+
+    async def resolve(self, request: Resolve) -> Resolved | Denied | Fault:
+        """The upstream for ``request.model``, with its key opened."""
+        route = await store.find_route(self._pool, request.tenant_id, request.model)
+        if route is None:
+            return Denied(
+                code=Code.MODEL_NOT_FOUND,
+                reason=f"The model `{request.model}` does not exist or you do not have access to it.",
+            )
+        api_key = ""
+        sealed = await store.active_key(self._pool, request.tenant_id, route.provider_id)
+        if sealed is not None:
+            try:
+                dek = await self._dek(request.tenant_id)
+                api_key = envelope.open_secret(
+                    dek, sealed.sealed, request.tenant_id, route.provider_id, sealed.id, sealed.version
+                )
+            except (aead.DecryptError, UnknownKeyError) as exc:
+                log.error("provider key could not be opened", extra={"error_type": type(exc).__name__})
+                return Fault(code=Code.INTERNAL, message="provider key could not be opened")
+        return Resolved(
+            provider_id=route.provider_id,
+            provider=route.provider,
+            adapter=route.adapter,
+            base_url=route.base_url,
+            upstream_model=route.upstream_model,
+            api_key=api_key,
+            timeout_s=route.timeout_s,
+        )
+
+    async def models(self, request: ListModels) -> ModelList:
+        """Every model routed for the tenant."""
+        rows = await store.list_models(self._pool, request.tenant_id)
+        return ModelList(models=[ModelInfo(id=n, provider=p, created=c) for n, p, c in rows])
+
+    async def _dek(self, org_id: str) -> bytes:
+        dek = self._deks.get(org_id)
+        if dek is None:
+            wrapped = await store.wrapped_dek(self._pool, org_id)
+            if wrapped is None:
+                raise UnknownKeyError("tenant has no data key")
+            dek = envelope.unwrap_dek(self._keyring, org_id, *wrapped)
+            self._deks[org_id] = dek
+        return dek
