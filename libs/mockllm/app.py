@@ -88,7 +88,10 @@ async def chat(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
 
     async def frames() -> AsyncIterator[bytes]:
         base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model}
-        first = {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+        first = {
+            **base,
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
+        }
         yield _sse(first)
         pieces = [text[i : i + chunk_chars] for i in range(0, len(text), chunk_chars)] if chunk_chars else \
             re.findall(r"\S+\s*", text)  # fmt: skip
@@ -109,7 +112,10 @@ def _sse(obj: dict[str, Any]) -> bytes:
 @get("/v1/models")
 async def models() -> dict[str, Any]:
     """OpenAI model list."""
-    return {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "mock"} for m in MODELS]}
+    return {
+        "object": "list",
+        "data": [{"id": m, "object": "model", "created": 0, "owned_by": "mock"} for m in MODELS],
+    }
 
 
 @get("/_mock/requests")

@@ -9,7 +9,6 @@ import os
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 from libs.db import migrate
 from libs.stack import natsd, pg, secrets_store, seed
@@ -39,8 +38,11 @@ def build_procs(config: StackConfig, cluster: pg.Cluster, keys: secrets_store.St
     per_service: dict[str, dict[str, str]] = {
         "auth": {"BASTION_KEY_PEPPER": keys.pepper},
         "vault": {"BASTION_MASTER_KEYS_FILE": str(keys.master_keys_file)},
-        "edge": {"BASTION_EDGE_HOST": config.host, "BASTION_EDGE_PORT": str(config.edge_port),
-                 "BASTION_EDGE_WORKERS": str(config.edge_workers)},  # fmt: skip
+        "edge": {
+            "BASTION_EDGE_HOST": config.host,
+            "BASTION_EDGE_PORT": str(config.edge_port),
+            "BASTION_EDGE_WORKERS": str(config.edge_workers),
+        },
         "api": {"BASTION_API_HOST": config.host, "BASTION_API_PORT": str(config.api_port)},
     }
     procs = [Proc("nats", [str(natsd.binary()), "-c", str(conf)], dict(os.environ), config.logs / "nats.log")]

@@ -28,8 +28,7 @@ def write_config(directory: Path, host: str, port: int, extra: str = "") -> Path
     conf.write_text(
         f'listen: "{host}:{port}"\n'
         "max_payload: 8MB\n"
-        f'jetstream {{\n  store_dir: "{directory / "jetstream"}"\n  max_memory_store: 256MB\n}}\n'
-        + extra,
+        f'jetstream {{\n  store_dir: "{directory / "jetstream"}"\n  max_memory_store: 256MB\n}}\n' + extra,
         encoding="utf-8",
     )
     return conf

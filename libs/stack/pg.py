@@ -8,6 +8,7 @@ parent directories and the wheel's binaries.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import secrets
@@ -63,8 +64,11 @@ def _open_path(path: Path) -> None:
 def _pg(cmd: str, args: list[str], log: Path | None = None) -> None:
     out = log.open("ab") if log else subprocess.DEVNULL
     try:
+        user = _run_as()
+        # Drop to the cluster user completely: uid, gid and supplementary groups.
+        ids: dict[str, object] = {"user": user, "group": user, "extra_groups": []} if user else {}
         subprocess.run([str(bin_dir() / cmd), *args], check=True, stdout=out, stderr=subprocess.STDOUT,
-                       user=_run_as(), cwd="/")  # fmt: skip
+                       cwd="/", **ids)  # type: ignore[call-overload]  # fmt: skip
     finally:
         if log and not isinstance(out, int):
             out.close()
@@ -112,10 +116,8 @@ def start(cluster: Cluster, log_file: Path) -> None:
 
 def stop(cluster: Cluster) -> None:
     """Fast shutdown (no-op if not running)."""
-    try:
+    with contextlib.suppress(subprocess.CalledProcessError):
         _pg("pg_ctl", ["-D", str(cluster.data), "-m", "fast", "-w", "-t", "30", "stop"])
-    except subprocess.CalledProcessError:
-        pass
 
 
 async def ensure_database(cluster: Cluster, name: str = "bastion") -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -116,7 +117,5 @@ class Supervisor:
 
 def _signal_group(proc: Proc, sig: int) -> None:
     assert proc.popen is not None
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.popen.pid, sig)
-    except ProcessLookupError:
-        pass

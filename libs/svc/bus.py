@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 import msgspec
 import nats
 from nats.aio.client import Client
-from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
 
 from libs.contracts.codec import Codec, encode
 from libs.contracts.messages import Fault
@@ -75,7 +76,7 @@ class Bus:
                 raise Unavailable(service, "no responders") from None
             except NatsTimeout:
                 raise Unavailable(service, "timeout") from None
-            except Exception as exc:  # connection closed, draining, ...
+            except Exception as exc:  # noqa: BLE001 - connection closed, draining, ...
                 raise Unavailable(service, type(exc).__name__) from None
             try:
                 reply = codec.decode(msg.data)

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from nats.aio.client import Client
 
+from libs.contracts import subjects
 from libs.contracts.codec import encode
 from libs.contracts.messages import AuditEvent, UsageEvent
-from libs.contracts import subjects
 
 log = logging.getLogger("bastion.events")
 

@@ -13,8 +13,9 @@ import os
 import secrets
 import signal
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from typing import Any
 
 from faststream.nats import NatsBroker
 
@@ -40,7 +41,7 @@ def make_broker(settings: BaseSettings, service: str) -> NatsBroker:
         logger=None,
         name=f"bastion-{service}",
         max_reconnect_attempts=-1,
-        reconnect_time_wait=0.25,
+        reconnect_time_wait=0.25,  # type: ignore[arg-type]  # nats-py accepts float seconds
         connect_timeout=2,
         **auth,  # type: ignore[arg-type]
     )
@@ -91,7 +92,7 @@ async def _stop_broker(broker: NatsBroker) -> None:
         await asyncio.wait_for(broker.stop(), timeout=5)
 
 
-def main(service: str, build: Callable[[], Awaitable[None]]) -> None:
+def main(service: str, build: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Process entry point: logging, tracing, uvloop, then ``build()`` (which calls :func:`serve`)."""
     base = _base_settings()
     logs.setup(service, base.log_level)

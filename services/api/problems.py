@@ -54,7 +54,7 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     detail = str(exc.detail) if status < 500 else "Internal server error."
     if isinstance(exc, ValidationException):
         status, detail = 400, "The request is invalid."
-        extra = {"errors": exc.extra} if exc.extra else None
+        extra = {"errors": exc.extra} if isinstance(exc.extra, list) and exc.extra else None
     kind = _TITLES.get(status, "error").lower().replace(" ", "-")
     return _response(request, status, detail, kind, exc.headers or {}, extra)
 

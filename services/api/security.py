@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from litestar.connection import ASGIConnection
+from litestar import Request
 
 from libs.contracts import subjects
 from libs.contracts.codec import Codec
@@ -17,17 +17,17 @@ _codec: Codec[VerifyAdminReply] = Codec(VerifyAdminReply)
 ROLES = ("viewer", "developer", "admin", "owner")
 
 
-async def admin(connection: ASGIConnection[Any, Any, Any, Any]) -> AdminPrincipal:
+async def admin(request: Request[Any, Any, Any]) -> AdminPrincipal:
     """The caller's management principal, or 401/503."""
-    value = connection.headers.get("authorization", "")
+    value = request.headers.get("authorization", "")
     scheme, _, token = value.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "A management token is required (Authorization: Bearer …).",
                       headers={"www-authenticate": "Bearer"})  # fmt: skip
-    bus: Bus = connection.app.state.bus
-    request = VerifyAdmin(request_id=secrets.token_hex(8), token=token.strip())
+    bus: Bus = request.app.state.bus
+    message = VerifyAdmin(request_id=secrets.token_hex(8), token=token.strip())
     try:
-        reply = await bus.request("auth", subjects.AUTH_VERIFY_ADMIN, request, _codec)
+        reply = await bus.request("auth", subjects.AUTH_VERIFY_ADMIN, message, _codec)
     except Unavailable:
         raise Problem(503, "The auth service is unavailable; retry shortly.", kind="unavailable") from None
     if isinstance(reply, Denied):

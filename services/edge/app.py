@@ -8,13 +8,15 @@ from contextlib import asynccontextmanager
 import httpx
 from litestar import Litestar
 from litestar.exceptions import HTTPException
+from litestar.types import ASGIApp
 
 from libs.svc import logs
+from libs.svc.bus import Bus, connect
 from libs.svc.events import EventPublisher
-from libs.svc.streams import ALL as STREAMS, ensure
+from libs.svc.streams import ALL as STREAMS
+from libs.svc.streams import ensure
 from libs.telemetry import setup as telemetry
 from services.edge import errors
-from libs.svc.bus import Bus, connect
 from services.edge.gateway import Gateway
 from services.edge.middleware import request_id_middleware
 from services.edge.routes.chat import chat_completions
@@ -46,15 +48,20 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await nc.drain()
 
 
-def create_app() -> Litestar:
-    """Build the edge app (uvicorn factory)."""
+def create_app() -> ASGIApp:
+    """The edge as uvicorn serves it: the request-id layer wraps everything, so even responses
+    Litestar produces before routing (unknown path, wrong method) carry ``x-request-id``."""
+    return request_id_middleware(build_app())
+
+
+def build_app() -> Litestar:
+    """Build the Litestar application."""
     settings = get_settings()
     logs.setup("edge", settings.log_level)
     telemetry.setup("edge", settings.trace_file)
     return Litestar(
         route_handlers=[chat_completions, list_models, healthz, readyz],
         lifespan=[lifespan],
-        middleware=[request_id_middleware],
         exception_handlers={
             errors.ApiError: errors.handle_api_error,
             HTTPException: errors.handle_http_exception,

@@ -26,9 +26,9 @@ from libs.contracts.messages import (
     VaultReply,
     VerifyKey,
 )
+from libs.svc.bus import Bus, Unavailable
 from libs.svc.events import EventPublisher
 from services.edge import errors
-from libs.svc.bus import Bus, Unavailable
 from services.edge.upstream.base import Usage
 
 _auth_codec: Codec[AuthReply] = Codec(AuthReply)
@@ -86,11 +86,9 @@ class Gateway:
             request_id=call.request_id, tenant_id=principal.org_id, project_id=principal.project_id,
             model=call.model, sent_at=_now_ms(),
         )  # fmt: skip
-        verdict, target = await asyncio.gather(
-            self.bus.request("guardrails", subjects.GUARD_CHECK, guard, _guard_codec),
-            self.bus.request("vault", subjects.VAULT_RESOLVE, resolve, _vault_codec),
-            return_exceptions=True,
-        )
+        guard_call = self.bus.request("guardrails", subjects.GUARD_CHECK, guard, _guard_codec)
+        vault_call = self.bus.request("vault", subjects.VAULT_RESOLVE, resolve, _vault_codec)
+        verdict, target = await asyncio.gather(guard_call, vault_call, return_exceptions=True)
         for outcome in (verdict, target):
             if isinstance(outcome, Unavailable):
                 raise errors.unavailable(outcome.service)

@@ -20,7 +20,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
     """ASGI middleware setting ``scope["state"]["request_id"]`` and the response header."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]  # lifespan scopes pass too
             await app(scope, receive, send)
             return
         incoming = next((v for k, v in scope["headers"] if k == HEADER), b"")

@@ -16,8 +16,6 @@ def collect(messages: list[dict[str, Any]]) -> tuple[list[str], list[Path]]:
     texts: list[str] = []
     paths: list[Path] = []
     for i, message in enumerate(messages):
-        if not isinstance(message, dict):
-            continue
         content = message.get("content")
         if isinstance(content, str):
             texts.append(content)

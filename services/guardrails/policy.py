@@ -9,6 +9,7 @@ monitor flag (record, do not act).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from libs.contracts.errors import Code
 from libs.contracts.messages import Denied, Finding, GuardVerdict
@@ -103,10 +104,8 @@ def evaluate(texts: list[str], policy: Policy = DEFAULT_POLICY) -> GuardVerdict 
             reason=f"Request blocked by guardrail rule(s): {', '.join(rule_ids)}",
             rule_ids=rule_ids,
         )
-    action = "redact" if changed else ("warn" if warned else "allow")
-    return GuardVerdict(
-        action=action, findings=findings, texts=redacted if changed else None, injection_score=worst
-    )
+    action: Literal["allow", "warn", "redact"] = "redact" if changed else ("warn" if warned else "allow")
+    return GuardVerdict(action=action, findings=findings, texts=redacted if changed else None, injection_score=worst)
 
 
 def _rule_for(policy: Policy, span_type: str) -> Rule | None:

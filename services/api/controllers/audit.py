@@ -16,7 +16,7 @@ class AuditController(Controller):
     """``/v1/audit``."""
 
     path = "/v1/audit"
-    tags = ["audit"]  # noqa: RUF012
+    tags = ["audit"]
 
     @get("/", operation_id="listAuditEvents")
     async def list_events(

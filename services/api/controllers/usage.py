@@ -19,7 +19,7 @@ class UsageController(Controller):
     """``/v1/usage``."""
 
     path = "/v1/usage"
-    tags = ["usage"]  # noqa: RUF012
+    tags = ["usage"]
 
     @get("/", operation_id="listUsage")
     async def list_usage(

@@ -9,7 +9,8 @@ import httpx
 import msgspec
 
 from libs.contracts.messages import Resolved
-from services.edge.errors import ApiError, body as error_body
+from services.edge.errors import ApiError
+from services.edge.errors import body as error_body
 from services.edge.upstream.base import (
     JsonResult,
     StreamResult,
@@ -94,12 +95,11 @@ class OpenAIAdapter:
             await response.aread()
             await response.aclose()
             raise upstream_error(response, _error_message(response))
-        result = StreamResult(frames=_empty())
-        result.frames = self._frames(response, result, prompt_chars, include_usage)
-        return result
+        usage = Usage()
+        return StreamResult(frames=self._frames(response, usage, prompt_chars, include_usage), usage=usage)
 
     async def _frames(
-        self, response: httpx.Response, result: StreamResult, prompt_chars: int, include_usage: bool
+        self, response: httpx.Response, usage_out: Usage, prompt_chars: int, include_usage: bool
     ) -> AsyncIterator[bytes]:
         completion_chars = 0
         got_usage = False
@@ -116,7 +116,7 @@ class OpenAIAdapter:
                     continue
                 usage = _usage(chunk.get("usage")) if isinstance(chunk, dict) else None
                 if usage is not None:
-                    result.usage = usage
+                    vars(usage_out).update(vars(usage))
                     got_usage = True
                     if not include_usage:
                         if not chunk.get("choices"):
@@ -132,11 +132,9 @@ class OpenAIAdapter:
         finally:
             await response.aclose()
             if not got_usage:
-                result.usage = Usage(
-                    prompt_tokens=estimate_tokens(prompt_chars),
-                    completion_tokens=estimate_tokens(completion_chars) if completion_chars else 0,
-                    estimated=True,
-                )
+                usage_out.prompt_tokens = estimate_tokens(prompt_chars)
+                usage_out.completion_tokens = estimate_tokens(completion_chars) if completion_chars else 0
+                usage_out.estimated = True
 
 
 def _delta_chars(chunk: Any) -> int:
@@ -148,8 +146,3 @@ def _delta_chars(chunk: Any) -> int:
         if isinstance(delta, dict) and isinstance(delta.get("content"), str):
             total += len(delta["content"])
     return total
-
-
-async def _empty() -> AsyncIterator[bytes]:
-    return
-    yield b""  # pragma: no cover

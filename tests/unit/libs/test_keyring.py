@@ -231,7 +231,5 @@ def test_from_env_neither_or_both(tmp_path: Path) -> None:
     with pytest.raises(KeyringError, match="no master keys configured"):
         Keyring.from_env({})
     with pytest.raises(KeyringError, match="only one") as exc:
-        Keyring.from_env(
-            {"BASTION_MASTER_KEYS": f"k1:{b64(MAT_A)}", "BASTION_MASTER_KEYS_FILE": str(tmp_path / "f")}
-        )
+        Keyring.from_env({"BASTION_MASTER_KEYS": f"k1:{b64(MAT_A)}", "BASTION_MASTER_KEYS_FILE": str(tmp_path / "f")})
     assert_no_leak(str(exc.value), MAT_A)

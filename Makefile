@@ -1,0 +1,61 @@
+# Bastion — run `make help` for targets. Only Python >= 3.11 and make are needed.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-unit test-int test-e2e check lint fmt type migrate lock bench clean
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv with the locked dependencies
+
+run: $(STAMP) ## Start the whole stack (NATS, Postgres, every service) on embedded defaults
+	$(BIN)/python -m libs.stack run
+
+test: $(STAMP) ## Run every test: unit, handler, integration and end-to-end
+	$(BIN)/python -m pytest -q
+
+test-unit: $(STAMP) ## Unit, contract and in-memory handler tests only
+	$(BIN)/python -m pytest -q -m "not integration and not e2e"
+
+test-int: $(STAMP) ## Integration tests (real nats-server and PostgreSQL)
+	$(BIN)/python -m pytest -q -m integration
+
+test-e2e: $(STAMP) ## End-to-end tests (whole stack as processes)
+	$(BIN)/python -m pytest -q -m e2e
+
+lint: $(STAMP) ## ruff check + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(STAMP) ## Format the code
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+type: $(STAMP) ## mypy --strict
+	$(BIN)/mypy libs services
+
+check: lint type test-unit ## Lint, types and unit tests
+
+migrate: $(STAMP) ## Apply SQL migrations to $$BASTION_DB_DSN
+	$(BIN)/python -m libs.db.migrate
+
+bench: $(STAMP) ## Run the benchmarks in bench/
+	$(BIN)/python bench/guardrails_bench.py
+
+lock: ## Re-lock dependencies from the current .venv
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+
+clean: ## Remove the virtualenv and caches (not var/)
+	rm -rf $(VENV) .mypy_cache .ruff_cache build *.egg-info

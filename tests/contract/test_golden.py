@@ -1,0 +1,122 @@
+"""Golden bytes: an accidental change to any bus message's wire form fails here.
+
+Changing an expected value is a wire-format change: add fields last with defaults, or mint a
+new Struct on a new ``.vN`` subject (see libs/contracts/messages/__init__.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import pytest
+
+from libs.contracts import subjects
+from libs.contracts.codec import Codec, encode
+from libs.contracts.messages import (
+    AdminPrincipal,
+    AuditEvent,
+    AuthReply,
+    Denied,
+    Fault,
+    Finding,
+    GuardCheck,
+    GuardReply,
+    GuardVerdict,
+    KeyLimits,
+    ListModels,
+    ModelInfo,
+    ModelList,
+    ModelsReply,
+    Ping,
+    Pong,
+    Principal,
+    Resolve,
+    Resolved,
+    UsageEvent,
+    VaultReply,
+    VerifyAdmin,
+    VerifyAdminReply,
+    VerifyKey,
+)
+
+CASES: list[tuple[Any, Any, bytes]] = [
+    (VerifyKey(request_id="r1", key="sk-proj_x_y", client_ip="127.0.0.1", sent_at=5), VerifyKey,
+     b'{"request_id":"r1","key":"sk-proj_x_y","client_ip":"127.0.0.1","sent_at":5}'),
+    (Principal(org_id="o", project_id="p", key_id="k", plan="pro",
+               limits=KeyLimits(usage_limit_usd=1.5, rate_limit_rpm=60, allowed_models=["gpt-*"],
+                                allowed_ips=["10.0.0.0/8"]), cache_ttl_s=30.0), AuthReply,
+     b'{"kind":"ok","org_id":"o","project_id":"p","key_id":"k","plan":"pro","limits":{"usage_limit_usd":1.5,'
+     b'"rate_limit_rpm":60,"allowed_models":["gpt-*"],"allowed_ips":["10.0.0.0/8"]},"cache_ttl_s":30.0}'),
+    (Principal(org_id="o", project_id="p", key_id="k"), AuthReply,
+     b'{"kind":"ok","org_id":"o","project_id":"p","key_id":"k"}'),
+    (Denied(code="auth.key_invalid", reason="no"), AuthReply,
+     b'{"kind":"denied","code":"auth.key_invalid","reason":"no"}'),
+    (Fault(code="internal", message="internal error", retryable=True), AuthReply,
+     b'{"kind":"error","code":"internal","message":"internal error","retryable":true}'),
+    (VerifyAdmin(request_id="r", token="bst_adm_x"), VerifyAdmin, b'{"request_id":"r","token":"bst_adm_x"}'),
+    (AdminPrincipal(org_id="o", token_id="t", role="owner"), VerifyAdminReply,
+     b'{"kind":"ok","org_id":"o","token_id":"t","role":"owner"}'),
+    (GuardCheck(request_id="r", tenant_id="o", project_id="p", key_id="k", texts=["hi"]), GuardCheck,
+     b'{"request_id":"r","tenant_id":"o","project_id":"p","key_id":"k","texts":["hi"]}'),
+    (GuardVerdict(action="redact", texts=["[REDACTED_EMAIL]"], injection_score=0.25,
+                  findings=[Finding(rule_id="builtin.pii", type="EMAIL", action="redact", text_index=0,
+                                    start=0, end=5)]), GuardReply,
+     b'{"kind":"ok","action":"redact","findings":[{"rule_id":"builtin.pii","type":"EMAIL","action":"redact",'
+     b'"text_index":0,"start":0,"end":5}],"texts":["[REDACTED_EMAIL]"],"injection_score":0.25}'),
+    (Denied(code="guard.blocked", reason="blocked", rule_ids=["r1"]), GuardReply,
+     b'{"kind":"denied","code":"guard.blocked","reason":"blocked","rule_ids":["r1"]}'),
+    (Resolve(request_id="r", tenant_id="o", project_id="p", model="m"), Resolve,
+     b'{"request_id":"r","tenant_id":"o","project_id":"p","model":"m"}'),
+    (Resolved(provider_id="pv", provider="mock", adapter="openai_compatible", base_url="http://x/v1",
+              upstream_model="m", api_key="k"), VaultReply,
+     b'{"kind":"ok","provider_id":"pv","provider":"mock","adapter":"openai_compatible","base_url":"http://x/v1",'
+     b'"upstream_model":"m","api_key":"k"}'),
+    (ListModels(request_id="r", tenant_id="o"), ListModels, b'{"request_id":"r","tenant_id":"o"}'),
+    (ModelList(models=[ModelInfo(id="m", provider="mock", created=1)]), ModelsReply,
+     b'{"kind":"ok","models":[{"id":"m","provider":"mock","created":1}]}'),
+    (Ping(request_id="r"), Ping, b'{"request_id":"r"}'),
+    (Pong(service="auth", instance="a1", ready=True), Pong,
+     b'{"kind":"pong","service":"auth","instance":"a1","ready":true}'),
+    (UsageEvent(request_id="r", ts=1, org_id="o", project_id="p", key_id="k", model="m", provider="mock",
+                status=200, prompt_tokens=3, completion_tokens=4), UsageEvent,
+     b'{"request_id":"r","ts":1,"org_id":"o","project_id":"p","key_id":"k","model":"m","provider":"mock",'
+     b'"status":200,"prompt_tokens":3,"completion_tokens":4}'),
+    (AuditEvent(event_id="e", ts=1, org_id="o", actor_type="api_key", actor_id="k", action="chat.completion",
+                resource="model:m", success=True, detail={"provider": "mock"}), AuditEvent,
+     b'{"event_id":"e","ts":1,"org_id":"o","actor_type":"api_key","actor_id":"k","action":"chat.completion",'
+     b'"resource":"model:m","success":true,"detail":{"provider":"mock"}}'),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("message", "wire_type", "golden"), CASES, ids=lambda v: type(v).__name__)
+def test_golden_bytes_and_round_trip(message: Any, wire_type: Any, golden: bytes) -> None:
+    assert encode(message) == golden
+    assert Codec(wire_type).decode(golden) == message
+
+
+def test_old_readers_skip_new_fields() -> None:
+    newer = b'{"kind":"ok","org_id":"o","project_id":"p","key_id":"k","added_later":{"x":1}}'
+    assert Codec(AuthReply).decode(newer) == Principal(org_id="o", project_id="p", key_id="k")
+
+
+def test_secret_bearing_messages_hide_secrets_in_repr() -> None:
+    assert "sk-proj" not in repr(VerifyKey(request_id="r", key="sk-proj_abc_secret"))
+    assert "bst_adm_" not in repr(VerifyAdmin(request_id="r", token="bst_adm_secret"))
+    resolved = Resolved(provider_id="p", provider="x", adapter="openai", base_url="u", upstream_model="m",
+                        api_key="sk-live-provider-secret")  # fmt: skip
+    assert "sk-live-provider-secret" not in repr(resolved)
+
+
+def test_unknown_variant_is_rejected() -> None:
+    with pytest.raises(msgspec.ValidationError):
+        Codec(AuthReply).decode(b'{"kind":"maybe"}')
+
+
+def test_subjects_are_versioned_and_distinct() -> None:
+    rr = [subjects.AUTH_VERIFY, subjects.AUTH_VERIFY_ADMIN, subjects.GUARD_CHECK, subjects.VAULT_RESOLVE,
+          subjects.VAULT_MODELS, subjects.METERING_LIMIT_CHECK, *(subjects.ping(s) for s in subjects.SERVICES)]  # fmt: skip
+    assert len(set(rr)) == len(rr)
+    assert all(s.startswith("gw.") and s.rsplit(".", 1)[1].startswith("v") for s in rr)
+    assert subjects.usage_event("org1").startswith("gw.evt.usage.")
+    assert subjects.audit_event("edge", "chat", "completion") == "gw.evt.audit.edge.chat.completion"

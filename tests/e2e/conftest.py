@@ -1,0 +1,74 @@
+"""One whole stack per test session: ``python -m libs.stack run`` on free ports in a temp dir."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from libs.stack.seed import read_env
+from tests.helpers import free_port
+
+
+@dataclass
+class Stack:
+    var: Path
+    env: dict[str, str]
+    edge: str
+    api: str
+    mock: str
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def base_url(self) -> str:
+        return self.env["BASTION_BASE_URL"]
+
+    @property
+    def api_key(self) -> str:
+        return self.env["BASTION_API_KEY"]
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.env['BASTION_ADMIN_TOKEN']}"}
+
+    def pid(self, service: str) -> int:
+        return int((self.var / "run" / f"{service}.pid").read_text())
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted((self.var / "logs").glob("*.log")))
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    var = tmp_path_factory.mktemp("stack")
+    ports = {name: free_port() for name in ("EDGE", "API", "NATS", "PG", "MOCK")}
+    env = dict(os.environ)
+    env.update({f"BASTION_{k}_PORT": str(v) for k, v in ports.items()})
+    env.update(BASTION_EDGE_WORKERS="2", BASTION_MAX_BODY_BYTES=str(256 * 1024))
+    out = (var / "stack.out").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "libs.stack", "run", "--var", str(var)],
+                            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    ready = var / "run" / "ready"
+    deadline = time.monotonic() + 120
+    while not ready.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("stack did not start:\n" + (var / "stack.out").read_text(errors="replace")[-4000:])
+        time.sleep(0.1)
+    demo = read_env(var / "demo.env")
+    yield Stack(var=var, env=demo, edge=f"http://127.0.0.1:{ports['EDGE']}", api=demo["BASTION_ADMIN_URL"],
+                mock=f"http://127.0.0.1:{ports['MOCK']}", proc=proc)  # fmt: skip
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    out.close()

@@ -1,0 +1,71 @@
+"""Every request yields exactly one usage event and one audit event, visible through the API."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from tests.e2e.conftest import Stack
+
+
+def _wait_for(stack: Stack, path: str, request_id: str, expected: int = 1, timeout: float = 15) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    rows: list[dict] = []
+    while time.monotonic() < deadline:
+        response = httpx.get(f"{stack.api}{path}", params={"request_id": request_id}, headers=stack.admin_headers)
+        assert response.status_code == 200, response.text
+        rows = response.json()["data"]
+        if len(rows) >= expected:
+            time.sleep(0.5)  # a duplicate would show up now
+            return httpx.get(f"{stack.api}{path}", params={"request_id": request_id},
+                             headers=stack.admin_headers).json()["data"]  # fmt: skip
+        time.sleep(0.1)
+    return rows
+
+
+def test_one_usage_and_one_audit_event_per_request(stack: Stack) -> None:
+    headers = {"authorization": f"Bearer {stack.api_key}"}
+    ids = []
+    for i, stream in enumerate((False, True, False)):
+        rid = f"e2e-events-{i}-{time.time_ns()}"
+        ids.append(rid)
+        body = {
+            "model": "mock-gpt-4o-mini",
+            "stream": stream,
+            "messages": [{"role": "user", "content": f"n{i}"}],
+        }
+        response = httpx.post(f"{stack.base_url}/chat/completions", json=body, headers={**headers, "x-request-id": rid})
+        assert response.status_code == 200
+        assert response.headers["x-request-id"] == rid
+    for rid in ids:
+        usage = _wait_for(stack, "/v1/usage/", rid)
+        audit = _wait_for(stack, "/v1/audit/", rid)
+        assert len(usage) == 1, usage
+        assert len(audit) == 1, audit
+        assert usage[0]["prompt_tokens"] > 0
+        assert audit[0]["action"] == "chat.completion"
+        assert audit[0]["success"] is True
+
+
+def test_failed_requests_are_audited_too(stack: Stack) -> None:
+    rid = f"e2e-events-404-{time.time_ns()}"
+    response = httpx.post(
+        f"{stack.base_url}/chat/completions",
+        json={"model": "no-such-model", "messages": [{"role": "user", "content": "x"}]},
+        headers={"authorization": f"Bearer {stack.api_key}", "x-request-id": rid},
+    )
+    assert response.status_code == 404
+    audit = _wait_for(stack, "/v1/audit/", rid)
+    assert len(audit) == 1
+    assert audit[0]["success"] is False
+    assert audit[0]["status"] == 404
+    assert len(_wait_for(stack, "/v1/usage/", rid)) == 1
+
+
+def test_management_api_requires_a_token(stack: Stack) -> None:
+    for headers in ({}, {"authorization": "Bearer bst_adm_wrong"}):
+        response = httpx.get(f"{stack.api}/v1/usage/", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["status"] == 401

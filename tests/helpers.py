@@ -1,0 +1,62 @@
+"""Test helpers: free ports, a real nats-server, a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from libs.stack import natsd, pg
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def nats_server(directory: Path, port: int | None = None, extra: str = "") -> Iterator[str]:
+    """A real nats-server with JetStream on a free port; yields its URL."""
+    port = port or free_port()
+    conf = natsd.write_config(directory, "127.0.0.1", port, extra)
+    proc = natsd.start(conf, directory / "nats.log")
+    try:
+        natsd.wait_port("127.0.0.1", port)
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextlib.contextmanager
+def postgres(directory: Path) -> Iterator[pg.Cluster]:
+    """A real PostgreSQL on a free port with the ``bastion`` database migrated."""
+    from libs.db import migrate
+
+    cluster = pg.init(directory, free_port())
+    pg.start(cluster, directory / "postgres.log")
+    try:
+        asyncio.run(pg.ensure_database(cluster))
+        asyncio.run(migrate.apply(cluster.dsn()))
+        yield cluster
+    finally:
+        pg.stop(cluster)
+
+
+def wait_until(predicate: object, timeout: float = 10.0, interval: float = 0.05) -> bool:
+    """Poll ``predicate()`` until true or ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(interval)
+    return False

@@ -1,0 +1,162 @@
+"""Auth verification with fake stores (the real store is exercised by integration tests)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from faststream.nats import NatsBroker, TestNatsBroker
+
+from libs.contracts import subjects
+from libs.contracts.codec import Codec, encode
+from libs.contracts.errors import Code
+from libs.contracts.messages import AuthReply, Denied, Fault, Principal, VerifyKey
+from libs.crypto import apikeys
+from services.auth import handlers, store
+from services.auth.logic import TokenBucket, TtlCache
+from services.auth.settings import AuthSettings
+from services.auth.verifier import Verifier
+
+PEPPER = base64.urlsafe_b64encode(b"p" * 32).decode()
+
+
+def record(key: str, **overrides: object) -> store.KeyRecord:
+    fields: dict[str, object] = {
+        "id": "key1", "org_id": "org1", "project_id": "prjabcdef", "hash": "hash-of:" + key, "status": "active",
+        "plan": "pro", "expires_at": None, "usage_limit_usd": None, "rate_limit_rpm": None, "allowed_models": [],
+        "allowed_ips": [],
+    }  # fmt: skip
+    fields.update(overrides)
+    return store.KeyRecord(**fields)  # type: ignore[arg-type]
+
+
+class Fakes:
+    def __init__(self, rows: dict[str, store.KeyRecord]) -> None:
+        self.rows = rows
+        self.db_calls = 0
+        self.hash_calls = 0
+
+    async def find_key(self, lookup: str) -> store.KeyRecord | None:
+        self.db_calls += 1
+        return self.rows.get(lookup)
+
+    async def find_token(self, lookup: str) -> store.TokenRecord | None:
+        return None
+
+    async def check_hash(self, encoded: str, key: str) -> bool:
+        self.hash_calls += 1
+        return encoded == "hash-of:" + key
+
+
+def make(rows: dict[str, store.KeyRecord], **settings: object) -> tuple[Verifier, Fakes]:
+    fakes = Fakes(rows)
+    verifier = Verifier(
+        AuthSettings(key_pepper=PEPPER, **settings),  # type: ignore[arg-type]
+        find_key=fakes.find_key, find_token=fakes.find_token, check_hash=fakes.check_hash,
+    )  # fmt: skip
+    return verifier, fakes
+
+
+def digest(key: str) -> str:
+    return apikeys.lookup_digest(b"p" * 32, key)
+
+
+async def test_valid_key_is_verified_once_then_cached() -> None:
+    key = apikeys.generate("prjabcdef")
+    verifier, fakes = make({digest(key): record(key, allowed_models=["mock-*"])})
+    first = await verifier.verify_key(key)
+    second = await verifier.verify_key(key)
+    assert isinstance(first, Principal)
+    assert first == second
+    assert first.limits.allowed_models == ["mock-*"]
+    assert (fakes.db_calls, fakes.hash_calls) == (1, 1)
+
+
+async def test_malformed_key_costs_nothing() -> None:
+    verifier, fakes = make({})
+    reply = await verifier.verify_key("sk-proj_prjabcdef_not-a-real-key")
+    assert isinstance(reply, Denied)
+    assert reply.code == Code.KEY_INVALID
+    assert fakes.db_calls == 0
+
+
+async def test_unknown_wellformed_key_skips_argon2_and_is_negatively_cached() -> None:
+    verifier, fakes = make({})
+    key = apikeys.generate("prjabcdef")
+    for _ in range(3):
+        reply = await verifier.verify_key(key)
+        assert isinstance(reply, Denied)
+    assert (fakes.db_calls, fakes.hash_calls) == (1, 0)
+
+
+async def test_wrong_hash_is_denied() -> None:
+    key = apikeys.generate("prjabcdef")
+    verifier, _ = make({digest(key): record(key, hash="hash-of:something-else")})
+    reply = await verifier.verify_key(key)
+    assert isinstance(reply, Denied)
+    assert reply.code == Code.KEY_INVALID
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"status": "revoked"}, Code.KEY_REVOKED),
+        ({"expires_at": datetime.now(UTC) - timedelta(seconds=1)}, Code.KEY_EXPIRED),
+    ],
+)
+async def test_revoked_and_expired(overrides: dict[str, object], code: Code) -> None:
+    key = apikeys.generate("prjabcdef")
+    verifier, _ = make({digest(key): record(key, **overrides)})
+    reply = await verifier.verify_key(key)
+    assert isinstance(reply, Denied)
+    assert reply.code == code
+
+
+async def test_cache_never_outlives_expiry() -> None:
+    key = apikeys.generate("prjabcdef")
+    verifier, _ = make({digest(key): record(key, expires_at=datetime.now(UTC) + timedelta(seconds=2))})
+    reply = await verifier.verify_key(key)
+    assert isinstance(reply, Principal)
+    assert 0 < reply.cache_ttl_s <= 2
+
+
+async def test_miss_flood_is_rate_limited() -> None:
+    verifier, fakes = make({}, miss_rate_per_s=5.0)
+    replies = [await verifier.verify_key(apikeys.generate("prjabcdef")) for _ in range(20)]
+    assert sum(isinstance(r, Fault) for r in replies) >= 14
+    assert fakes.db_calls <= 6
+
+
+async def test_handler_on_memory_broker() -> None:
+    key = apikeys.generate("prjabcdef")
+    verifier, _ = make({digest(key): record(key)})
+    broker = NatsBroker(logger=None)
+    handlers.register(broker, verifier)
+    codec: Codec[AuthReply] = Codec(AuthReply)
+    async with TestNatsBroker(broker) as br:
+        ok = codec.decode((await br.request(encode(VerifyKey(request_id="r", key=key)), subjects.AUTH_VERIFY)).body)
+        bad = codec.decode((await br.request(encode(VerifyKey(request_id="r", key="x")), subjects.AUTH_VERIFY)).body)
+    assert isinstance(ok, Principal)
+    assert ok.key_id == "key1"
+    assert isinstance(bad, Denied)
+
+
+def test_ttl_cache_expiry_and_bound() -> None:
+    now = [0.0]
+    cache: TtlCache[int] = TtlCache(max_size=2, clock=lambda: now[0])
+    cache.put("a", 1, 10)
+    cache.put("b", 2, 10)
+    cache.put("c", 3, 10)
+    assert cache.get("a") is None
+    assert cache.get("c") == 3
+    now[0] = 11
+    assert cache.get("c") is None
+
+
+def test_token_bucket_refills() -> None:
+    now = [0.0]
+    bucket = TokenBucket(rate=2, burst=2, clock=lambda: now[0])
+    assert [bucket.take() for _ in range(3)] == [True, True, False]
+    now[0] = 0.5
+    assert bucket.take()
