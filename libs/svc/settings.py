@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -29,12 +30,16 @@ class BaseSettings(msgspec.Struct, frozen=True, kw_only=True):
 def load(cls: type[S], environ: Mapping[str, str] | None = None, prefix: str = "BASTION_") -> S:
     """Fill ``cls`` from ``<prefix><FIELD>`` variables; "5" becomes 5 and "true" True.
 
-    List fields take comma-separated values.
+    List fields take comma-separated values. ``<NAME>_FILE`` names a file to read the value
+    from (Docker and Kubernetes secret mounts) when ``<NAME>`` itself is not set.
     """
     env = os.environ if environ is None else environ
     raw: dict[str, Any] = {}
     for field in msgspec.structs.fields(cls):
-        value = env.get(prefix + field.name.upper())
+        name = prefix + field.name.upper()
+        value = env.get(name)
+        if value is None and env.get(name + "_FILE"):
+            value = Path(env[name + "_FILE"]).read_text(encoding="utf-8").strip()
         if value is None:
             continue
         if _is_list(field.type):

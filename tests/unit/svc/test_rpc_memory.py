@@ -19,8 +19,8 @@ class Echo(msgspec.Struct, frozen=True):
     boom: bool = False
 
 
-def make_broker() -> NatsBroker:
-    broker = NatsBroker(logger=None)
+def make_broker(url: str = "nats://127.0.0.1:4222") -> NatsBroker:
+    broker = NatsBroker(url, logger=None)
 
     @endpoint(broker, "t.echo.v1", queue="t", request_type=Echo)
     async def echo(req: Echo) -> Pong | Denied:

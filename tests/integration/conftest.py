@@ -1,0 +1,27 @@
+"""A real nats-server (JetStream) and a real PostgreSQL, started once per session on free ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from libs.stack import pg
+from tests.helpers import nats_server, postgres
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with nats_server(tmp_path_factory.mktemp("nats")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pg.Cluster]:
+    with postgres(tmp_path_factory.mktemp("pg")) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def dsn(cluster: pg.Cluster) -> str:
+    return cluster.dsn()

@@ -1,0 +1,105 @@
+"""Usage and audit events through real JetStream into real Postgres: exactly once, chain intact."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+
+import asyncpg
+import msgspec
+import nats
+from faststream.nats import NatsBroker
+
+from libs.contracts.messages import AuditEvent, UsageEvent
+from libs.db.pool import create_pool
+from libs.svc.events import EventPublisher
+from libs.svc.streams import ALL, ensure
+from services.audit import chain, handlers as audit_handlers, store as audit_store
+from services.metering import handlers as metering_handlers, store as metering_store
+
+
+def usage(i: int, org: str) -> UsageEvent:
+    return UsageEvent(request_id=f"req-{org}-{i}", ts=int(time.time() * 1000), org_id=org, project_id="prj1",
+                      key_id="key1", model="m", provider="mock", status=200, prompt_tokens=i, completion_tokens=1)  # fmt: skip
+
+
+def audit(i: int, org: str) -> AuditEvent:
+    return AuditEvent(event_id=f"evt-{org}-{i}", ts=int(time.time() * 1000), org_id=org, actor_type="api_key",
+                      actor_id="key1", action="chat.completion", resource="model:m", success=True,
+                      request_id=f"req-{org}-{i}")  # fmt: skip
+
+
+async def _count(pool: asyncpg.Pool, sql: str, org: str) -> int:
+    return int(await pool.fetchval(sql, org))
+
+
+async def test_events_are_stored_exactly_once_and_chained(nats_url: str, dsn: str) -> None:
+    org = f"org{time.time_ns()}"
+    pool = await create_pool(dsn)
+    broker = NatsBroker(nats_url, logger=None)
+    metering_handlers.register(broker, functools.partial(metering_store.record, pool))
+    audit_handlers.register(broker, functools.partial(audit_store.append, pool))
+    nc = await nats.connect(nats_url)
+    for spec in ALL:
+        await ensure(nc.jetstream(), spec)
+    publisher = EventPublisher(nc, concurrency=4)
+    publisher.start()
+    await broker.start()
+    try:
+        for i in range(50):
+            publisher.usage(usage(i, org))
+            publisher.audit(audit(i, org), source="test")
+        for i in range(0, 50, 5):  # redeliveries / retries of the same ids
+            publisher.usage(usage(i, org))
+            publisher.audit(audit(i, org), source="test")
+        await publisher.close()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            u = await _count(pool, "SELECT count(*) FROM metering.usage_events WHERE org_id = $1", org)
+            a = await _count(pool, "SELECT count(*) FROM audit.events WHERE org_id = $1", org)
+            if u >= 50 and a >= 50:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        assert await _count(pool, "SELECT count(*) FROM metering.usage_events WHERE org_id = $1", org) == 50
+        assert await _count(pool, "SELECT count(*) FROM audit.events WHERE org_id = $1", org) == 50
+        # A duplicate delivered straight to the store is a no-op.
+        assert await metering_store.record(pool, usage(1, org)) is False
+        assert await audit_store.append(pool, audit(1, org)) is False
+        rows = await pool.fetch("SELECT prev_hash, hash, event_id, ts, org_id, actor_type, actor_id, action,"
+                                " resource, success, request_id, ip, user_agent, status, detail"
+                                " FROM audit.events ORDER BY seq")  # fmt: skip
+        decoded = [(bytes(r["prev_hash"]), bytes(r["hash"]), _event(r)) for r in rows]
+        assert chain.verify(decoded) is None
+        middle = len(decoded) // 2
+        prev, digest, event = decoded[middle]
+        tampered = [*decoded[:middle], (prev, digest, msgspec.structs.replace(event, resource="x")), *decoded[middle + 1 :]]
+        assert chain.verify(tampered) == middle
+    finally:
+        await broker.stop()
+        await nc.drain()
+        await pool.close()
+
+
+def _event(row: asyncpg.Record) -> AuditEvent:
+    return AuditEvent(
+        event_id=row["event_id"], ts=int(row["ts"].timestamp() * 1000), org_id=row["org_id"],
+        actor_type=row["actor_type"], actor_id=row["actor_id"], action=row["action"], resource=row["resource"],
+        success=row["success"], request_id=row["request_id"], ip=row["ip"], user_agent=row["user_agent"],
+        status=row["status"], detail=row["detail"],
+    )  # fmt: skip
+
+
+async def test_audit_rows_cannot_be_updated(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        try:
+            await conn.execute("UPDATE audit.events SET resource = 'x'")
+        except asyncpg.RaiseError as exc:
+            assert "append-only" in str(exc)
+        else:
+            count = await conn.fetchval("SELECT count(*) FROM audit.events")
+            assert count == 0  # nothing to update is the only way the statement passes
+    finally:
+        await conn.close()
