@@ -69,3 +69,26 @@ def test_management_api_requires_a_token(stack: Stack) -> None:
         assert response.status_code == 401
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.json()["status"] == 401
+
+
+def test_cli_shows_usage_and_audit(stack: Stack) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    rid = f"e2e-cli-{time.time_ns()}"
+    response = httpx.post(
+        f"{stack.base_url}/chat/completions",
+        json={"model": "mock-gpt-4o-mini", "messages": [{"role": "user", "content": "cli"}]},
+        headers={"authorization": f"Bearer {stack.api_key}", "x-request-id": rid},
+    )
+    assert response.status_code == 200
+    assert len(_wait_for(stack, "/v1/audit/", rid)) == 1
+    env = {**os.environ, "BASTION_ENV_FILE": str(stack.var / "demo.env")}
+    env.pop("BASTION_ADMIN_URL", None)
+    env.pop("BASTION_ADMIN_TOKEN", None)
+    for group in ("usage", "audit"):
+        out = subprocess.run([sys.executable, "-m", "libs.cli.main", group, "list", "--request-id", rid],
+                             env=env, capture_output=True, text=True, check=True)  # fmt: skip
+        assert len(json.loads(out.stdout)["data"]) == 1
