@@ -40,13 +40,14 @@ def nats_server(directory: Path, port: int | None = None, extra: str = "") -> It
 @contextlib.contextmanager
 def postgres(directory: Path) -> Iterator[pg.Cluster]:
     """A real PostgreSQL on a free port with the ``bastion`` database migrated."""
-    from libs.db import migrate
+    from libs.db import migrate, roles
 
     cluster = pg.init(directory, free_port())
     pg.start(cluster, directory / "postgres.log")
     try:
         asyncio.run(pg.ensure_database(cluster))
         asyncio.run(migrate.apply(cluster.dsn()))
+        asyncio.run(roles.enable_logins(cluster.dsn(), "bastion", roles.passwords(directory / "secrets")))
         yield cluster
     finally:
         pg.stop(cluster)
@@ -60,3 +61,11 @@ def wait_until(predicate: object, timeout: float = 10.0, interval: float = 0.05)
             return True
         time.sleep(interval)
     return False
+
+
+def service_dsn(cluster: pg.Cluster, service: str) -> str:
+    """The DSN a service uses: its own role, no superuser, row-level security applies."""
+    from libs.db import roles
+
+    password = roles.passwords(cluster.data.parent / "secrets")[service]
+    return cluster.dsn(user=roles.SERVICE_ROLES[service], password=password)

@@ -15,6 +15,12 @@ AUTH_VERIFY_ADMIN: Final = "gw.auth.verify_admin.v1"
 GUARD_CHECK: Final = "gw.guard.check.v1"
 VAULT_RESOLVE: Final = "gw.vault.resolve.v1"
 VAULT_MODELS: Final = "gw.vault.models.v1"
+AUTH_KEY_ISSUE: Final = "gw.auth.key_issue.v1"
+AUTH_KEY_ROTATE: Final = "gw.auth.key_rotate.v1"
+AUTH_KEY_REVOKE: Final = "gw.auth.key_revoke.v1"
+AUTH_KEY_UPDATE: Final = "gw.auth.key_update.v1"
+AUTH_TOKEN_ISSUE: Final = "gw.auth.token_issue.v1"
+AUTH_TOKEN_REVOKE: Final = "gw.auth.token_revoke.v1"
 METERING_LIMIT_CHECK: Final = "gw.metering.limit_check.v1"  # reserved: per-key USD / rpm limits
 
 SERVICES: Final = ("auth", "guardrails", "vault", "metering", "audit")
@@ -28,6 +34,9 @@ def ping(service: str) -> str:
     """Health subject of one service (answered by any replica of its queue group)."""
     return f"gw.{service}.ping.v1"
 
+
+# --- core events (every replica, no queue group) -------------------------------------------
+CREDENTIAL_INVALIDATED: Final = "gw.evt.auth.credential.invalidated"
 
 # --- durable events (JetStream) ------------------------------------------------------------
 USAGE_STREAM: Final = "USAGE"

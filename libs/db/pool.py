@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -40,3 +40,15 @@ async def pool_resource(dsn: str, *, max_size: int = 10) -> AsyncIterator[asyncp
         yield pool
     finally:
         await pool.close()
+
+
+def ready_check(pool: asyncpg.Pool) -> Callable[[], Awaitable[bool]]:
+    """A readiness probe: can the pool run ``SELECT 1``?"""
+
+    async def ready() -> bool:
+        try:
+            return bool(await pool.fetchval("SELECT 1"))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return False
+
+    return ready

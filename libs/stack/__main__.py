@@ -8,9 +8,10 @@ import contextlib
 import os
 import sys
 import time
+import urllib.error
 import urllib.request
 
-from libs.db import migrate
+from libs.db import migrate, roles
 from libs.stack import natsd, pg, secrets_store, seed
 from libs.stack.config import StackConfig
 from libs.stack.supervisor import Proc, Supervisor
@@ -18,11 +19,14 @@ from libs.stack.supervisor import Proc, Supervisor
 SERVICES = ("auth", "guardrails", "vault", "metering", "audit")
 
 
-def _service_env(config: StackConfig, cluster: pg.Cluster, name: str, extra: dict[str, str]) -> dict[str, str]:
+def _service_env(
+    config: StackConfig, cluster: pg.Cluster, name: str, extra: dict[str, str], db_passwords: dict[str, str]
+) -> dict[str, str]:
     env = dict(os.environ)
+    role = roles.SERVICE_ROLES.get(name)
     env.update(
         BASTION_NATS_URL=config.nats_url,
-        BASTION_DB_DSN=cluster.dsn(),
+        BASTION_DB_DSN=cluster.dsn(user=role, password=db_passwords[name]) if role else "",
         BASTION_TRACE_FILE=str(config.var / "traces" / f"{name}.jsonl"),
         BASTION_INSTANCE=f"{name}-{os.getpid()}",
         PYTHONUNBUFFERED="1",
@@ -31,35 +35,42 @@ def _service_env(config: StackConfig, cluster: pg.Cluster, name: str, extra: dic
     return env
 
 
-def build_procs(config: StackConfig, cluster: pg.Cluster, keys: secrets_store.StackSecrets) -> list[Proc]:
+def build_procs(
+    config: StackConfig, cluster: pg.Cluster, keys: secrets_store.StackSecrets, db_passwords: dict[str, str]
+) -> list[Proc]:
     """Every process of the stack, in start order."""
     py = sys.executable
     conf = natsd.write_config(config.var / "nats", config.host, config.nats_port)
     per_service: dict[str, dict[str, str]] = {
         "auth": {"BASTION_KEY_PEPPER": keys.pepper},
+        "api": {"BASTION_API_HOST": config.host, "BASTION_API_PORT": str(config.api_port)},
         "vault": {"BASTION_MASTER_KEYS_FILE": str(keys.master_keys_file)},
         "edge": {
             "BASTION_EDGE_HOST": config.host,
             "BASTION_EDGE_PORT": str(config.edge_port),
             "BASTION_EDGE_WORKERS": str(config.edge_workers),
         },
-        "api": {"BASTION_API_HOST": config.host, "BASTION_API_PORT": str(config.api_port)},
     }
-    procs = [Proc("nats", [str(natsd.binary()), "-c", str(conf)], dict(os.environ), config.logs / "nats.log")]
+    procs = [
+        Proc("nats", [str(natsd.binary()), "-c", str(conf)], dict(os.environ), config.logs / "nats.log",
+             infrastructure=True)
+    ]  # fmt: skip
     procs.append(Proc("mockllm", [py, "-m", "libs.mockllm", "--host", config.host, "--port", str(config.mock_port)],
                       dict(os.environ), config.logs / "mockllm.log"))  # fmt: skip
     for name in (*SERVICES, "edge", "api"):
-        env = _service_env(config, cluster, name, per_service.get(name, {}))
+        env = _service_env(config, cluster, name, per_service.get(name, {}), db_passwords)
         procs.append(Proc(name, [py, "-m", f"services.{name}"], env, config.logs / f"{name}.log"))
     return procs
 
 
-def _ready(url: str) -> bool:
+def _ready(url: str) -> tuple[bool, str]:
     try:
         with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - our own loopback URL
-            return bool(response.status == 200)
-    except OSError:
-        return False
+            return response.status == 200, response.read().decode(errors="replace")
+    except urllib.error.HTTPError as exc:
+        return False, exc.read().decode(errors="replace")
+    except OSError as exc:
+        return False, type(exc).__name__
 
 
 def _banner(config: StackConfig, env: dict[str, str], elapsed: float) -> str:
@@ -93,22 +104,24 @@ def run(config: StackConfig) -> int:
     try:
         asyncio.run(pg.ensure_database(cluster))
         asyncio.run(migrate.apply(cluster.dsn()))
+        db_passwords = roles.passwords(config.var / "secrets")
+        asyncio.run(roles.enable_logins(cluster.dsn(), "bastion", db_passwords))
         env_file = config.var / "demo.env"
         if not env_file.exists():
             demo = asyncio.run(seed.seed(cluster.dsn(), keys.pepper, config))
             seed.write_env(env_file, config, demo)
         else:
             seed.refresh_urls(env_file, config)
-        supervisor = Supervisor(build_procs(config, cluster, keys))
+        supervisor = Supervisor(build_procs(config, cluster, keys, db_passwords))
         supervisor.procs[0].start()
         natsd.wait_port(config.host, config.nats_port)
         for proc in supervisor.procs[1:]:
             proc.start()
         _write_pids(config, supervisor)
         deadline = time.monotonic() + 60
-        while not _ready(f"{config.edge_url}/readyz"):
+        while not (probe := _ready(f"{config.edge_url}/readyz"))[0]:
             if time.monotonic() > deadline:
-                print("stack did not become ready within 60s; see", config.logs, file=sys.stderr)
+                print(f"stack did not become ready within 60s ({probe[1]}); see {config.logs}", file=sys.stderr)
                 return 1
             supervisor.tick()
             time.sleep(0.1)

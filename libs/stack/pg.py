@@ -36,9 +36,9 @@ class Cluster:
     password: str
     host: str = "127.0.0.1"
 
-    def dsn(self, database: str = "bastion", user: str = "postgres", password: str | None = None) -> str:
+    def dsn(self, database: str = "bastion", user: str | None = None, password: str | None = None) -> str:
         """A libpq URI."""
-        return f"postgresql://{user}:{password or self.password}@{self.host}:{self.port}/{database}"
+        return f"postgresql://{user or 'postgres'}:{password or self.password}@{self.host}:{self.port}/{database}"
 
 
 def _run_as() -> str | None:

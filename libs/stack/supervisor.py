@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 STOP_GRACE_S = 10.0
@@ -30,7 +30,8 @@ class Proc:
     restarts: int = 0
     backoff: float = 0.2
     next_start: float = 0.0
-    extra: dict[str, str] = field(default_factory=dict)
+    infrastructure: bool = False
+    """Stopped after everything else (the bus)."""
 
     def start(self) -> None:
         """Spawn (output appended to the log file)."""
@@ -95,9 +96,14 @@ class Supervisor:
             time.sleep(poll_s)
 
     def stop(self) -> None:
-        """SIGTERM everything (reverse order), wait, then SIGKILL stragglers."""
+        """Stop the services first (so they can drain over the bus), then the infrastructure."""
         self.stopping = True
-        alive = [p for p in reversed(self.procs) if p.popen and p.popen.poll() is None]
+        self._stop([p for p in self.procs if not p.infrastructure])
+        self._stop([p for p in self.procs if p.infrastructure])
+
+    def _stop(self, procs: list[Proc]) -> None:
+        """SIGTERM ``procs``, wait, then SIGKILL stragglers."""
+        alive = [p for p in reversed(procs) if p.popen and p.popen.poll() is None]
         for proc in alive:
             _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_S

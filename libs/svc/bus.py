@@ -50,6 +50,14 @@ async def connect(settings: BaseSettings, name: str) -> Client:
     return await nats.connect(**options)
 
 
+async def close_quietly(nc: Client) -> None:
+    """Drain if the server is there, else just close (shutdown must not fail on a gone server)."""
+    try:
+        await asyncio.wait_for(nc.drain(), timeout=5)
+    except Exception:  # noqa: BLE001 - reconnecting, already closed, timed out
+        await nc.close()
+
+
 class Bus:
     """Typed request/reply over one NATS connection."""
 

@@ -14,7 +14,7 @@ from litestar.openapi import OpenAPIConfig
 
 from libs.db.pool import create_pool
 from libs.svc import logs
-from libs.svc.bus import Bus, connect
+from libs.svc.bus import Bus, close_quietly, connect
 from libs.telemetry import setup as telemetry
 from services.api import problems
 from services.api.controllers.audit import AuditController
@@ -35,7 +35,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         yield
     finally:
         await pool.close()
-        await nc.drain()
+        await close_quietly(nc)
 
 
 async def provide_db(request: Request[Any, Any, Any]) -> asyncpg.Pool:

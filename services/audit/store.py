@@ -7,26 +7,27 @@ from datetime import UTC, datetime
 import asyncpg
 
 from libs.contracts.messages import AuditEvent
+from libs.db.pool import tenant_tx
 from services.audit.chain import GENESIS, link
-
-_CHAIN_LOCK = 0x61756474  # "audt": one writer extends the chain at a time, across replicas
 
 _INSERT = """
 INSERT INTO audit.events (event_id, ts, org_id, actor_type, actor_id, action, resource, success,
     request_id, ip, user_agent, status, detail, prev_hash, hash)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+RETURNING seq
 """
 
 
 async def append(pool: asyncpg.Pool, event: AuditEvent) -> bool:
     """Chain and insert ``event``; False if it was already recorded (a redelivery)."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _CHAIN_LOCK)
+    async with tenant_tx(pool, event.org_id) as conn:
+        # Row lock on the chain head: one writer extends the chain at a time, across replicas.
+        head = await conn.fetchrow("SELECT hash FROM audit.chain_head FOR UPDATE")
         if await conn.fetchval("SELECT 1 FROM audit.events WHERE event_id = $1", event.event_id):
             return False
-        prev = await conn.fetchval("SELECT hash FROM audit.events ORDER BY seq DESC LIMIT 1")
-        prev_hash = GENESIS if prev is None else bytes(prev)
-        await conn.execute(
+        prev_hash = GENESIS if head is None else bytes(head["hash"])
+        digest = link(prev_hash, event)
+        seq = await conn.fetchval(
             _INSERT,
             event.event_id,
             datetime.fromtimestamp(event.ts / 1000, tz=UTC),
@@ -42,6 +43,7 @@ async def append(pool: asyncpg.Pool, event: AuditEvent) -> bool:
             event.status,
             event.detail,
             prev_hash,
-            link(prev_hash, event),
+            digest,
         )
+        await conn.execute("UPDATE audit.chain_head SET seq = $1, hash = $2", seq, digest)
         return True

@@ -2,14 +2,55 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
+import asyncpg
+from faststream.nats import NatsBroker
+
+from libs.contracts import subjects
+from libs.contracts.codec import encode
+from libs.contracts.messages import CredentialInvalidated
 from libs.crypto.apikeys import KeyHasher
-from libs.db.pool import create_pool
+from libs.db.pool import create_pool, ready_check
 from libs.svc import runner
 from services.auth import handlers, store
+from services.auth.manager import Manager
 from services.auth.settings import get_settings
 from services.auth.verifier import Verifier
+
+log = logging.getLogger("bastion.auth")
+SYNC_INTERVAL_S = 2.0
+
+
+@contextlib.asynccontextmanager
+async def change_poller(pool: asyncpg.Pool, verifier: Verifier) -> AsyncIterator[None]:
+    """Safety net: evict credentials changed in the database even if their event was missed."""
+
+    async def loop() -> None:
+        since = datetime.now(UTC) - timedelta(seconds=5)
+        while True:
+            await asyncio.sleep(SYNC_INTERVAL_S)
+            try:
+                changes = await store.changed_since(pool, since - timedelta(seconds=SYNC_INTERVAL_S))
+            except (OSError, asyncpg.PostgresError):
+                verifier.invalidate_all()  # cannot confirm anything: drop the cache (fail safe)
+                continue
+            for cred_id, updated in changes:
+                verifier.invalidate(cred_id)
+                since = max(since, updated)
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def run() -> None:
@@ -23,16 +64,15 @@ async def run() -> None:
         find_token=functools.partial(store.find_token, pool),
         check_hash=hasher.verify_async,
     )
-    broker = runner.make_broker(settings, handlers.SERVICE)
+    broker: NatsBroker = runner.make_broker(settings, handlers.SERVICE)
+
+    async def publish(event: CredentialInvalidated) -> None:
+        await broker.publish(encode(event), subjects.CREDENTIAL_INVALIDATED)
+
     handlers.register(broker, verifier)
-
-    async def ready() -> bool:
-        try:
-            return bool(await pool.fetchval("SELECT 1"))
-        except Exception:  # noqa: BLE001 - readiness is a yes/no answer
-            return False
-
+    handlers.register_commands(broker, Manager(pool, verifier, hasher, publish))
     try:
-        await runner.serve(handlers.SERVICE, settings, broker, ready=ready)
+        await runner.serve(handlers.SERVICE, settings, broker, ready=ready_check(pool),
+                           resources=[change_poller(pool, verifier)])  # fmt: skip
     finally:
         await pool.close()

@@ -49,6 +49,9 @@ class Verifier:
         self.keys: TtlCache[Principal | Denied] = TtlCache(max_size=settings.cache_size)
         self.tokens: TtlCache[AdminPrincipal | Denied] = TtlCache(max_size=settings.cache_size)
         self._misses = TokenBucket(settings.miss_rate_per_s, burst=settings.miss_rate_per_s)
+        # Bumped by every invalidation. A verification that read the database before an
+        # invalidation landed must not cache what it read: it could be the secret just rotated out.
+        self._generation = 0
 
     async def verify_key(self, key: str) -> Principal | Denied | Fault:
         """The principal of ``key``, or why not."""
@@ -60,13 +63,14 @@ class Verifier:
             return cached
         if not self._misses.take():
             return _BUSY
+        generation = self._generation
         record = await self._find_key(digest)
         if record is None or not await self._check_hash(record.hash, key):
-            self.keys.put(digest, INVALID_KEY, self._neg_ttl)
+            self._remember_key(generation, digest, INVALID_KEY, self._neg_ttl)
             return INVALID_KEY
         denial = status_denial(record.status, record.expires_at, datetime.now(UTC))
         if denial is not None:
-            self.keys.put(digest, denial, self._neg_ttl)
+            self._remember_key(generation, digest, denial, self._neg_ttl)
             return denial
         principal = Principal(
             org_id=record.org_id,
@@ -81,7 +85,7 @@ class Verifier:
             ),
             cache_ttl_s=self._ttl_for(record.expires_at),
         )
-        self.keys.put(digest, principal, principal.cache_ttl_s)
+        self._remember_key(generation, digest, principal, principal.cache_ttl_s)
         return principal
 
     async def verify_token(self, token: str) -> AdminPrincipal | Denied | Fault:
@@ -94,16 +98,42 @@ class Verifier:
             return cached
         if not self._misses.take():
             return _BUSY
+        generation = self._generation
         record = await self._find_token(digest)
         if record is None or not await self._check_hash(record.hash, token):
-            self.tokens.put(digest, INVALID_TOKEN, self._neg_ttl)
+            self._remember_token(generation, digest, INVALID_TOKEN, self._neg_ttl)
             return INVALID_TOKEN
         if status_denial(record.status, record.expires_at, datetime.now(UTC)) is not None:
-            self.tokens.put(digest, INVALID_TOKEN, self._neg_ttl)
+            self._remember_token(generation, digest, INVALID_TOKEN, self._neg_ttl)
             return INVALID_TOKEN
         principal = AdminPrincipal(org_id=record.org_id, token_id=record.id, role=record.role)
-        self.tokens.put(digest, principal, self._ttl_for(record.expires_at))
+        self._remember_token(generation, digest, principal, self._ttl_for(record.expires_at))
         return principal
+
+    def _remember_key(self, generation: int, digest: str, value: Principal | Denied, ttl: float) -> None:
+        if generation == self._generation and ttl > 0:
+            self.keys.put(digest, value, ttl)
+
+    def _remember_token(self, generation: int, digest: str, value: AdminPrincipal | Denied, ttl: float) -> None:
+        if generation == self._generation and ttl > 0:
+            self.tokens.put(digest, value, ttl)
+
+    def digest(self, secret: str) -> str:
+        """HMAC-SHA256(pepper, secret): the lookup index and cache key."""
+        return apikeys.lookup_digest(self._pepper, secret)
+
+    def invalidate(self, cred_id: str) -> int:
+        """Drop every cached verification of credential ``cred_id``; returns how many."""
+        self._generation += 1
+        dropped = self.keys.discard_where(lambda p: isinstance(p, Principal) and p.key_id == cred_id)
+        dropped += self.tokens.discard_where(lambda p: isinstance(p, AdminPrincipal) and p.token_id == cred_id)
+        return dropped
+
+    def invalidate_all(self) -> None:
+        """Forget everything (after a reconnect: events may have been missed)."""
+        self._generation += 1
+        self.keys.clear()
+        self.tokens.clear()
 
     def _ttl_for(self, expires_at: datetime | None) -> float:
         """Never cache a key past its expiry."""

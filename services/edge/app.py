@@ -11,7 +11,7 @@ from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp
 
 from libs.svc import logs
-from libs.svc.bus import Bus, connect
+from libs.svc.bus import Bus, close_quietly, connect
 from libs.svc.events import EventPublisher
 from libs.svc.streams import ALL as STREAMS
 from libs.svc.streams import ensure
@@ -45,7 +45,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     finally:
         await events.close()
         await client.aclose()
-        await nc.drain()
+        await close_quietly(nc)
 
 
 def create_app() -> ASGIApp:

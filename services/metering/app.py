@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from libs.db.pool import create_pool
+from libs.db.pool import create_pool, ready_check
 from libs.svc import runner
 from libs.svc.settings import BaseSettings, load
 from services.metering import handlers, store
@@ -17,13 +17,7 @@ async def run() -> None:
     broker = runner.make_broker(settings, handlers.SERVICE)
     handlers.register(broker, functools.partial(store.record, pool))
 
-    async def ready() -> bool:
-        try:
-            return bool(await pool.fetchval("SELECT 1"))
-        except Exception:  # noqa: BLE001 - readiness is a yes/no answer
-            return False
-
     try:
-        await runner.serve(handlers.SERVICE, settings, broker, ready=ready)
+        await runner.serve(handlers.SERVICE, settings, broker, ready=ready_check(pool))
     finally:
         await pool.close()

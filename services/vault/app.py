@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from libs.crypto.keyring import Keyring
-from libs.db.pool import create_pool
+from libs.db.pool import create_pool, ready_check
 from libs.svc import runner
 from services.vault import handlers
 from services.vault.resolver import Resolver
@@ -20,13 +20,7 @@ async def run() -> None:
     broker = runner.make_broker(settings, handlers.SERVICE)
     handlers.register(broker, Resolver(pool, keyring))
 
-    async def ready() -> bool:
-        try:
-            return bool(await pool.fetchval("SELECT 1"))
-        except Exception:  # noqa: BLE001 - readiness is a yes/no answer
-            return False
-
     try:
-        await runner.serve(handlers.SERVICE, settings, broker, ready=ready)
+        await runner.serve(handlers.SERVICE, settings, broker, ready=ready_check(pool))
     finally:
         await pool.close()

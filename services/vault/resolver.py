@@ -25,14 +25,14 @@ class Resolver:
 
     async def resolve(self, request: Resolve) -> Resolved | Denied | Fault:
         """The upstream for ``request.model``, with its key opened."""
-        route = await store.find_route(self._pool, request.tenant_id, request.model)
-        if route is None:
+        found = await store.find_route(self._pool, request.tenant_id, request.model)
+        if found is None:
             return Denied(
                 code=Code.MODEL_NOT_FOUND,
                 reason=f"The model `{request.model}` does not exist or you do not have access to it.",
             )
+        route, sealed = found
         api_key = ""
-        sealed = await store.active_key(self._pool, request.tenant_id, route.provider_id)
         if sealed is not None:
             try:
                 dek = await self._dek(request.tenant_id)

@@ -13,10 +13,12 @@ from faststream.nats import NatsBroker
 
 from libs.contracts.messages import AuditEvent, UsageEvent
 from libs.db.pool import create_pool
+from libs.stack import pg
 from libs.svc.events import EventPublisher
 from libs.svc.streams import ALL, ensure
 from services.audit import chain, handlers as audit_handlers, store as audit_store
 from services.metering import handlers as metering_handlers, store as metering_store
+from tests.helpers import service_dsn
 
 
 def usage(i: int, org: str) -> UsageEvent:
@@ -34,12 +36,14 @@ async def _count(pool: asyncpg.Pool, sql: str, org: str) -> int:
     return int(await pool.fetchval(sql, org))
 
 
-async def test_events_are_stored_exactly_once_and_chained(nats_url: str, dsn: str) -> None:
+async def test_events_are_stored_exactly_once_and_chained(nats_url: str, cluster: pg.Cluster, dsn: str) -> None:
     org = f"org{time.time_ns()}"
-    pool = await create_pool(dsn)
+    pool = await create_pool(dsn)  # superuser: reads every tenant's rows for the checks below
+    metering_pool = await create_pool(service_dsn(cluster, "metering"))
+    audit_pool = await create_pool(service_dsn(cluster, "audit"))
     broker = NatsBroker(nats_url, logger=None)
-    metering_handlers.register(broker, functools.partial(metering_store.record, pool))
-    audit_handlers.register(broker, functools.partial(audit_store.append, pool))
+    metering_handlers.register(broker, functools.partial(metering_store.record, metering_pool))
+    audit_handlers.register(broker, functools.partial(audit_store.append, audit_pool))
     nc = await nats.connect(nats_url)
     for spec in ALL:
         await ensure(nc.jetstream(), spec)
@@ -65,8 +69,8 @@ async def test_events_are_stored_exactly_once_and_chained(nats_url: str, dsn: st
         assert await _count(pool, "SELECT count(*) FROM metering.usage_events WHERE org_id = $1", org) == 50
         assert await _count(pool, "SELECT count(*) FROM audit.events WHERE org_id = $1", org) == 50
         # A duplicate delivered straight to the store is a no-op.
-        assert await metering_store.record(pool, usage(1, org)) is False
-        assert await audit_store.append(pool, audit(1, org)) is False
+        assert await metering_store.record(metering_pool, usage(1, org)) is False
+        assert await audit_store.append(audit_pool, audit(1, org)) is False
         rows = await pool.fetch("SELECT prev_hash, hash, event_id, ts, org_id, actor_type, actor_id, action,"
                                 " resource, success, request_id, ip, user_agent, status, detail"
                                 " FROM audit.events ORDER BY seq")  # fmt: skip
@@ -80,6 +84,8 @@ async def test_events_are_stored_exactly_once_and_chained(nats_url: str, dsn: st
         await broker.stop()
         await nc.drain()
         await pool.close()
+        await metering_pool.close()
+        await audit_pool.close()
 
 
 def _event(row: asyncpg.Record) -> AuditEvent:

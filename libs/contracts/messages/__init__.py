@@ -13,6 +13,20 @@ from libs.contracts.messages.auth import (
 from libs.contracts.messages.common import Denied, Fault, Ping, Pong
 from libs.contracts.messages.events import AuditEvent, UsageEvent
 from libs.contracts.messages.guard import Finding, GuardCheck, GuardReply, GuardVerdict
+from libs.contracts.messages.keys import (
+    Actor,
+    Changed,
+    ChangeReply,
+    CredentialInvalidated,
+    Issued,
+    IssueKey,
+    IssueReply,
+    IssueToken,
+    RevokeKey,
+    RevokeToken,
+    RotateKey,
+    UpdateKey,
+)
 from libs.contracts.messages.vault import (
     ListModels,
     ModelInfo,
@@ -24,15 +38,23 @@ from libs.contracts.messages.vault import (
 )
 
 __all__ = [
+    "Actor",
     "AdminPrincipal",
     "AuditEvent",
     "AuthReply",
+    "ChangeReply",
+    "Changed",
+    "CredentialInvalidated",
     "Denied",
     "Fault",
     "Finding",
     "GuardCheck",
     "GuardReply",
     "GuardVerdict",
+    "IssueKey",
+    "IssueReply",
+    "IssueToken",
+    "Issued",
     "KeyLimits",
     "ListModels",
     "ModelInfo",
@@ -43,6 +65,10 @@ __all__ = [
     "Principal",
     "Resolve",
     "Resolved",
+    "RevokeKey",
+    "RevokeToken",
+    "RotateKey",
+    "UpdateKey",
     "UsageEvent",
     "VaultReply",
     "VerifyAdmin",

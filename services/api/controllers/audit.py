@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, get
 from litestar.params import Parameter
 
+from libs.db.pool import tenant_tx
 from services.api.deps import Admin, Db
 
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
@@ -29,7 +30,8 @@ class AuditController(Controller):
         action: str | None = None,
     ) -> dict[str, Any]:
         """Audit events, newest first; ``next_cursor`` pages on."""
-        rows = await db.fetch(
+        async with tenant_tx(db, admin.org_id) as conn:
+            rows = await conn.fetch(
             "SELECT seq, event_id, ts, actor_type, actor_id, action, resource, success, request_id, ip,"
             " user_agent, status, detail, encode(hash, 'hex') AS hash FROM audit.events"
             " WHERE org_id = $1 AND ($2::bigint IS NULL OR seq < $2) AND ($3::text IS NULL OR request_id = $3)"

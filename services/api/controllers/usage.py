@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from litestar import Controller, get
 from litestar.params import Parameter
 
+from libs.db.pool import tenant_tx
 from services.api.deps import Admin, Db
 from services.api.problems import Problem
 
@@ -34,7 +35,8 @@ class UsageController(Controller):
         until: datetime | None = None,
     ) -> dict[str, Any]:
         """Usage events, newest first; ``next_cursor`` pages on."""
-        rows = await db.fetch(
+        async with tenant_tx(db, admin.org_id) as conn:
+            rows = await conn.fetch(
             "SELECT request_id, ts, project_id, key_id, model, provider, status, prompt_tokens,"
             " completion_tokens, cached_tokens, estimated, latency_ms, stream FROM metering.usage_events"
             " WHERE org_id = $1 AND ($2::text IS NULL OR request_id < $2) AND ($3::text IS NULL OR key_id = $3)"
@@ -58,7 +60,8 @@ class UsageController(Controller):
         column = _GROUPS.get(group_by)
         if column is None:
             raise Problem(400, f"group_by must be one of {', '.join(_GROUPS)}.")
-        rows = await db.fetch(
+        async with tenant_tx(db, admin.org_id) as conn:
+            rows = await conn.fetch(
             f"SELECT {column} AS group_key, count(*) AS requests, sum(prompt_tokens) AS prompt_tokens,"  # noqa: S608
             " sum(completion_tokens) AS completion_tokens, sum(cached_tokens) AS cached_tokens"
             " FROM metering.usage_events WHERE org_id = $1 AND ($2::timestamptz IS NULL OR ts >= $2)"

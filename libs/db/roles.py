@@ -1,0 +1,44 @@
+"""Per-service database logins. Migrations create the roles (NOLOGIN, no superuser, no BYPASSRLS);
+a deployment gives each one LOGIN and its own password."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import asyncpg
+
+SERVICE_ROLES = {
+    "auth": "bastion_auth",
+    "api": "bastion_api",
+    "vault": "bastion_vault",
+    "metering": "bastion_metering",
+    "audit": "bastion_audit",
+}
+
+
+def passwords(directory: Path) -> dict[str, str]:
+    """One password per service role, generated once under ``directory`` (0600 files)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    out: dict[str, str] = {}
+    for service in SERVICE_ROLES:
+        path = directory / f"db_{service}.password"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(24), encoding="utf-8")
+            path.chmod(0o600)
+        out[service] = path.read_text(encoding="utf-8").strip()
+    return out
+
+
+async def enable_logins(superuser_dsn: str, database: str, creds: dict[str, str]) -> None:
+    """Give every service role LOGIN, its password and CONNECT on ``database``."""
+    conn = await asyncpg.connect(superuser_dsn)
+    try:
+        for service, password in creds.items():
+            role = SERVICE_ROLES[service]
+            # Identifiers come from our own table; the password is passed as a literal via format().
+            sql = await conn.fetchval("SELECT format('ALTER ROLE %I LOGIN PASSWORD %L', $1::text, $2::text)", role, password)
+            await conn.execute(sql)
+            await conn.execute(f'GRANT CONNECT ON DATABASE "{database}" TO "{role}"')
+    finally:
+        await conn.close()
