@@ -52,6 +52,131 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
         return _show(http.get("/v1/audit/", params=_params(args, "limit", "request_id", "action")))
 
 
+def _json_arg(value: str | None) -> list[str] | None:
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _key_body(args: argparse.Namespace) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if getattr(args, "name", None) is not None:
+        body["name"] = args.name
+    for field in ("usage_limit_usd", "rate_limit_rpm", "expires_at"):
+        value = getattr(args, field, None)
+        if value is not None:
+            body[field] = None if value in ("none", "null") else value
+    for field in ("allowed_models", "allowed_ips"):
+        value = _json_arg(getattr(args, field, None))
+        if value is not None:
+            body[field] = value
+    for field in ("usage_limit_usd",):
+        if isinstance(body.get(field), str):
+            body[field] = float(body[field])
+    if isinstance(body.get("rate_limit_rpm"), str):
+        body["rate_limit_rpm"] = int(body["rate_limit_rpm"])
+    return body
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    """API keys."""
+    with _client() as http:
+        if args.command == "list":
+            return _show(http.get("/v1/keys/", params=_params(args, "limit", "project_id")))
+        if args.command == "get":
+            return _show(http.get(f"/v1/keys/{args.key_id}"))
+        if args.command == "create":
+            return _show(http.post("/v1/keys/", json={"project_id": args.project_id, **_key_body(args)}))
+        if args.command == "update":
+            return _show(http.patch(f"/v1/keys/{args.key_id}", json=_key_body(args)))
+        if args.command == "rotate":
+            return _show(http.post(f"/v1/keys/{args.key_id}/rotate", json={"grace_seconds": args.grace_seconds}))
+        return _show(http.post(f"/v1/keys/{args.key_id}/revoke"))
+
+
+def cmd_projects(args: argparse.Namespace) -> int:
+    """Projects."""
+    with _client() as http:
+        if args.command == "list":
+            return _show(http.get("/v1/projects/"))
+        if args.command == "get":
+            return _show(http.get(f"/v1/projects/{args.project_id}"))
+        if args.command == "create":
+            return _show(http.post("/v1/projects/", json={"name": args.name}))
+        return _show(http.patch(f"/v1/projects/{args.project_id}", json={"name": args.name}))
+
+
+def cmd_tokens(args: argparse.Namespace) -> int:
+    """Management tokens."""
+    with _client() as http:
+        if args.command == "list":
+            return _show(http.get("/v1/tokens/"))
+        if args.command == "create":
+            return _show(http.post("/v1/tokens/", json={"role": args.role, "name": args.name or ""}))
+        return _show(http.post(f"/v1/tokens/{args.token_id}/revoke"))
+
+
+def cmd_members(args: argparse.Namespace) -> int:
+    """Organisation members."""
+    with _client() as http:
+        if args.command == "list":
+            return _show(http.get("/v1/members/"))
+        if args.command == "add":
+            return _show(http.post("/v1/members/", json={"email": args.email, "role": args.role}))
+        return _show(http.delete(f"/v1/members/{args.user_id}"))
+
+
+def _key_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--name")
+    p.add_argument("--usage-limit-usd", dest="usage_limit_usd", help="USD limit, or 'none'")
+    p.add_argument("--rate-limit-rpm", dest="rate_limit_rpm", help="requests per minute, or 'none'")
+    p.add_argument("--allowed-models", dest="allowed_models", help="comma-separated globs ('' = all)")
+    p.add_argument("--allowed-ips", dest="allowed_ips", help="comma-separated CIDRs ('' = all)")
+    p.add_argument("--expires-at", dest="expires_at", help="ISO 8601 time, or 'none'")
+
+
+def _add_management(groups: Any) -> None:
+    keys = groups.add_parser("keys", help="API keys").add_subparsers(dest="command", required=True)
+    kl = keys.add_parser("list")
+    kl.add_argument("--project-id", dest="project_id")
+    kl.add_argument("--limit", type=int)
+    keys.add_parser("get").add_argument("key_id")
+    kc = keys.add_parser("create", help="prints the full key once")
+    kc.add_argument("--project-id", dest="project_id", required=True)
+    _key_options(kc)
+    ku = keys.add_parser("update")
+    ku.add_argument("key_id")
+    _key_options(ku)
+    kr = keys.add_parser("rotate", help="new secret; the old one stops working now")
+    kr.add_argument("key_id")
+    kr.add_argument("--grace-seconds", dest="grace_seconds", type=int, default=0)
+    keys.add_parser("revoke").add_argument("key_id")
+    groups.choices["keys"].set_defaults(func=cmd_keys)
+
+    projects = groups.add_parser("projects", help="projects").add_subparsers(dest="command", required=True)
+    projects.add_parser("list")
+    projects.add_parser("get").add_argument("project_id")
+    projects.add_parser("create").add_argument("name")
+    pr = projects.add_parser("rename")
+    pr.add_argument("project_id")
+    pr.add_argument("name")
+    groups.choices["projects"].set_defaults(func=cmd_projects)
+
+    tokens = groups.add_parser("tokens", help="management tokens").add_subparsers(dest="command", required=True)
+    tokens.add_parser("list")
+    tc = tokens.add_parser("create")
+    tc.add_argument("--role", required=True, choices=["owner", "admin", "developer", "viewer"])
+    tc.add_argument("--name")
+    tokens.add_parser("revoke").add_argument("token_id")
+    groups.choices["tokens"].set_defaults(func=cmd_tokens)
+
+    members = groups.add_parser("members", help="organisation members").add_subparsers(dest="command", required=True)
+    members.add_parser("list")
+    ma = members.add_parser("add")
+    ma.add_argument("email")
+    ma.add_argument("--role", required=True, choices=["owner", "admin", "developer", "viewer"])
+    members.add_parser("remove").add_argument("user_id")
+    groups.choices["members"].set_defaults(func=cmd_members)
+
+
 def cmd_guard_scan(_: argparse.Namespace) -> int:
     """JSON lines in, one JSON line of findings out per input."""
     from services.guardrails.scan import main as scan_main
@@ -84,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--request-id", dest="request_id")
     al.add_argument("--action")
     al.set_defaults(func=cmd_audit_list)
+
+    _add_management(groups)
 
     guard = groups.add_parser("guard", help="guardrails").add_subparsers(dest="command", required=True)
     gs = guard.add_parser("scan", help='read {"id","text"} JSON lines on stdin, write findings per line')

@@ -37,7 +37,9 @@ async def enable_logins(superuser_dsn: str, database: str, creds: dict[str, str]
         for service, password in creds.items():
             role = SERVICE_ROLES[service]
             # Identifiers come from our own table; the password is passed as a literal via format().
-            sql = await conn.fetchval("SELECT format('ALTER ROLE %I LOGIN PASSWORD %L', $1::text, $2::text)", role, password)
+            sql = await conn.fetchval(
+                "SELECT format('ALTER ROLE %I LOGIN PASSWORD %L', $1::text, $2::text)", role, password
+            )
             await conn.execute(sql)
             await conn.execute(f'GRANT CONNECT ON DATABASE "{database}" TO "{role}"')
     finally:

@@ -1,7 +1,8 @@
 """Service main loop: connect, serve, answer pings, drain on SIGTERM.
 
 Signals set an event; resources are entered on an ``AsyncExitStack`` so they close in reverse
-order; the broker is stopped with a timeout because a broker whose server vanished can hang.
+order (endpoints drain before the connection closes); a FastStream broker is stopped with a
+timeout because a broker whose server vanished can hang (STACK-NOTES).
 """
 
 from __future__ import annotations
@@ -13,17 +14,19 @@ import os
 import secrets
 import signal
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Any
 
 from faststream.nats import NatsBroker
+from nats.aio.client import Client
 
 from libs.contracts import subjects
 from libs.contracts.messages import Ping, Pong
 from libs.svc import logs
-from libs.svc.rpc import endpoint
-from libs.svc.settings import BaseSettings
+from libs.svc.bus import close_quietly, connect
+from libs.svc.micro import Service
+from libs.svc.settings import BaseSettings, load
 from libs.telemetry import setup as telemetry
 
 log = logging.getLogger("bastion.runner")
@@ -32,14 +35,14 @@ ReadyCheck = Callable[[], Awaitable[bool]]
 
 
 def make_broker(settings: BaseSettings, service: str) -> NatsBroker:
-    """A broker that reconnects quickly and forever, with FastStream's per-message logging off."""
+    """A FastStream broker (durable consumers) that reconnects quickly and forever, logging off."""
     auth: dict[str, str] = {}
     if settings.nats_user:
         auth = {"user": settings.nats_user, "password": settings.nats_password}
     return NatsBroker(
         settings.nats_url,
         logger=None,
-        name=f"bastion-{service}",
+        name=f"bastion-{service}-consumer",
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.25,  # type: ignore[arg-type]  # nats-py accepts float seconds
         connect_timeout=2,
@@ -52,35 +55,43 @@ def instance_id(settings: BaseSettings, service: str) -> str:
     return settings.instance or f"{service}-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
 
 
-def register_ping(broker: NatsBroker, service: str, instance: str, ready: ReadyCheck | None) -> None:
+def register_ping(svc: Service, instance: str, ready: ReadyCheck | None) -> None:
     """Answer ``gw.<service>.ping.v1`` in the service's queue group."""
 
-    @endpoint(broker, subjects.ping(service), queue=service, request_type=Ping, max_workers=4)
+    @svc.endpoint(subjects.ping(svc.name), Ping)
     async def ping(_: Ping) -> Pong:
         ok = True if ready is None else await ready()
-        return Pong(service=service, instance=instance, ready=ok)
+        return Pong(service=svc.name, instance=instance, ready=ok)
 
 
 async def serve(
-    service: str,
+    svc: Service,
     settings: BaseSettings,
-    broker: NatsBroker,
     *,
+    broker: NatsBroker | None = None,
     resources: list[AbstractAsyncContextManager[object]] | None = None,
     ready: ReadyCheck | None = None,
+    on_connect: Callable[[Client], Awaitable[None]] | None = None,
 ) -> None:
-    """Run ``broker`` until SIGTERM/SIGINT, with ``resources`` opened first and closed last."""
+    """Run ``svc`` (and ``broker``'s consumers) until SIGTERM/SIGINT; drain, then close."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    instance = instance_id(settings, service)
-    register_ping(broker, service, instance, ready)
+    instance = instance_id(settings, svc.name)
+    register_ping(svc, instance, ready)
     async with AsyncExitStack() as stack:
         for resource in resources or []:
             await stack.enter_async_context(resource)
-        await broker.start()
-        stack.push_async_callback(_stop_broker, broker)
+        nc = await connect(settings, f"bastion-{svc.name}")
+        stack.push_async_callback(close_quietly, nc)
+        if on_connect is not None:
+            await on_connect(nc)
+        await svc.start(nc)
+        stack.push_async_callback(svc.drain)
+        if broker is not None:
+            await broker.start()
+            stack.push_async_callback(_stop_broker, broker)
         log.info("service started", extra={"instance": instance})
         await stop.wait()
         log.info("service draining")
@@ -94,7 +105,7 @@ async def _stop_broker(broker: NatsBroker) -> None:
 
 def main(service: str, build: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Process entry point: logging, tracing, uvloop, then ``build()`` (which calls :func:`serve`)."""
-    base = _base_settings()
+    base = load(BaseSettings)
     logs.setup(service, base.log_level)
     telemetry.setup(service, base.trace_file)
     try:
@@ -103,15 +114,3 @@ def main(service: str, build: Callable[[], Coroutine[Any, Any, None]]) -> None:
         uvloop.run(build())
     except ImportError:  # pragma: no cover - Windows
         asyncio.run(build())
-
-
-def _base_settings() -> BaseSettings:
-    from libs.svc.settings import load
-
-    return load(BaseSettings)
-
-
-@contextlib.asynccontextmanager
-async def nothing() -> AsyncIterator[None]:
-    """An empty resource (placeholder for services without one)."""
-    yield

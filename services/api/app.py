@@ -8,17 +8,24 @@ from typing import Any
 
 import asyncpg
 from litestar import Litestar, Request, get
+from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
+from litestar.types import ASGIApp
 
 from libs.db.pool import create_pool
 from libs.svc import logs
 from libs.svc.bus import Bus, close_quietly, connect
+from libs.svc.events import EventPublisher
 from libs.telemetry import setup as telemetry
 from services.api import problems
 from services.api.controllers.audit import AuditController
+from services.api.controllers.keys import KeyController
+from services.api.controllers.tenancy import MemberController, OrgController, ProjectController
+from services.api.controllers.tokens import TokenController
 from services.api.controllers.usage import UsageController
+from services.api.ratelimit import FixedWindow, rate_limit_middleware
 from services.api.security import admin
 from services.api.settings import get_settings
 
@@ -29,11 +36,15 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings = get_settings()
     nc = await connect(settings, "bastion-api")
     pool = await create_pool(settings.db_dsn, max_size=settings.pool_size)
+    events = EventPublisher(nc, concurrency=4)
+    events.start()
     app.state.bus = Bus(nc, settings.bus_timeout_s)
     app.state.pool = pool
+    app.state.events = events
     try:
         yield
     finally:
+        await events.close()
         await pool.close()
         await close_quietly(nc)
 
@@ -50,13 +61,35 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def create_app() -> Litestar:
-    """Build the management API (uvicorn factory)."""
+def create_app() -> ASGIApp:
+    """The API as uvicorn serves it: rate limiting wraps everything."""
+    settings = get_settings()
+    return rate_limit_middleware(build_app(), FixedWindow(settings.rate_limit, settings.rate_window_s))
+
+
+def build_app() -> Litestar:
+    """Build the Litestar application."""
     settings = get_settings()
     logs.setup("api", settings.log_level)
     telemetry.setup("api", settings.trace_file)
     return Litestar(
-        route_handlers=[healthz, UsageController, AuditController],
+        route_handlers=[
+            healthz,
+            OrgController,
+            ProjectController,
+            MemberController,
+            KeyController,
+            TokenController,
+            UsageController,
+            AuditController,
+        ],
+        cors_config=CORSConfig(
+            allow_origins=settings.origin_urls,
+            allow_credentials=True,
+            allow_headers=["authorization", "content-type", "x-request-id"],
+        )
+        if settings.origin_urls
+        else None,
         lifespan=[lifespan],
         dependencies={"admin": Provide(admin), "db": Provide(provide_db)},
         exception_handlers={

@@ -11,6 +11,7 @@ from libs.contracts import subjects
 from libs.contracts.codec import Codec
 from libs.contracts.messages import AdminPrincipal, Denied, VerifyAdmin, VerifyAdminReply
 from libs.svc.bus import Bus, Unavailable
+from services.api.auditing import record
 from services.api.problems import Problem
 
 _codec: Codec[VerifyAdminReply] = Codec(VerifyAdminReply)
@@ -31,6 +32,7 @@ async def admin(request: Request[Any, Any, Any]) -> AdminPrincipal:
     except Unavailable:
         raise Problem(503, "The auth service is unavailable; retry shortly.", kind="unavailable") from None
     if isinstance(reply, Denied):
+        record(request, None, "admin_token.rejected", f"path:{request.url.path}"[:200], success=False, status=401)
         raise Problem(401, "Invalid management token.", headers={"www-authenticate": "Bearer"})
     assert isinstance(reply, AdminPrincipal)
     return reply

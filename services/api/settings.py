@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
+
+import msgspec
 
 from libs.svc.settings import BaseSettings, load
 
@@ -14,9 +17,18 @@ class ApiSettings(BaseSettings, frozen=True, kw_only=True):
     api_port: int = 8081
     bus_timeout_s: float = 2.0
     pool_size: int = 5
+    rate_limit: int = 100
+    """Requests per client IP per window."""
+    rate_window_s: float = 900.0
+    origin_urls: list[str] = []
+    """CORS allow-list (also read from ``ORIGIN_URLS``); credentials only for these origins."""
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> ApiSettings:
     """Settings from the environment (cached)."""
-    return load(ApiSettings)
+    settings = load(ApiSettings)
+    extra = [o.strip() for o in os.environ.get("ORIGIN_URLS", "").split(",") if o.strip()]
+    if extra:
+        settings = msgspec.structs.replace(settings, origin_urls=[*settings.origin_urls, *extra])
+    return settings

@@ -6,6 +6,7 @@ import functools
 
 from libs.db.pool import create_pool, ready_check
 from libs.svc import runner
+from libs.svc.micro import Service
 from libs.svc.settings import BaseSettings, load
 from services.audit import handlers, store
 
@@ -18,6 +19,6 @@ async def run() -> None:
     handlers.register(broker, functools.partial(store.append, pool))
 
     try:
-        await runner.serve(handlers.SERVICE, settings, broker, ready=ready_check(pool))
+        await runner.serve(Service(handlers.SERVICE), settings, broker=broker, ready=ready_check(pool))
     finally:
         await pool.close()

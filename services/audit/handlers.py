@@ -39,4 +39,9 @@ def register(broker: NatsBroker, append: Append) -> None:
         except (msgspec.DecodeError, msgspec.ValidationError):
             log.error("dropping malformed audit event")
             return
-        await append(event)
+        try:
+            await append(event)
+        except Exception as exc:
+            # Not acked: JetStream redelivers it. Logged here because FastStream (logger=None) is silent.
+            log.exception("audit event not stored; will be redelivered", extra={"error_type": type(exc).__name__})
+            raise

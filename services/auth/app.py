@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from faststream.nats import NatsBroker
+from nats.aio.client import Client
 
 from libs.contracts import subjects
 from libs.contracts.codec import encode
@@ -18,6 +18,7 @@ from libs.contracts.messages import CredentialInvalidated
 from libs.crypto.apikeys import KeyHasher
 from libs.db.pool import create_pool, ready_check
 from libs.svc import runner
+from libs.svc.micro import Service
 from services.auth import handlers, store
 from services.auth.manager import Manager
 from services.auth.settings import get_settings
@@ -64,15 +65,20 @@ async def run() -> None:
         find_token=functools.partial(store.find_token, pool),
         check_hash=hasher.verify_async,
     )
-    broker: NatsBroker = runner.make_broker(settings, handlers.SERVICE)
+    svc = Service(handlers.SERVICE)
+    connection: list[Client] = []
 
     async def publish(event: CredentialInvalidated) -> None:
-        await broker.publish(encode(event), subjects.CREDENTIAL_INVALIDATED)
+        # Same connection as the reply that follows, so the server routes the event first.
+        await connection[0].publish(subjects.CREDENTIAL_INVALIDATED, encode(event))
 
-    handlers.register(broker, verifier)
-    handlers.register_commands(broker, Manager(pool, verifier, hasher, publish))
+    async def on_connect(nc: Client) -> None:
+        connection.append(nc)
+
+    handlers.register(svc, verifier)
+    handlers.register_commands(svc, Manager(pool, verifier, hasher, publish))
     try:
-        await runner.serve(handlers.SERVICE, settings, broker, ready=ready_check(pool),
-                           resources=[change_poller(pool, verifier)])  # fmt: skip
+        await runner.serve(svc, settings, ready=ready_check(pool), resources=[change_poller(pool, verifier)],
+                           on_connect=on_connect)  # fmt: skip
     finally:
         await pool.close()

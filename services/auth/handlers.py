@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from faststream.nats import NatsBroker
-
 from libs.contracts import subjects
 from libs.contracts.codec import Codec
 from libs.contracts.messages import (
@@ -25,7 +23,7 @@ from libs.contracts.messages import (
     VerifyAdmin,
     VerifyKey,
 )
-from libs.svc.rpc import endpoint, raw_body
+from libs.svc.micro import Service
 from services.auth.manager import Manager
 from services.auth.verifier import Verifier
 
@@ -34,19 +32,19 @@ log = logging.getLogger("bastion.auth")
 _invalidation: Codec[CredentialInvalidated] = Codec(CredentialInvalidated)
 
 
-def register(broker: NatsBroker, verifier: Verifier) -> None:
+def register(svc: Service, verifier: Verifier) -> None:
     """Verification endpoints and the invalidation listener."""
 
-    @endpoint(broker, subjects.AUTH_VERIFY, queue=SERVICE, request_type=VerifyKey)
+    @svc.endpoint(subjects.AUTH_VERIFY, VerifyKey)
     async def verify_key(request: VerifyKey) -> Principal | Denied | Fault:
         return await verifier.verify_key(request.key)
 
-    @endpoint(broker, subjects.AUTH_VERIFY_ADMIN, queue=SERVICE, request_type=VerifyAdmin)
+    @svc.endpoint(subjects.AUTH_VERIFY_ADMIN, VerifyAdmin)
     async def verify_admin(request: VerifyAdmin) -> AdminPrincipal | Denied | Fault:
         return await verifier.verify_token(request.token)
 
     # No queue group: every replica must drop its cached copy.
-    @broker.subscriber(subjects.CREDENTIAL_INVALIDATED, decoder=raw_body)
+    @svc.listen(subjects.CREDENTIAL_INVALIDATED)
     async def on_invalidated(body: bytes) -> None:
         try:
             event = _invalidation.decode(body)
@@ -57,29 +55,29 @@ def register(broker: NatsBroker, verifier: Verifier) -> None:
         verifier.invalidate(event.id)
 
 
-def register_commands(broker: NatsBroker, manager: Manager) -> None:
+def register_commands(svc: Service, manager: Manager) -> None:
     """Credential commands from the management API (queue group: one replica handles each)."""
 
-    @endpoint(broker, subjects.AUTH_KEY_ISSUE, queue=SERVICE, request_type=IssueKey, max_workers=8)
+    @svc.endpoint(subjects.AUTH_KEY_ISSUE, IssueKey)
     async def issue_key(cmd: IssueKey) -> Issued | Denied:
         return await manager.issue_key(cmd)
 
-    @endpoint(broker, subjects.AUTH_KEY_ROTATE, queue=SERVICE, request_type=RotateKey, max_workers=8)
+    @svc.endpoint(subjects.AUTH_KEY_ROTATE, RotateKey)
     async def rotate_key(cmd: RotateKey) -> Issued | Denied:
         return await manager.rotate_key(cmd)
 
-    @endpoint(broker, subjects.AUTH_KEY_REVOKE, queue=SERVICE, request_type=RevokeKey, max_workers=8)
+    @svc.endpoint(subjects.AUTH_KEY_REVOKE, RevokeKey)
     async def revoke_key(cmd: RevokeKey) -> Changed | Denied:
         return await manager.revoke_key(cmd)
 
-    @endpoint(broker, subjects.AUTH_KEY_UPDATE, queue=SERVICE, request_type=UpdateKey, max_workers=8)
+    @svc.endpoint(subjects.AUTH_KEY_UPDATE, UpdateKey)
     async def update_key(cmd: UpdateKey) -> Changed | Denied:
         return await manager.update_key(cmd)
 
-    @endpoint(broker, subjects.AUTH_TOKEN_ISSUE, queue=SERVICE, request_type=IssueToken, max_workers=8)
+    @svc.endpoint(subjects.AUTH_TOKEN_ISSUE, IssueToken)
     async def issue_token(cmd: IssueToken) -> Issued | Denied:
         return await manager.issue_token(cmd)
 
-    @endpoint(broker, subjects.AUTH_TOKEN_REVOKE, queue=SERVICE, request_type=RevokeToken, max_workers=8)
+    @svc.endpoint(subjects.AUTH_TOKEN_REVOKE, RevokeToken)
     async def revoke_token(cmd: RevokeToken) -> Changed | Denied:
         return await manager.revoke_token(cmd)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from libs.svc import runner
+from libs.svc.micro import Service
 from libs.svc.settings import BaseSettings, load
 from services.guardrails import handlers
 
@@ -10,6 +11,6 @@ from services.guardrails import handlers
 async def run() -> None:
     """Serve until SIGTERM."""
     settings = load(BaseSettings)
-    broker = runner.make_broker(settings, handlers.SERVICE)
-    handlers.register(broker)
-    await runner.serve(handlers.SERVICE, settings, broker)
+    svc = Service(handlers.SERVICE)
+    handlers.register(svc)
+    await runner.serve(svc, settings)

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import asyncio
 
-from faststream.nats import NatsBroker
-
 from libs.contracts import subjects
 from libs.contracts.messages import Denied, GuardCheck, GuardVerdict
-from libs.svc.rpc import endpoint
+from libs.svc.micro import Service
 from services.guardrails.policy import evaluate
 
 SERVICE = "guardrails"
 _INLINE_CHARS = 4_000  # scanning is ~µs per hundred chars; big inputs go to a thread
 
 
-def register(broker: NatsBroker) -> None:
+def register(svc: Service) -> None:
     """Attach the guardrails endpoints to ``broker``."""
 
-    @endpoint(broker, subjects.GUARD_CHECK, queue=SERVICE, request_type=GuardCheck)
+    @svc.endpoint(subjects.GUARD_CHECK, GuardCheck)
     async def check(request: GuardCheck) -> GuardVerdict | Denied:
         if sum(len(t) for t in request.texts) <= _INLINE_CHARS:
             return evaluate(request.texts)

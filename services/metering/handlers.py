@@ -43,4 +43,9 @@ def register(broker: NatsBroker, record: Record) -> None:
         except (msgspec.DecodeError, msgspec.ValidationError):
             log.error("dropping malformed usage event")  # poison message: ack, do not loop
             return
-        await record(event)
+        try:
+            await record(event)
+        except Exception as exc:
+            # Not acked: JetStream redelivers it. Logged here because FastStream (logger=None) is silent.
+            log.exception("metering event not stored; will be redelivered", extra={"error_type": type(exc).__name__})
+            raise

@@ -7,6 +7,7 @@ import os
 from libs.crypto.keyring import Keyring
 from libs.db.pool import create_pool, ready_check
 from libs.svc import runner
+from libs.svc.micro import Service
 from services.vault import handlers
 from services.vault.resolver import Resolver
 from services.vault.settings import get_settings
@@ -17,10 +18,10 @@ async def run() -> None:
     settings = get_settings()
     keyring = Keyring.from_env(os.environ)
     pool = await create_pool(settings.db_dsn, max_size=settings.pool_size)
-    broker = runner.make_broker(settings, handlers.SERVICE)
-    handlers.register(broker, Resolver(pool, keyring))
+    svc = Service(handlers.SERVICE)
+    handlers.register(svc, Resolver(pool, keyring))
 
     try:
-        await runner.serve(handlers.SERVICE, settings, broker, ready=ready_check(pool))
+        await runner.serve(svc, settings, ready=ready_check(pool))
     finally:
         await pool.close()

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from libs.stack.seed import read_env
@@ -25,6 +26,8 @@ class Stack:
     api: str
     mock: str
     proc: subprocess.Popen[bytes]
+    ports: dict[str, int]
+    created_secrets: list[str]
 
     @property
     def base_url(self) -> str:
@@ -41,6 +44,15 @@ class Stack:
     def pid(self, service: str) -> int:
         return int((self.var / "run" / f"{service}.pid").read_text())
 
+    @property
+    def superuser_dsn(self) -> str:
+        password = (self.var / "pg" / "superuser.password").read_text().strip()
+        return f"postgresql://postgres:{password}@127.0.0.1:{self.ports['PG']}/bastion"
+
+    def admin(self, token: str | None = None) -> httpx.Client:
+        token = token or self.env["BASTION_ADMIN_TOKEN"]
+        return httpx.Client(base_url=self.api, headers={"authorization": f"Bearer {token}"}, timeout=15)
+
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted((self.var / "logs").glob("*.log")))
 
@@ -51,7 +63,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     ports = {name: free_port() for name in ("EDGE", "API", "NATS", "PG", "MOCK")}
     env = dict(os.environ)
     env.update({f"BASTION_{k}_PORT": str(v) for k, v in ports.items()})
-    env.update(BASTION_EDGE_WORKERS="2", BASTION_MAX_BODY_BYTES=str(256 * 1024))
+    env.update(BASTION_EDGE_WORKERS="2", BASTION_MAX_BODY_BYTES=str(256 * 1024), BASTION_RATE_LIMIT="100000")
     out = (var / "stack.out").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "libs.stack", "run", "--var", str(var)],
                             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
@@ -64,7 +76,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         time.sleep(0.1)
     demo = read_env(var / "demo.env")
     yield Stack(var=var, env=demo, edge=f"http://127.0.0.1:{ports['EDGE']}", api=demo["BASTION_ADMIN_URL"],
-                mock=f"http://127.0.0.1:{ports['MOCK']}", proc=proc)  # fmt: skip
+                mock=f"http://127.0.0.1:{ports['MOCK']}", proc=proc, ports=ports,
+                created_secrets=[demo["BASTION_API_KEY"], demo["BASTION_ADMIN_TOKEN"]])  # fmt: skip
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=40)

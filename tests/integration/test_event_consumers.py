@@ -9,6 +9,7 @@ import time
 import asyncpg
 import msgspec
 import nats
+import pytest
 from faststream.nats import NatsBroker
 
 from libs.contracts.messages import AuditEvent, UsageEvent
@@ -16,8 +17,11 @@ from libs.db.pool import create_pool
 from libs.stack import pg
 from libs.svc.events import EventPublisher
 from libs.svc.streams import ALL, ensure
-from services.audit import chain, handlers as audit_handlers, store as audit_store
-from services.metering import handlers as metering_handlers, store as metering_store
+from services.audit import chain
+from services.audit import handlers as audit_handlers
+from services.audit import store as audit_store
+from services.metering import handlers as metering_handlers
+from services.metering import store as metering_store
 from tests.helpers import service_dsn
 
 
@@ -78,7 +82,11 @@ async def test_events_are_stored_exactly_once_and_chained(nats_url: str, cluster
         assert chain.verify(decoded) is None
         middle = len(decoded) // 2
         prev, digest, event = decoded[middle]
-        tampered = [*decoded[:middle], (prev, digest, msgspec.structs.replace(event, resource="x")), *decoded[middle + 1 :]]
+        tampered = [
+            *decoded[:middle],
+            (prev, digest, msgspec.structs.replace(event, resource="x")),
+            *decoded[middle + 1 :],
+        ]
         assert chain.verify(tampered) == middle
     finally:
         await broker.stop()
@@ -97,15 +105,19 @@ def _event(row: asyncpg.Record) -> AuditEvent:
     )  # fmt: skip
 
 
-async def test_audit_rows_cannot_be_updated(dsn: str) -> None:
+async def test_audit_rows_cannot_be_updated_or_deleted_by_services(cluster: pg.Cluster, dsn: str) -> None:
     conn = await asyncpg.connect(dsn)
+    audit_conn = await asyncpg.connect(service_dsn(cluster, "audit"))
     try:
-        try:
-            await conn.execute("UPDATE audit.events SET resource = 'x'")
-        except asyncpg.RaiseError as exc:
-            assert "append-only" in str(exc)
-        else:
-            count = await conn.fetchval("SELECT count(*) FROM audit.events")
-            assert count == 0  # nothing to update is the only way the statement passes
+        await conn.execute(
+            "INSERT INTO audit.events (event_id, ts, org_id, actor_type, actor_id, action, resource, success,"
+            " prev_hash, hash) VALUES ($1, now(), 'orgx', 'system', 's', 'test.row', '-', true, '\\x00', $2)",
+            f"evt-upd-{time.time_ns()}", str(time.time_ns()).encode(),
+        )  # fmt: skip
+        with pytest.raises(asyncpg.RaiseError, match="append-only"):
+            await conn.execute("UPDATE audit.events SET resource = 'x'")  # even the owner
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await audit_conn.execute("DELETE FROM audit.events")
     finally:
         await conn.close()
+        await audit_conn.close()

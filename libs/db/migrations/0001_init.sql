@@ -143,7 +143,8 @@ CREATE TABLE audit.events (
 CREATE INDEX ON audit.events (org_id, ts);
 CREATE INDEX ON audit.events (request_id);
 
--- Append-only at the database level too: no UPDATE or DELETE (retention is a separate job).
+-- Append-only at the database level: UPDATE is refused for everyone, the table owner included; no
+-- service role is granted DELETE (retention is a separate, privileged job).
 CREATE FUNCTION audit.forbid_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'audit.events is append-only';

@@ -75,15 +75,16 @@ CREATE POLICY tenant ON auth.api_keys USING (org_id = bastion_tenant()) WITH CHE
 CREATE POLICY tenant ON auth.admin_tokens USING (org_id = bastion_tenant()) WITH CHECK (org_id = bastion_tenant());
 CREATE POLICY tenant ON auth.memberships USING (org_id = bastion_tenant()) WITH CHECK (org_id = bastion_tenant());
 CREATE POLICY tenant ON auth.users
-    USING (EXISTS (SELECT 1 FROM auth.memberships m WHERE m.user_id = users.id AND m.org_id = bastion_tenant()))
-    WITH CHECK (true);
+    USING (EXISTS (SELECT 1 FROM auth.memberships m WHERE m.user_id = users.id AND m.org_id = bastion_tenant()));
 CREATE POLICY tenant ON vault.data_keys USING (org_id = bastion_tenant()) WITH CHECK (org_id = bastion_tenant());
 CREATE POLICY tenant ON vault.providers USING (org_id = bastion_tenant()) WITH CHECK (org_id = bastion_tenant());
 CREATE POLICY tenant ON vault.provider_keys USING (org_id = bastion_tenant()) WITH CHECK (org_id = bastion_tenant());
 CREATE POLICY tenant ON vault.models USING (org_id = bastion_tenant()) WITH CHECK (org_id = bastion_tenant());
 CREATE POLICY tenant ON metering.usage_events USING (org_id = bastion_tenant()) WITH CHECK (org_id = bastion_tenant());
--- Audit rows of requests refused before a tenant was known carry org_id ''; only the writer sees them.
-CREATE POLICY tenant ON audit.events USING (org_id = bastion_tenant()) WITH CHECK (org_id = coalesce(bastion_tenant(), ''));
+-- Audit rows of requests refused before a tenant was known carry org_id ''. A transaction with no
+-- tenant set sees only those rows (never a tenant's); the management API always sets a tenant.
+CREATE POLICY tenant ON audit.events USING (org_id = coalesce(bastion_tenant(), ''))
+    WITH CHECK (org_id = coalesce(bastion_tenant(), ''));
 
 -- ---------------------------------------------------------------- credential lookups
 -- Auth must find a key by its digest before it knows the tenant. Instead of letting it read every
@@ -119,6 +120,16 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT id, updated_at FROM auth.admin_tokens WHERE updated_at > p_since
 $$;
 
+-- Users are global: the management API may find-or-create one by e-mail without seeing the others.
+CREATE FUNCTION auth.ensure_user(p_id text, p_email text, p_name text) RETURNS text
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO auth.users (id, email, name) VALUES (p_id, lower(p_email), p_name)
+    ON CONFLICT (email) DO UPDATE SET email = excluded.email
+    RETURNING id
+$$;
+
+REVOKE ALL ON FUNCTION auth.ensure_user(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.ensure_user(text, text, text) TO bastion_api;
 REVOKE ALL ON FUNCTION auth.find_key(text), auth.find_token(text), auth.changed_keys(timestamptz) FROM PUBLIC;
 
 -- ---------------------------------------------------------------- grants (least privilege)
@@ -129,7 +140,9 @@ GRANT EXECUTE ON FUNCTION auth.find_key(text), auth.find_token(text), auth.chang
 GRANT SELECT ON auth.orgs, auth.projects TO bastion_auth;
 GRANT SELECT, INSERT, UPDATE ON auth.api_keys, auth.admin_tokens TO bastion_auth;
 -- the management API reads keys (masked columns only) and manages tenancy
-GRANT SELECT, INSERT, UPDATE, DELETE ON auth.orgs, auth.projects, auth.memberships, auth.users TO bastion_api;
+GRANT SELECT, UPDATE ON auth.orgs TO bastion_api;
+GRANT SELECT, INSERT, UPDATE, DELETE ON auth.projects, auth.memberships TO bastion_api;
+GRANT SELECT ON auth.users TO bastion_api;
 GRANT SELECT (id, org_id, project_id, name, masked, status, usage_limit_usd, rate_limit_rpm, allowed_models,
               allowed_ips, created_at, updated_at, expires_at, revoked_at, grace_until)
     ON auth.api_keys TO bastion_api;

@@ -6,13 +6,13 @@ import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from faststream.nats import NatsBroker, TestNatsBroker
 
 from libs.contracts import subjects
 from libs.contracts.codec import Codec, encode
 from libs.contracts.errors import Code
 from libs.contracts.messages import AuthReply, Denied, Fault, Principal, VerifyKey
 from libs.crypto import apikeys
+from libs.svc.micro import MemoryBus, Service
 from services.auth import handlers, store
 from services.auth.logic import TokenBucket, TtlCache
 from services.auth.settings import AuthSettings
@@ -128,15 +128,15 @@ async def test_miss_flood_is_rate_limited() -> None:
     assert fakes.db_calls <= 6
 
 
-async def test_handler_on_memory_broker() -> None:
+async def test_handler_on_memory_bus() -> None:
     key = apikeys.generate("prjabcdef")
     verifier, _ = make({digest(key): record(key)})
-    broker = NatsBroker(logger=None)
-    handlers.register(broker, verifier)
+    svc = Service("auth")
+    handlers.register(svc, verifier)
+    bus = MemoryBus(svc)
     codec: Codec[AuthReply] = Codec(AuthReply)
-    async with TestNatsBroker(broker) as br:
-        ok = codec.decode((await br.request(encode(VerifyKey(request_id="r", key=key)), subjects.AUTH_VERIFY)).body)
-        bad = codec.decode((await br.request(encode(VerifyKey(request_id="r", key="x")), subjects.AUTH_VERIFY)).body)
+    ok = codec.decode((await bus.request(subjects.AUTH_VERIFY, encode(VerifyKey(request_id="r", key=key)))).data)
+    bad = codec.decode((await bus.request(subjects.AUTH_VERIFY, encode(VerifyKey(request_id="r", key="x")))).data)
     assert isinstance(ok, Principal)
     assert ok.key_id == "key1"
     assert isinstance(bad, Denied)

@@ -23,4 +23,5 @@ def test_file_variant_reads_secret_mounts(tmp_path: Path) -> None:
 
 def test_repr_hides_credentials() -> None:
     settings = load(BaseSettings, {"BASTION_DB_DSN": "postgresql://u:hunter2@h/db", "BASTION_NATS_PASSWORD": "pw"})
-    assert "hunter2" not in repr(settings) and "pw'" not in repr(settings)
+    assert "hunter2" not in repr(settings)
+    assert "pw'" not in repr(settings)
