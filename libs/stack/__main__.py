@@ -151,11 +151,41 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="start everything and supervise it")
     run_p.add_argument("--var", default=None, help="state directory (default: ./var or $BASTION_VAR)")
+    org_p = sub.add_parser("create-org", help="operator: create an organisation and print its owner token once")
+    org_p.add_argument("name")
+    org_p.add_argument("--plan", default="free", choices=["free", "pro", "enterprise"])
+    org_p.add_argument("--var", default=None)
     args = parser.parse_args(argv)
     config = StackConfig.from_env(args.var)
     if args.command == "run":
         return run(config)
+    if args.command == "create-org":
+        return create_org(config, args.name, args.plan)
     return 2
+
+
+def create_org(config: StackConfig, name: str, plan: str) -> int:
+    """Create an organisation with a default project and an owner token on a running local stack."""
+    keys = secrets_store.ensure(config.var)
+    cluster = pg.init(config.var / "pg", config.pg_port)
+
+    async def make() -> tuple[str, str, str]:
+        import asyncpg
+
+        pepper = seed.decode_pepper(keys.pepper)
+        conn = await asyncpg.connect(cluster.dsn())
+        try:
+            async with conn.transaction():
+                org_id = await seed.create_org(conn, name, plan=plan)
+                project_id = await seed.create_project(conn, org_id, "default")
+                token = await seed.create_admin_token(conn, pepper, org_id, "owner", "initial owner token")
+        finally:
+            await conn.close()
+        return org_id, project_id, token
+
+    org_id, project_id, token = asyncio.run(make())
+    print(f"organisation {org_id} (project {project_id})\nowner token (shown once): {token}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -84,9 +84,14 @@ async def add_openai_compatible(
     return provider_id
 
 
+def decode_pepper(pepper_b64: str) -> bytes:
+    """The pepper's bytes from its base64url text."""
+    return base64.urlsafe_b64decode(pepper_b64 + "=" * (-len(pepper_b64) % 4))
+
+
 async def seed(dsn: str, pepper_b64: str, config: StackConfig) -> Demo:
     """Create the demo tenant in one transaction."""
-    pepper = base64.urlsafe_b64decode(pepper_b64 + "=" * (-len(pepper_b64) % 4))
+    pepper = decode_pepper(pepper_b64)
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction():

@@ -234,3 +234,15 @@ def test_cli_creates_and_rotates_keys(stack: Stack, project: str) -> None:
     assert any(k["id"] == created["id"] and k["rate_limit_rpm"] == 30 for k in listed["data"])
     assert cli("keys", "revoke", created["id"])["status"] == "revoked"
     assert any(p["id"] == project for p in cli("projects", "list")["data"])
+
+
+def test_cors_allows_only_listed_origins(stack: Stack) -> None:
+    allowed = "https://console.example.test"
+    for origin, expect in ((allowed, True), ("https://evil.example.test", False)):
+        preflight = httpx.options(f"{stack.api}/v1/keys/", headers={
+            "origin": origin, "access-control-request-method": "POST",
+            "access-control-request-headers": "authorization, content-type"})  # fmt: skip
+        simple = httpx.get(f"{stack.api}/v1/projects/", headers={"origin": origin, **stack.admin_headers})
+        for response in (preflight, simple):
+            assert (response.headers.get("access-control-allow-origin") == origin) is expect, response.headers
+            assert (response.headers.get("access-control-allow-credentials") == "true") is expect
