@@ -177,6 +177,26 @@ def _add_management(groups: Any) -> None:
     groups.choices["members"].set_defaults(func=cmd_members)
 
 
+def cmd_guard(args: argparse.Namespace) -> int:
+    """Guardrail rules and dry runs."""
+    with _client() as http:
+        if args.command == "rules":
+            return _show(http.get("/v1/guardrails/rules", params=_params(args, "project_id")))
+        if args.command == "add":
+            body: dict[str, Any] = {"kind": args.kind, "action": args.action, "monitor": args.monitor,
+                                    "direction": args.direction, "config": json.loads(args.config)}  # fmt: skip
+            if args.project_id:
+                body["project_id"] = args.project_id
+            return _show(http.post("/v1/guardrails/rules", json=body))
+        if args.command == "delete":
+            response = http.delete(f"/v1/guardrails/rules/{args.rule_id}")
+            return 0 if response.status_code == 204 else _show(response)
+        if args.command == "violations":
+            return _show(http.get("/v1/guardrails/violations", params=_params(args, "request_id")))
+        return _show(http.post("/v1/guardrails/test", json={"project_id": args.project_id, "texts": args.text,
+                                                            "direction": args.direction}))  # fmt: skip
+
+
 def cmd_guard_scan(_: argparse.Namespace) -> int:
     """JSON lines in, one JSON line of findings out per input."""
     from services.guardrails.scan import main as scan_main
@@ -215,6 +235,29 @@ def build_parser() -> argparse.ArgumentParser:
     guard = groups.add_parser("guard", help="guardrails").add_subparsers(dest="command", required=True)
     gs = guard.add_parser("scan", help='read {"id","text"} JSON lines on stdin, write findings per line')
     gs.set_defaults(func=cmd_guard_scan)
+    gr = guard.add_parser("rules", help="list rules")
+    gr.add_argument("--project-id", dest="project_id")
+    gr.set_defaults(func=cmd_guard)
+    ga = guard.add_parser("add", help="add a rule (org-wide unless --project-id)")
+    ga.add_argument("--kind", required=True,
+                    choices=["blocked_terms", "regex", "topic_restriction", "pii", "secrets", "injection"])  # fmt: skip
+    ga.add_argument("--action", required=True, choices=["block", "warn", "redact"])
+    ga.add_argument("--config", default="{}", help='JSON, e.g. \'{"terms": ["x"]}\' or \'{"pattern": "..."}\'')
+    ga.add_argument("--project-id", dest="project_id")
+    ga.add_argument("--monitor", action="store_true", help="record only, do not act")
+    ga.add_argument("--direction", default="both", choices=["input", "output", "both"])
+    ga.set_defaults(func=cmd_guard)
+    gd = guard.add_parser("delete", help="delete a rule")
+    gd.add_argument("rule_id")
+    gd.set_defaults(func=cmd_guard)
+    gv = guard.add_parser("violations", help="recorded violations")
+    gv.add_argument("--request-id", dest="request_id")
+    gv.set_defaults(func=cmd_guard)
+    gt = guard.add_parser("test", help="what would happen to these texts (records nothing)")
+    gt.add_argument("--project-id", dest="project_id", required=True)
+    gt.add_argument("--direction", default="input", choices=["input", "output"])
+    gt.add_argument("text", nargs="+")
+    gt.set_defaults(func=cmd_guard)
     return parser
 
 

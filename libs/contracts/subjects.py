@@ -13,6 +13,7 @@ from typing import Final
 AUTH_VERIFY: Final = "gw.auth.verify_key.v1"
 AUTH_VERIFY_ADMIN: Final = "gw.auth.verify_admin.v1"
 GUARD_CHECK: Final = "gw.guard.check.v1"
+GUARD_RULE_CHECK: Final = "gw.guard.rule_check.v1"
 VAULT_RESOLVE: Final = "gw.vault.resolve.v1"
 VAULT_MODELS: Final = "gw.vault.models.v1"
 AUTH_KEY_ISSUE: Final = "gw.auth.key_issue.v1"
@@ -37,6 +38,7 @@ def ping(service: str) -> str:
 
 # --- core events (every replica, no queue group) -------------------------------------------
 CREDENTIAL_INVALIDATED: Final = "gw.evt.auth.credential.invalidated"
+GUARD_RULES_CHANGED: Final = "gw.evt.guard.rules.changed"
 
 # --- durable events (JetStream) ------------------------------------------------------------
 USAGE_STREAM: Final = "USAGE"

@@ -14,6 +14,7 @@ SERVICE_ROLES = {
     "vault": "bastion_vault",
     "metering": "bastion_metering",
     "audit": "bastion_audit",
+    "guardrails": "bastion_guardrails",
 }
 
 

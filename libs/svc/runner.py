@@ -32,6 +32,7 @@ from libs.telemetry import setup as telemetry
 log = logging.getLogger("bastion.runner")
 
 ReadyCheck = Callable[[], Awaitable[bool]]
+Cleanup = Callable[[], Awaitable[None]]
 
 
 def make_broker(settings: BaseSettings, service: str) -> NatsBroker:
@@ -71,7 +72,7 @@ async def serve(
     broker: NatsBroker | None = None,
     resources: list[AbstractAsyncContextManager[object]] | None = None,
     ready: ReadyCheck | None = None,
-    on_connect: Callable[[Client], Awaitable[None]] | None = None,
+    on_connect: Callable[[Client], Awaitable[Cleanup | None]] | None = None,
 ) -> None:
     """Run ``svc`` (and ``broker``'s consumers) until SIGTERM/SIGINT; drain, then close."""
     stop = asyncio.Event()
@@ -86,7 +87,9 @@ async def serve(
         nc = await connect(settings, f"bastion-{svc.name}")
         stack.push_async_callback(close_quietly, nc)
         if on_connect is not None:
-            await on_connect(nc)
+            cleanup = await on_connect(nc)
+            if cleanup is not None:
+                stack.push_async_callback(cleanup)  # runs before the connection closes
         await svc.start(nc)
         stack.push_async_callback(svc.drain)
         if broker is not None:

@@ -21,11 +21,12 @@ from libs.svc.events import EventPublisher
 from libs.telemetry import setup as telemetry
 from services.api import problems
 from services.api.controllers.audit import AuditController
+from services.api.controllers.guardrails import GuardrailController
 from services.api.controllers.keys import KeyController
 from services.api.controllers.tenancy import MemberController, OrgController, ProjectController
 from services.api.controllers.tokens import TokenController
 from services.api.controllers.usage import UsageController
-from services.api.ratelimit import FixedWindow, rate_limit_middleware
+from services.api.ratelimit import FixedWindow, rate_limit_middleware, strict_credentials
 from services.api.security import admin
 from services.api.settings import get_settings
 
@@ -64,7 +65,9 @@ def healthz() -> dict[str, str]:
 def create_app() -> ASGIApp:
     """The API as uvicorn serves it: rate limiting wraps everything."""
     settings = get_settings()
-    return rate_limit_middleware(build_app(), FixedWindow(settings.rate_limit, settings.rate_window_s))
+    return rate_limit_middleware(
+        strict_credentials(build_app()), FixedWindow(settings.rate_limit, settings.rate_window_s)
+    )
 
 
 def build_app() -> Litestar:
@@ -80,6 +83,7 @@ def build_app() -> Litestar:
             MemberController,
             KeyController,
             TokenController,
+            GuardrailController,
             UsageController,
             AuditController,
         ],

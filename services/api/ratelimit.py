@@ -81,3 +81,29 @@ def rate_limit_middleware(app: ASGIApp, limiter: FixedWindow) -> ASGIApp:
         await app(scope, receive, send_with_headers)
 
     return middleware
+
+
+def strict_credentials(app: ASGIApp) -> ASGIApp:
+    """Send ``Access-Control-Allow-Credentials`` only beside an allowed origin.
+
+    Litestar's CORS middleware adds the credentials header to every CORS response; without a
+    matching ``Access-Control-Allow-Origin`` a browser refuses anyway, but the allow-list should be
+    explicit on the wire too.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]
+            await app(scope, receive, send)
+            return
+
+        async def send_checked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(k.lower() == b"access-control-allow-origin" for k, _ in headers):
+                    headers = [(k, v) for k, v in headers if k.lower() != b"access-control-allow-credentials"]
+                message["headers"] = headers
+            await send(message)
+
+        await app(scope, receive, send_checked)
+
+    return middleware

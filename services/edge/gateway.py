@@ -50,6 +50,8 @@ class Call:
     model: str = ""
     provider: str = ""
     stream: bool = False
+    usage: Usage | None = None
+    """Set once the upstream answered, so a later refusal (output guardrail) still meters tokens."""
 
 
 def _now_ms() -> int:
@@ -102,6 +104,16 @@ class Gateway:
         assert isinstance(target, Resolved)
         call.provider = target.provider
         return target, verdict
+
+    async def check_output(self, call: Call, principal: Principal, texts: list[str]) -> GuardVerdict | Denied:
+        """Guardrails on model output; raises ``Unavailable`` if guardrails cannot answer."""
+        request = GuardCheck(
+            request_id=call.request_id, tenant_id=principal.org_id, project_id=principal.project_id,
+            key_id=principal.key_id, texts=texts, direction="output", sent_at=_now_ms(),
+        )  # fmt: skip
+        reply = await self.bus.request("guardrails", subjects.GUARD_CHECK, request, _guard_codec)
+        assert isinstance(reply, (GuardVerdict, Denied))
+        return reply
 
     async def models(self, call: Call, principal: Principal) -> list[ModelInfo]:
         """Every model the tenant's providers serve."""

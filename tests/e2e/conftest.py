@@ -63,8 +63,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     ports = {name: free_port() for name in ("EDGE", "API", "NATS", "PG", "MOCK")}
     env = dict(os.environ)
     env.update({f"BASTION_{k}_PORT": str(v) for k, v in ports.items()})
-    env.update(BASTION_EDGE_WORKERS="2", BASTION_MAX_BODY_BYTES=str(256 * 1024), BASTION_RATE_LIMIT="100000",
-               ORIGIN_URLS="https://console.example.test")
+    env.update(
+        BASTION_EDGE_WORKERS="2",
+        BASTION_MAX_BODY_BYTES=str(256 * 1024),
+        BASTION_RATE_LIMIT="100000",
+        ORIGIN_URLS="https://console.example.test",
+    )
     out = (var / "stack.out").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "libs.stack", "run", "--var", str(var)],
                             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip

@@ -12,7 +12,16 @@ from libs.contracts.messages.auth import (
 )
 from libs.contracts.messages.common import Denied, Fault, Ping, Pong
 from libs.contracts.messages.events import AuditEvent, UsageEvent
-from libs.contracts.messages.guard import Finding, GuardCheck, GuardReply, GuardVerdict
+from libs.contracts.messages.guard import (
+    Finding,
+    GuardCheck,
+    GuardReply,
+    GuardVerdict,
+    RuleCheck,
+    RuleCheckReply,
+    RuleOk,
+    RulesChanged,
+)
 from libs.contracts.messages.keys import (
     Actor,
     Changed,
@@ -68,6 +77,10 @@ __all__ = [
     "RevokeKey",
     "RevokeToken",
     "RotateKey",
+    "RuleCheck",
+    "RuleCheckReply",
+    "RuleOk",
+    "RulesChanged",
     "UpdateKey",
     "UsageEvent",
     "VaultReply",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -19,6 +19,8 @@ class GuardCheck(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     texts: list[str]
     direction: Literal["input", "output"] = "input"
     sent_at: int = 0
+    dry_run: bool = False
+    """Evaluate only: record no violation and emit no audit event (the management API's test)."""
 
 
 class Finding(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -43,3 +45,27 @@ class GuardVerdict(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
 
 
 GuardReply = GuardVerdict | Denied | Fault
+
+
+class RuleCheck(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Validate a custom rule before it is stored (the management API asks; guardrails compiles)."""
+
+    request_id: str
+    kind: str
+    action: str
+    config: dict[str, Any] = {}
+
+
+class RuleOk(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):
+    """The rule compiles and is safe to run."""
+
+    valid: bool = True
+
+
+RuleCheckReply = RuleOk | Denied | Fault
+
+
+class RulesChanged(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A tenant's rules changed: drop cached policies (core fan-out to every guardrails replica)."""
+
+    org_id: str

@@ -13,6 +13,7 @@ from services.edge.access import check_model
 from services.edge.errors import ApiError
 from services.edge.gateway import Call
 from services.edge.routes.common import authenticate, gateway, start_call
+from services.edge.routes.output import guard_json, guard_stream
 from services.edge.schemas import ChatRequest, decode_object, validate
 from services.edge.upstream.base import StreamResult
 
@@ -47,25 +48,33 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
             include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
             result = await adapter.stream(target, raw, prompt_chars, include_usage)
             streaming = True
-            return Stream(_relay(request, call, result), media_type="text/event-stream",
+            frames = guard_stream(gateway(request), call, principal, result.frames)
+            return Stream(_relay(request, call, result, frames), media_type="text/event-stream",
                           headers={**SSE_HEADERS, **headers})  # fmt: skip
         answer = await adapter.chat(target, raw, prompt_chars)
+        call.usage = answer.usage
+        body, warned = await guard_json(gateway(request), call, principal, answer.body)
+        if warned:
+            headers["x-bastion-guardrails-output-warn"] = ",".join(warned)
         status = answer.status
         gateway(request).record(call, status, answer.usage)
-        return Response(answer.body, media_type="application/json", status_code=status, headers=headers)
+        return Response(body, media_type="application/json", status_code=status, headers=headers)
     except ApiError as exc:
         status = exc.status
         raise
     finally:
         if status >= 400 and not streaming:
-            gateway(request).record(call, status, None)
+            gateway(request).record(call, status, call.usage)
 
 
-async def _relay(request: Request[Any, Any, Any], call: Call, result: StreamResult) -> AsyncIterator[bytes]:
+async def _relay(
+    request: Request[Any, Any, Any], call: Call, result: StreamResult, frames: AsyncIterator[bytes]
+) -> AsyncIterator[bytes]:
     """Forward frames; the usage/audit events go out when the stream ends, however it ends."""
     try:
-        async for frame in result.frames:
-            yield frame
+        async for frame in frames:
+            if frame:
+                yield frame
     finally:
         gateway(request).record(call, 200, result.usage)
 

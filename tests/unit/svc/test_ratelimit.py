@@ -14,7 +14,8 @@ def test_fixed_window_counts_and_resets() -> None:
     assert window.hit("ip") == (True, 1, 900)
     assert window.hit("ip")[0] is True
     allowed, remaining, reset = window.hit("ip")
-    assert (allowed, remaining) == (False, 0) and reset == 900
+    assert (allowed, remaining) == (False, 0)
+    assert reset == 900
     assert window.hit("other-ip")[0] is True
     now[0] = 901
     assert window.hit("ip")[0] is True
