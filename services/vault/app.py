@@ -19,7 +19,7 @@ async def run() -> None:
     keyring = Keyring.from_env(os.environ)
     pool = await create_pool(settings.db_dsn, max_size=settings.pool_size)
     svc = Service(handlers.SERVICE)
-    handlers.register(svc, Resolver(pool, keyring))
+    handlers.register(svc, Resolver(pool, keyring, settings.route_cache_ttl_s))
 
     try:
         await runner.serve(svc, settings, ready=ready_check(pool))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import asyncpg
 
@@ -18,14 +19,29 @@ log = logging.getLogger("bastion.vault")
 class Resolver:
     """Answers resolve and model-list requests."""
 
-    def __init__(self, pool: asyncpg.Pool, keyring: Keyring) -> None:
+    def __init__(self, pool: asyncpg.Pool, keyring: Keyring, cache_ttl_s: float = 5.0) -> None:
         self._pool = pool
         self._keyring = keyring
         self._deks: dict[str, bytes] = {}
+        # Routes (not secrets) are cached briefly: a resolve is otherwise a 5-round-trip transaction.
+        self._routes: dict[tuple[str, str], tuple[float, tuple[store.Route, store.SealedKey | None] | None]] = {}
+        self._ttl = cache_ttl_s
+
+    async def _find(self, org_id: str, model: str) -> tuple[store.Route, store.SealedKey | None] | None:
+        key = (org_id, model)
+        now = time.monotonic()
+        hit = self._routes.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        found = await store.find_route(self._pool, org_id, model)
+        if len(self._routes) > 10_000:
+            self._routes.clear()
+        self._routes[key] = (now + self._ttl, found)
+        return found
 
     async def resolve(self, request: Resolve) -> Resolved | Denied | Fault:
         """The upstream for ``request.model``, with its key opened."""
-        found = await store.find_route(self._pool, request.tenant_id, request.model)
+        found = await self._find(request.tenant_id, request.model)
         if found is None:
             return Denied(
                 code=Code.MODEL_NOT_FOUND,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,8 +27,10 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
     call = start_call(request, "chat.completion")
     status = 500
     streaming = False
+    timing = Timing()
     try:
         principal = await authenticate(request, call)
+        timing.mark("auth")
         try:
             raw = decode_object(await request.body())
             chat: ChatRequest = validate(raw, ChatRequest)
@@ -37,7 +40,9 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
         call.stream = chat.stream
         check_model(principal.limits, chat.model)
         texts, paths = textparts.collect(raw["messages"])
+        timing.mark("parse")
         target, verdict = await gateway(request).prepare(call, principal, texts)
+        timing.mark("guard_vault")
         if verdict.texts is not None:
             textparts.replace(raw["messages"], paths, verdict.texts)
             texts = verdict.texts
@@ -52,8 +57,11 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
             return Stream(_relay(request, call, result, frames), media_type="text/event-stream",
                           headers={**SSE_HEADERS, **headers})  # fmt: skip
         answer = await adapter.chat(target, raw, prompt_chars)
+        timing.mark("upstream")
         call.usage = answer.usage
         body, warned = await guard_json(gateway(request), call, principal, answer.body)
+        timing.mark("output_guard")
+        headers["server-timing"] = timing.header()
         if warned:
             headers["x-bastion-guardrails-output-warn"] = ",".join(warned)
         status = answer.status
@@ -77,6 +85,22 @@ async def _relay(
                 yield frame
     finally:
         gateway(request).record(call, 200, result.usage)
+
+
+class Timing:
+    """Phase durations for the ``Server-Timing`` response header (durations only, no detail)."""
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+        self._parts: list[str] = []
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self._parts.append(f"{name};dur={(now - self._last) * 1000:.2f}")
+        self._last = now
+
+    def header(self) -> str:
+        return ", ".join(self._parts)
 
 
 def _guard_headers(action: str, rule_ids: list[str]) -> dict[str, str]:
