@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 
 from libs.db import migrate, roles
-from libs.stack import natsd, pg, secrets_store, seed
+from libs.stack import nats_users, natsd, pg, secrets_store, seed
 from libs.stack.config import StackConfig
 from libs.stack.supervisor import Proc, Supervisor
 
@@ -40,7 +40,9 @@ def build_procs(
 ) -> list[Proc]:
     """Every process of the stack, in start order."""
     py = sys.executable
-    conf = natsd.write_config(config.var / "nats", config.host, config.nats_port)
+    bus_passwords = nats_users.passwords(config.var / "secrets")
+    conf = natsd.write_config(config.var / "nats", config.host, config.nats_port,
+                              nats_users.authorization_block(bus_passwords))  # fmt: skip
     per_service: dict[str, dict[str, str]] = {
         "auth": {"BASTION_KEY_PEPPER": keys.pepper},
         "api": {"BASTION_API_HOST": config.host, "BASTION_API_PORT": str(config.api_port)},
@@ -59,6 +61,7 @@ def build_procs(
                       dict(os.environ), config.logs / "mockllm.log"))  # fmt: skip
     for name in (*SERVICES, "edge", "api"):
         env = _service_env(config, cluster, name, per_service.get(name, {}), db_passwords)
+        env.update(BASTION_NATS_USER=name, BASTION_NATS_PASSWORD=bus_passwords[name])
         procs.append(Proc(name, [py, "-m", f"services.{name}"], env, config.logs / f"{name}.log"))
     return procs
 

@@ -31,6 +31,7 @@ def write_config(directory: Path, host: str, port: int, extra: str = "") -> Path
         f'jetstream {{\n  store_dir: "{directory / "jetstream"}"\n  max_memory_store: 256MB\n}}\n' + extra,
         encoding="utf-8",
     )
+    conf.chmod(0o600)  # it may hold the bus users' passwords
     return conf
 
 

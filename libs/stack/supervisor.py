@@ -37,7 +37,12 @@ class Proc:
         """Spawn (output appended to the log file)."""
         with self.log.open("ab") as out:
             self.popen = subprocess.Popen(
-                self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                self.argv,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only async-signal-safe work inside
             )
         self.started_at = time.monotonic()
 
@@ -119,6 +124,15 @@ class Supervisor:
     def _say(self, text: str) -> None:
         if self._echo:
             print(text, file=sys.stderr, flush=True)
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the supervisor dies, even by SIGKILL (Linux), so nothing is orphaned."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _signal_group(proc: Proc, sig: int) -> None:

@@ -46,7 +46,10 @@ async def connect(settings: BaseSettings, name: str) -> Client:
         "connect_timeout": 2,
     }
     if settings.nats_user:
-        options.update(user=settings.nats_user, password=settings.nats_password)
+        # Replies come to this user's own inbox prefix; the server lets no other user read them.
+        options.update(
+            user=settings.nats_user, password=settings.nats_password, inbox_prefix=f"_INBOX_{settings.nats_user}"
+        )  # fmt: skip  (= runner.inbox_prefix)
     return await nats.connect(**options)
 
 

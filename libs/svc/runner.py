@@ -19,6 +19,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Any
 
 from faststream.nats import NatsBroker
+from faststream.security import SASLPlaintext
 from nats.aio.client import Client
 
 from libs.contracts import subjects
@@ -35,11 +36,19 @@ ReadyCheck = Callable[[], Awaitable[bool]]
 Cleanup = Callable[[], Awaitable[None]]
 
 
+def inbox_prefix(settings: BaseSettings) -> str:
+    """Reply inboxes of this process: per bus user, so no other user can read its replies."""
+    return f"_INBOX_{settings.nats_user}" if settings.nats_user else "_INBOX"
+
+
 def make_broker(settings: BaseSettings, service: str) -> NatsBroker:
     """A FastStream broker (durable consumers) that reconnects quickly and forever, logging off."""
-    auth: dict[str, str] = {}
+    extra: dict[str, Any] = {}
     if settings.nats_user:
-        auth = {"user": settings.nats_user, "password": settings.nats_password}
+        extra = {
+            "security": SASLPlaintext(username=settings.nats_user, password=settings.nats_password),
+            "inbox_prefix": inbox_prefix(settings),
+        }
     return NatsBroker(
         settings.nats_url,
         logger=None,
@@ -47,7 +56,7 @@ def make_broker(settings: BaseSettings, service: str) -> NatsBroker:
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.25,  # type: ignore[arg-type]  # nats-py accepts float seconds
         connect_timeout=2,
-        **auth,  # type: ignore[arg-type]
+        **extra,
     )
 
 

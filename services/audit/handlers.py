@@ -22,7 +22,7 @@ _codec: Codec[AuditEvent] = Codec(AuditEvent)
 Append = Callable[[AuditEvent], Awaitable[bool]]
 
 
-def register(broker: NatsBroker, append: Append) -> None:
+def register(broker: NatsBroker, append: Append, inbox_prefix: str = "_INBOX") -> None:
     """Consume audit events with the shared durable consumer."""
 
     @broker.subscriber(
@@ -32,6 +32,7 @@ def register(broker: NatsBroker, append: Append) -> None:
         pull_sub=PullSub(batch_size=64, timeout=1.0),
         decoder=raw_body,
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        inbox_prefix=f"{inbox_prefix}.".encode(),  # the bus user's own inbox (see libs/stack/nats_users.py)
     )
     async def on_audit(body: bytes) -> None:
         try:

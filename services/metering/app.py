@@ -16,7 +16,7 @@ async def run() -> None:
     settings = load(BaseSettings)
     pool = await create_pool(settings.db_dsn, max_size=5)
     broker = runner.make_broker(settings, handlers.SERVICE)
-    handlers.register(broker, functools.partial(store.record, pool))
+    handlers.register(broker, functools.partial(store.record, pool), runner.inbox_prefix(settings))
 
     try:
         await runner.serve(Service(handlers.SERVICE), settings, broker=broker, ready=ready_check(pool))

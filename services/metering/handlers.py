@@ -26,7 +26,7 @@ _codec: Codec[UsageEvent] = Codec(UsageEvent)
 Record = Callable[[UsageEvent], Awaitable[bool]]
 
 
-def register(broker: NatsBroker, record: Record) -> None:
+def register(broker: NatsBroker, record: Record, inbox_prefix: str = "_INBOX") -> None:
     """Consume usage events with the shared durable consumer (replicas split the work)."""
 
     @broker.subscriber(
@@ -36,6 +36,7 @@ def register(broker: NatsBroker, record: Record) -> None:
         pull_sub=PullSub(batch_size=64, timeout=1.0),
         decoder=raw_body,
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        inbox_prefix=f"{inbox_prefix}.".encode(),  # the bus user's own inbox (see libs/stack/nats_users.py)
     )
     async def on_usage(body: bytes) -> None:
         try:

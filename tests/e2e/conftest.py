@@ -49,6 +49,9 @@ class Stack:
         password = (self.var / "pg" / "superuser.password").read_text().strip()
         return f"postgresql://postgres:{password}@127.0.0.1:{self.ports['PG']}/bastion"
 
+    def bus_password(self, user: str) -> str:
+        return (self.var / "secrets" / f"nats_{user}.password").read_text().strip()
+
     def admin(self, token: str | None = None) -> httpx.Client:
         token = token or self.env["BASTION_ADMIN_TOKEN"]
         return httpx.Client(base_url=self.api, headers={"authorization": f"Bearer {token}"}, timeout=15)

@@ -1,0 +1,112 @@
+"""Who may publish and subscribe what on the bus: one NATS user per process.
+
+The matrix (also in docs/architecture.md) follows from the subject table: a service subscribes
+to its own request subjects and replies only through ``allow_responses`` (it may answer a
+request it received, nothing else); a caller publishes only the requests it makes; every user
+receives replies on its own inbox prefix ``_INBOX_<user>.>``, so nobody can listen to another
+user's replies (the edge's vault replies carry decrypted provider keys).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+from libs.contracts import subjects as s
+
+
+def _js_publisher(stream: str) -> list[str]:
+    """JetStream API a publisher needs (its acks come back on its own inbox)."""
+    return [f"$JS.API.STREAM.INFO.{stream}", f"$JS.API.STREAM.CREATE.{stream}", f"$JS.API.STREAM.UPDATE.{stream}",
+            "$JS.API.STREAM.NAMES"]  # fmt: skip
+
+
+def _js_consumer(stream: str, durable: str) -> list[str]:
+    """JetStream API a durable pull consumer needs."""
+    return [
+        f"$JS.API.STREAM.INFO.{stream}",
+        f"$JS.API.STREAM.CREATE.{stream}",
+        f"$JS.API.STREAM.UPDATE.{stream}",
+        f"$JS.API.CONSUMER.INFO.{stream}.{durable}",
+        f"$JS.API.CONSUMER.CREATE.{stream}.>",
+        f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.{durable}",
+        f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",
+        f"$JS.ACK.{stream}.{durable}.>",
+        "$JS.API.INFO",
+        "$JS.API.STREAM.NAMES",
+    ]
+
+
+PERMISSIONS: dict[str, dict[str, list[str]]] = {
+    "edge": {
+        "publish": [s.AUTH_VERIFY, s.GUARD_CHECK, s.VAULT_RESOLVE, s.VAULT_MODELS, s.METERING_LIMIT_CHECK,
+                    *(s.ping(x) for x in s.SERVICES), s.USAGE_SUBJECTS, "gw.evt.audit.edge.>", "$JS.API.INFO",
+                    *_js_publisher(s.USAGE_STREAM), *_js_publisher(s.AUDIT_STREAM)],
+        "subscribe": [],
+    },
+    "api": {
+        "publish": [s.AUTH_VERIFY_ADMIN, s.AUTH_KEY_ISSUE, s.AUTH_KEY_ROTATE, s.AUTH_KEY_REVOKE, s.AUTH_KEY_UPDATE,
+                    s.AUTH_TOKEN_ISSUE, s.AUTH_TOKEN_REVOKE, s.GUARD_CHECK, s.GUARD_RULE_CHECK, s.GUARD_RULES_CHANGED,
+                    s.VAULT_KEY_STORE, s.VAULT_KEY_ROTATE, s.VAULT_KEY_LIST, s.VAULT_KEY_DELETE,
+                    "gw.evt.audit.api.>", "$JS.API.INFO", *_js_publisher(s.AUDIT_STREAM)],
+        "subscribe": [],
+    },
+    "auth": {
+        "publish": [s.CREDENTIAL_INVALIDATED],
+        "subscribe": [s.AUTH_VERIFY, s.AUTH_VERIFY_ADMIN, s.AUTH_KEY_ISSUE, s.AUTH_KEY_ROTATE, s.AUTH_KEY_REVOKE,
+                      s.AUTH_KEY_UPDATE, s.AUTH_TOKEN_ISSUE, s.AUTH_TOKEN_REVOKE, s.ping("auth"),
+                      s.CREDENTIAL_INVALIDATED],
+    },
+    "guardrails": {
+        "publish": ["gw.evt.audit.guardrails.>", "$JS.API.INFO", *_js_publisher(s.AUDIT_STREAM)],
+        "subscribe": [s.GUARD_CHECK, s.GUARD_RULE_CHECK, s.ping("guardrails"), s.GUARD_RULES_CHANGED],
+    },
+    "vault": {
+        "publish": [],
+        "subscribe": ["gw.vault.>"],
+    },
+    "metering": {
+        "publish": _js_consumer(s.USAGE_STREAM, s.METERING_DURABLE),
+        "subscribe": ["gw.metering.>"],
+    },
+    "audit": {
+        "publish": _js_consumer(s.AUDIT_STREAM, s.AUDIT_DURABLE),
+        "subscribe": ["gw.audit.>"],
+    },
+}  # fmt: skip
+
+
+def inbox_prefix(user: str) -> str:
+    """The reply-inbox prefix of ``user``."""
+    return f"_INBOX_{user}"
+
+
+def passwords(directory: Path) -> dict[str, str]:
+    """One password per bus user, generated once under ``directory`` (0600 files)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    out: dict[str, str] = {}
+    for user in PERMISSIONS:
+        path = directory / f"nats_{user}.password"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(24), encoding="utf-8")
+            path.chmod(0o600)
+        out[user] = path.read_text(encoding="utf-8").strip()
+    return out
+
+
+def authorization_block(creds: dict[str, str]) -> str:
+    """The ``authorization { users = [...] }`` section of nats.conf."""
+    users: list[dict[str, Any]] = []
+    for user, perms in PERMISSIONS.items():
+        users.append({
+            "user": user,
+            "password": creds[user],
+            "permissions": {
+                "publish": {"allow": perms["publish"] or ["_NONE_"]},
+                "subscribe": {"allow": [*perms["subscribe"], f"{inbox_prefix(user)}.>"]},
+                "allow_responses": True,
+            },
+        })  # fmt: skip
+    return "authorization {\n  users = " + json.dumps(users, indent=2) + "\n}\n"

@@ -1,0 +1,74 @@
+"""Each process has its own NATS user; the server refuses what its permissions do not allow."""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats
+import pytest
+
+from libs.contracts import subjects
+from tests.e2e.conftest import Stack
+
+
+async def _connect(stack: Stack, user: str, errors: list[str]) -> nats.NATS:
+    async def on_error(exc: Exception) -> None:
+        errors.append(str(exc))
+
+    return await nats.connect(f"nats://127.0.0.1:{stack.ports['NATS']}", user=user,
+                              password=stack.bus_password(user), inbox_prefix=f"_INBOX_{user}",
+                              error_cb=on_error, max_reconnect_attempts=0, allow_reconnect=False)  # fmt: skip
+
+
+async def _refused(stack: Stack, user: str, action: str, subject: str) -> list[str]:
+    errors: list[str] = []
+    nc = await _connect(stack, user, errors)
+    try:
+        if action == "publish":
+            with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+                await nc.request(subject, b"{}", timeout=1)
+        else:
+            await nc.subscribe(subject)
+            await nc.flush()
+        for _ in range(20):
+            if errors:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await nc.close()
+    return errors
+
+
+@pytest.mark.parametrize(
+    ("user", "action", "subject"),
+    [
+        ("edge", "publish", subjects.VAULT_KEY_STORE),  # only the management API may store provider keys
+        ("edge", "publish", subjects.AUTH_KEY_ROTATE),
+        ("guardrails", "publish", subjects.VAULT_RESOLVE),  # only the edge may resolve
+        ("api", "publish", subjects.VAULT_RESOLVE),
+        ("edge", "subscribe", subjects.VAULT_RESOLVE),  # nobody but the vault listens on vault subjects
+        ("metering", "subscribe", "gw.vault.>"),
+        ("api", "subscribe", "_INBOX_edge.>"),  # nobody reads another user's replies (they carry provider keys)
+        ("audit", "subscribe", ">"),
+    ],
+)
+async def test_server_refuses_what_a_user_may_not_do(stack: Stack, user: str, action: str, subject: str) -> None:
+    errors = await _refused(stack, user, action, subject)
+    assert any("permissions violation" in e.lower() for e in errors), errors
+
+
+async def test_allowed_requests_still_work(stack: Stack) -> None:
+    errors: list[str] = []
+    nc = await _connect(stack, "edge", errors)
+    try:
+        reply = await nc.request(subjects.ping("vault"), b'{"request_id": "perm-test"}', timeout=2)
+        assert b'"service":"vault"' in reply.data
+    finally:
+        await nc.close()
+    assert not errors
+
+
+async def test_anonymous_connections_are_refused(stack: Stack) -> None:
+    with pytest.raises(Exception, match="(?i)authorization"):
+        await nats.connect(f"nats://127.0.0.1:{stack.ports['NATS']}", max_reconnect_attempts=0, allow_reconnect=False,
+                           connect_timeout=2)  # fmt: skip
