@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from libs.db import migrate, roles
 from libs.stack import nats_users, natsd, pg, secrets_store, seed
@@ -158,7 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     org_p.add_argument("name")
     org_p.add_argument("--plan", default="free", choices=["free", "pro", "enterprise"])
     org_p.add_argument("--var", default=None)
+    auth_p = sub.add_parser("nats-auth", help="print a NATS authorization block (fresh passwords) for deploy/")
+    auth_p.add_argument("--secrets-dir", required=True, help="where the per-user password files go")
     args = parser.parse_args(argv)
+    if args.command == "nats-auth":
+        print(nats_users.authorization_block(nats_users.passwords(Path(args.secrets_dir))))
+        return 0
     config = StackConfig.from_env(args.var)
     if args.command == "run":
         return run(config)

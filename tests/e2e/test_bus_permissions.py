@@ -69,6 +69,6 @@ async def test_allowed_requests_still_work(stack: Stack) -> None:
 
 
 async def test_anonymous_connections_are_refused(stack: Stack) -> None:
-    with pytest.raises(Exception, match="(?i)authorization"):
+    with pytest.raises(Exception, match=r"(?i)authorization"):
         await nats.connect(f"nats://127.0.0.1:{stack.ports['NATS']}", max_reconnect_attempts=0, allow_reconnect=False,
                            connect_timeout=2)  # fmt: skip
