@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from libs.stack import natsd, pg
+from libs.stack import natsd, pg, secrets_store
 
 
 def free_port() -> int:
@@ -47,7 +47,8 @@ def postgres(directory: Path) -> Iterator[pg.Cluster]:
     try:
         asyncio.run(pg.ensure_database(cluster))
         asyncio.run(migrate.apply(cluster.dsn()))
-        asyncio.run(roles.enable_logins(cluster.dsn(), "bastion", roles.passwords(directory / "secrets")))
+        creds = secrets_store.password_files(directory / "secrets", "db", roles.SERVICE_ROLES)
+        asyncio.run(roles.enable_logins(cluster.dsn(), "bastion", creds))
         yield cluster
     finally:
         pg.stop(cluster)
@@ -67,5 +68,5 @@ def service_dsn(cluster: pg.Cluster, service: str) -> str:
     """The DSN a service uses: its own role, no superuser, row-level security applies."""
     from libs.db import roles
 
-    password = roles.passwords(cluster.data.parent / "secrets")[service]
+    password = secrets_store.password_files(cluster.data.parent / "secrets", "db", roles.SERVICE_ROLES)[service]
     return cluster.dsn(user=roles.SERVICE_ROLES[service], password=password)

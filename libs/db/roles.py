@@ -3,9 +3,6 @@ a deployment gives each one LOGIN and its own password."""
 
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
-
 import asyncpg
 
 SERVICE_ROLES = {
@@ -16,19 +13,6 @@ SERVICE_ROLES = {
     "audit": "bastion_audit",
     "guardrails": "bastion_guardrails",
 }
-
-
-def passwords(directory: Path) -> dict[str, str]:
-    """One password per service role, generated once under ``directory`` (0600 files)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    out: dict[str, str] = {}
-    for service in SERVICE_ROLES:
-        path = directory / f"db_{service}.password"
-        if not path.exists():
-            path.write_text(secrets.token_urlsafe(24), encoding="utf-8")
-            path.chmod(0o600)
-        out[service] = path.read_text(encoding="utf-8").strip()
-    return out
 
 
 async def enable_logins(superuser_dsn: str, database: str, creds: dict[str, str]) -> None:

@@ -108,7 +108,7 @@ def run(config: StackConfig) -> int:
     try:
         asyncio.run(pg.ensure_database(cluster))
         asyncio.run(migrate.apply(cluster.dsn()))
-        db_passwords = roles.passwords(config.var / "secrets")
+        db_passwords = secrets_store.password_files(config.var / "secrets", "db", roles.SERVICE_ROLES)
         asyncio.run(roles.enable_logins(cluster.dsn(), "bastion", db_passwords))
         env_file = config.var / "demo.env"
         if not env_file.exists():

@@ -10,11 +10,11 @@ user's replies (the edge's vault replies carry decrypted provider keys).
 from __future__ import annotations
 
 import json
-import secrets
 from pathlib import Path
 from typing import Any
 
 from libs.contracts import subjects as s
+from libs.stack.secrets_store import password_files
 
 
 def _js_publisher(stream: str) -> list[str]:
@@ -84,16 +84,8 @@ def inbox_prefix(user: str) -> str:
 
 
 def passwords(directory: Path) -> dict[str, str]:
-    """One password per bus user, generated once under ``directory`` (0600 files)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    out: dict[str, str] = {}
-    for user in PERMISSIONS:
-        path = directory / f"nats_{user}.password"
-        if not path.exists():
-            path.write_text(secrets.token_urlsafe(24), encoding="utf-8")
-            path.chmod(0o600)
-        out[user] = path.read_text(encoding="utf-8").strip()
-    return out
+    """One password per bus user, generated once under ``directory``."""
+    return password_files(directory, "nats", PERMISSIONS)
 
 
 def authorization_block(creds: dict[str, str]) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,12 @@ def _write_once(path: Path, make: str) -> str:
         path.write_text(make, encoding="utf-8")
         path.chmod(0o600)
     return path.read_text(encoding="utf-8").strip()
+
+
+def password_files(directory: Path, prefix: str, names: Iterable[str]) -> dict[str, str]:
+    """One random password per name, kept in ``<prefix>_<name>.password`` (0600), made once."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return {name: _write_once(directory / f"{prefix}_{name}.password", secrets.token_urlsafe(24)) for name in names}
 
 
 def ensure(var: Path) -> StackSecrets:
