@@ -46,6 +46,16 @@ def cmd_usage_summary(args: argparse.Namespace) -> int:
         return _show(http.get("/v1/usage/summary", params=_params(args, "group_by", "since", "until")))
 
 
+def cmd_usage_export(args: argparse.Namespace) -> int:
+    """Usage export as CSV or JSON on stdout."""
+    with _client() as http:
+        response = http.get("/v1/usage/export", params=_params(args, "group_by", "format", "since", "until"))
+        if response.status_code >= 400:
+            return _show(response)
+        sys.stdout.write(response.text)
+        return 0
+
+
 def cmd_audit_list(args: argparse.Namespace) -> int:
     """Audit events."""
     with _client() as http:
@@ -208,7 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument tree."""
     parser = argparse.ArgumentParser(prog="bastion", description="Bastion management CLI")
     groups = parser.add_subparsers(dest="group", required=True)
+    _add_reporting(groups)
+    _add_management(groups)
+    _add_guard(groups)
+    return parser
 
+
+def _add_reporting(groups: Any) -> None:
     usage = groups.add_parser("usage", help="usage and cost").add_subparsers(dest="command", required=True)
     ul = usage.add_parser("list", help="usage records, newest first")
     ul.add_argument("--limit", type=int)
@@ -217,11 +233,17 @@ def build_parser() -> argparse.ArgumentParser:
     ul.add_argument("--since")
     ul.add_argument("--until")
     ul.set_defaults(func=cmd_usage_list)
-    us = usage.add_parser("summary", help="usage grouped by key, project, model or day")
-    us.add_argument("--group-by", dest="group_by", default="model", choices=["key", "project", "model", "day"])
+    us = usage.add_parser("summary", help="usage and cost grouped by key, project, model, day or org")
+    us.add_argument("--group-by", dest="group_by", default="model", help="e.g. model, key, day or key,day")
     us.add_argument("--since")
     us.add_argument("--until")
     us.set_defaults(func=cmd_usage_summary)
+    ue = usage.add_parser("export", help="usage and cost as CSV or JSON")
+    ue.add_argument("--group-by", dest="group_by", default="day,key,model")
+    ue.add_argument("--format", default="csv", choices=["csv", "json"])
+    ue.add_argument("--since")
+    ue.add_argument("--until")
+    ue.set_defaults(func=cmd_usage_export)
 
     audit = groups.add_parser("audit", help="audit trail").add_subparsers(dest="command", required=True)
     al = audit.add_parser("list", help="audit events, newest first")
@@ -230,8 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--action")
     al.set_defaults(func=cmd_audit_list)
 
-    _add_management(groups)
 
+def _add_guard(groups: Any) -> None:
     guard = groups.add_parser("guard", help="guardrails").add_subparsers(dest="command", required=True)
     gs = guard.add_parser("scan", help='read {"id","text"} JSON lines on stdin, write findings per line')
     gs.set_defaults(func=cmd_guard_scan)
@@ -258,7 +280,6 @@ def build_parser() -> argparse.ArgumentParser:
     gt.add_argument("--direction", default="input", choices=["input", "output"])
     gt.add_argument("text", nargs="+")
     gt.set_defaults(func=cmd_guard)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,7 +36,11 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await ensure(js, spec)
     events = EventPublisher(nc, max_queue=settings.event_queue_size)
     events.start()
-    client = httpx.AsyncClient(limits=httpx.Limits(max_connections=512, max_keepalive_connections=128))
+    # Idle connections are dropped before the common 5 s server keep-alive (uvicorn's default),
+    # so a pooled connection is rarely reused just as the upstream closes it.
+    client = httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=4.0)
+    )
     openai = OpenAIAdapter(client, settings.upstream_connect_timeout_s)
     app.state.gateway = Gateway(Bus(nc, settings.bus_timeout_s), events)
     app.state.adapters = {"openai": openai, "openai_compatible": openai}

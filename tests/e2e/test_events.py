@@ -92,3 +92,30 @@ def test_cli_shows_usage_and_audit(stack: Stack) -> None:
         out = subprocess.run([sys.executable, "-m", "libs.cli.main", group, "list", "--request-id", rid],
                              env=env, capture_output=True, text=True, check=True)  # fmt: skip
         assert len(json.loads(out.stdout)["data"]) == 1
+
+
+def test_cost_summary_and_exports(stack: Stack) -> None:
+    headers = {"authorization": f"Bearer {stack.api_key}"}
+    rid = f"e2e-cost-{time.time_ns()}"
+    response = httpx.post(f"{stack.base_url}/chat/completions", headers={**headers, "x-request-id": rid},
+                          json={"model": "mock-gpt-4o", "messages": [{"role": "user", "content": "price me"}]})  # fmt: skip
+    assert response.status_code == 200
+    rows = _wait_for(stack, "/v1/usage/", rid)
+    assert rows[0]["priced"] is True
+    assert rows[0]["cost_micros"] > 0
+    assert isinstance(rows[0]["cost_micros"], int)
+    with stack.admin() as http:
+        summary = http.get("/v1/usage/summary", params={"group_by": "model"}).json()["data"]
+        by_model = {r["group_key"]: r for r in summary}
+        assert int(by_model["mock-gpt-4o"]["cost_micros"]) >= rows[0]["cost_micros"]
+        assert by_model["mock-gpt-4o"]["cost_usd"].count(".") == 1
+        csv_text = http.get("/v1/usage/export", params={"format": "csv", "group_by": "key,model"}).text
+        assert (
+            csv_text.splitlines()[0]
+            == "group_key,requests,prompt_tokens,completion_tokens,cached_tokens,cost_micros,cost_usd"
+        )
+        assert any("mock-gpt-4o" in line for line in csv_text.splitlines()[1:])
+        as_json = http.get("/v1/usage/export", params={"format": "json", "group_by": "day"}).json()
+        assert as_json["data"]
+        assert all("cost_usd" in r for r in as_json["data"])
+        assert http.get("/v1/usage/summary", params={"group_by": "nope"}).status_code == 400

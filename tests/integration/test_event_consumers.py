@@ -71,6 +71,11 @@ async def test_events_are_stored_exactly_once_and_chained(nats_url: str, cluster
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)
         assert await _count(pool, "SELECT count(*) FROM metering.usage_events WHERE org_id = $1", org) == 50
+        # The daily aggregate counted each request once, redeliveries included.
+        assert await _count(pool, "SELECT sum(requests)::int FROM metering.daily WHERE org_id = $1", org) == 50
+        assert await _count(pool, "SELECT sum(prompt_tokens)::int FROM metering.daily WHERE org_id = $1", org) == sum(
+            range(50)
+        )
         assert await _count(pool, "SELECT count(*) FROM audit.events WHERE org_id = $1", org) == 50
         # A duplicate delivered straight to the store is a no-op.
         assert await metering_store.record(metering_pool, usage(1, org)) is False

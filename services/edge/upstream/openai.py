@@ -61,14 +61,26 @@ class OpenAIAdapter:
             timeout=httpx.Timeout(target.timeout_s, connect=self._connect),
         )
 
+    async def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+        """Send once more if a pooled connection turned out closed before any response came:
+        the upstream did not see the request (the same rule the official SDKs retry by)."""
+        try:
+            return await self._client.send(request, stream=stream)
+        except httpx.RemoteProtocolError as exc:
+            if "without sending" not in str(exc):
+                raise transport_error(exc) from None
+        except httpx.HTTPError as exc:
+            raise transport_error(exc) from None
+        try:
+            return await self._client.send(request, stream=stream)
+        except httpx.HTTPError as exc:
+            raise transport_error(exc) from None
+
     async def chat(self, target: Resolved, payload: dict[str, Any], prompt_chars: int) -> JsonResult:
         """A complete chat completion."""
         payload = {**payload, "model": target.upstream_model, "stream": False}
         payload.pop("stream_options", None)
-        try:
-            response = await self._client.send(self._request(target, payload))
-        except httpx.HTTPError as exc:
-            raise transport_error(exc) from None
+        response = await self._send(self._request(target, payload))
         if response.status_code != 200:
             raise upstream_error(response, _error_message(response))
         try:
@@ -87,10 +99,7 @@ class OpenAIAdapter:
         passed to the client only if it asked for it."""
         payload = {**payload, "model": target.upstream_model, "stream": True,
                    "stream_options": {"include_usage": True}}  # fmt: skip
-        try:
-            response = await self._client.send(self._request(target, payload), stream=True)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc) from None
+        response = await self._send(self._request(target, payload), stream=True)
         if response.status_code != 200:
             await response.aread()
             await response.aclose()

@@ -52,7 +52,7 @@ def test_round_trip(pt: bytes) -> None:
     assert blob[0] == VERSION
     assert len(blob) == 1 + 12 + len(pt) + 16
     assert open_sealed(KEY, blob, AAD) == pt
-    if pt:
+    if len(pt) >= 8:  # a 1-byte plaintext appears in random ciphertext by chance (~1 in 9)
         assert pt not in blob
 
 
