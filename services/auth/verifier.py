@@ -6,6 +6,7 @@ cost one indexed lookup (rate-limited). argon2 runs in a thread, off the event l
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -52,15 +53,29 @@ class Verifier:
         # Bumped by every invalidation. A verification that read the database before an
         # invalidation landed must not cache what it read: it could be the secret just rotated out.
         self._generation = 0
+        self._inflight: dict[str, asyncio.Future[Principal | Denied | Fault]] = {}
 
     async def verify_key(self, key: str) -> Principal | Denied | Fault:
-        """The principal of ``key``, or why not."""
+        """The principal of ``key``, or why not.
+
+        Concurrent misses for the same key share one lookup and one argon2 run (single flight):
+        a burst of requests with a key not yet cached would otherwise run argon2 once per request.
+        """
         if apikeys.parse(key) is None:
             return INVALID_KEY
         digest = apikeys.lookup_digest(self._pepper, key)
         cached = self.keys.get(digest)
         if cached is not None:
             return cached
+        pending = self._inflight.get(digest)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        task = asyncio.ensure_future(self._verify_key_miss(key, digest))
+        self._inflight[digest] = task
+        task.add_done_callback(lambda _: self._inflight.pop(digest, None))
+        return await asyncio.shield(task)
+
+    async def _verify_key_miss(self, key: str, digest: str) -> Principal | Denied | Fault:
         if not self._misses.take():
             return _BUSY
         generation = self._generation

@@ -65,6 +65,26 @@ def unavailable(service: str) -> ApiError:
     )
 
 
+def rate_headers(limit: int | None, remaining: int | None, reset_s: int) -> dict[str, str]:
+    """OpenAI's x-ratelimit-*-requests headers."""
+    if limit is None:
+        return {}
+    return {
+        "x-ratelimit-limit-requests": str(limit),
+        "x-ratelimit-remaining-requests": str(max(0, remaining or 0)),
+        "x-ratelimit-reset-requests": f"{reset_s}s",
+    }
+
+
+def limit_denied(denial: Any) -> ApiError:
+    """A metering refusal: 429 with retry-after (rate) or 429 insufficient_quota (budget)."""
+    headers = rate_headers(denial.rpm_limit, denial.remaining, denial.reset_s)
+    if denial.retry_after_s:
+        headers["retry-after"] = str(denial.retry_after_s)
+    code = "rate_limit_exceeded" if denial.code == Code.RATE_LIMITED else "insufficient_quota"
+    return ApiError(429, denial.reason, code=code, headers=headers)
+
+
 DENIAL_STATUS = {
     Code.KEY_INVALID: 401,
     Code.KEY_REVOKED: 401,

@@ -16,6 +16,10 @@ from libs.contracts.messages import (
     GuardCheck,
     GuardReply,
     GuardVerdict,
+    LimitCheck,
+    LimitDenied,
+    LimitOk,
+    LimitReply,
     ListModels,
     ModelInfo,
     ModelsReply,
@@ -35,6 +39,7 @@ _auth_codec: Codec[AuthReply] = Codec(AuthReply)
 _guard_codec: Codec[GuardReply] = Codec(GuardReply)
 _vault_codec: Codec[VaultReply] = Codec(VaultReply)
 _models_codec: Codec[ModelsReply] = Codec(ModelsReply)
+_limit_codec: Codec[LimitReply] = Codec(LimitReply)
 
 
 @dataclass
@@ -76,6 +81,29 @@ class Gateway:
             raise errors.from_denial(reply.code, reply.reason)
         assert isinstance(reply, Principal)
         call.principal = reply
+        return reply
+
+    async def limit(
+        self, call: Call, principal: Principal, prompt_chars: int, max_tokens: int | None
+    ) -> LimitOk | None:
+        """Count the request and reserve its worst-case cost (only for keys with limits); 429 if over,
+        503 if metering cannot answer — a limit that cannot be checked is not waved through."""
+        lim = principal.limits
+        if lim.rate_limit_rpm is None and lim.usage_limit_usd is None:
+            return None
+        usd_micros = None if lim.usage_limit_usd is None else round(lim.usage_limit_usd * 1_000_000)
+        request = LimitCheck(
+            request_id=call.request_id, org_id=principal.org_id, key_id=principal.key_id, model=call.model,
+            rpm_limit=lim.rate_limit_rpm, usd_limit_micros=usd_micros, prompt_chars=prompt_chars,
+            max_tokens=max_tokens, sent_at=_now_ms(),
+        )  # fmt: skip
+        try:
+            reply = await self.bus.request("metering", subjects.METERING_LIMIT_CHECK, request, _limit_codec)
+        except Unavailable as exc:
+            raise errors.unavailable(exc.service) from None
+        if isinstance(reply, LimitDenied):
+            raise errors.limit_denied(reply)
+        assert isinstance(reply, LimitOk)
         return reply
 
     async def prepare(self, call: Call, principal: Principal, texts: list[str]) -> tuple[Resolved, GuardVerdict]:

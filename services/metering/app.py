@@ -1,24 +1,55 @@
-"""Metering service wiring."""
+"""Metering service wiring: the durable usage consumer, the limit check, reservation expiry."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-from libs.contracts.messages import UsageEvent
+import asyncpg
+
+from libs.contracts import subjects
+from libs.contracts.messages import LimitCheck, LimitDenied, LimitOk, UsageEvent
 from libs.db.pool import create_pool, ready_check
 from libs.svc import runner
 from libs.svc.micro import Service
 from libs.svc.settings import BaseSettings, load
-from services.metering import handlers, pricing, store
+from services.metering import handlers, limits, pricing, store
+
+log = logging.getLogger("bastion.metering")
+
+
+@contextlib.asynccontextmanager
+async def reservation_sweeper(pool: asyncpg.Pool, every_s: float = 10.0) -> AsyncIterator[None]:
+    """Release reservations of requests that never produced a usage event."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await pool.fetchval("SELECT metering.release_expired()")
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("reservation sweep failed", extra={"error_type": type(exc).__name__})
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def run() -> None:
-    """Connect, consume, serve pings until SIGTERM."""
+    """Connect, consume, answer limit checks, serve pings until SIGTERM."""
     settings = load(BaseSettings)
     override = os.environ.get("BASTION_PRICES_FILE")
     prices = pricing.load(override=Path(override) if override else None)
-    pool = await create_pool(settings.db_dsn, max_size=5)
+    default_max = int(os.environ.get("BASTION_DEFAULT_MAX_TOKENS", limits.DEFAULT_MAX_TOKENS))
+    pool = await create_pool(settings.db_dsn, max_size=10)
 
     async def record(event: UsageEvent) -> bool:
         price = pricing.lookup(prices, event.model, event.provider)
@@ -27,9 +58,17 @@ async def run() -> None:
         )  # fmt: skip
         return await store.record(pool, event, cost, price is not None)
 
+    svc = Service(handlers.SERVICE)
+
+    @svc.endpoint(subjects.METERING_LIMIT_CHECK, LimitCheck)
+    async def limit_check(req: LimitCheck) -> LimitOk | LimitDenied:
+        price = pricing.lookup(prices, req.model)
+        reserve = limits.worst_case_micros(price, req, default_max) if req.usd_limit_micros is not None else 0
+        return await limits.check(pool, req, reserve)
+
     broker = runner.make_broker(settings, handlers.SERVICE)
     handlers.register(broker, record, runner.inbox_prefix(settings))
     try:
-        await runner.serve(Service(handlers.SERVICE), settings, broker=broker, ready=ready_check(pool))
+        await runner.serve(svc, settings, broker=broker, ready=ready_check(pool), resources=[reservation_sweeper(pool)])
     finally:
         await pool.close()

@@ -9,6 +9,7 @@ import asyncpg
 
 from libs.contracts.messages import UsageEvent
 from libs.db.pool import tenant_tx
+from services.metering.limits import settle
 
 _INSERT = """
 INSERT INTO metering.usage_events (
@@ -46,4 +47,5 @@ async def record(pool: asyncpg.Pool, event: UsageEvent, cost_micros: int = 0, pr
             _AGGREGATE, event.org_id, event.project_id, event.key_id, event.model, ts.date(),
             event.prompt_tokens, event.completion_tokens, event.cached_tokens, cost_micros,
         )  # fmt: skip
+        await settle(conn, event.request_id, event.key_id, cost_micros)
         return True

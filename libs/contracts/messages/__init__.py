@@ -36,6 +36,7 @@ from libs.contracts.messages.keys import (
     RotateKey,
     UpdateKey,
 )
+from libs.contracts.messages.limits import LimitCheck, LimitDenied, LimitOk, LimitReply
 from libs.contracts.messages.vault import (
     ListModels,
     ModelInfo,
@@ -65,6 +66,10 @@ __all__ = [
     "IssueToken",
     "Issued",
     "KeyLimits",
+    "LimitCheck",
+    "LimitDenied",
+    "LimitOk",
+    "LimitReply",
     "ListModels",
     "ModelInfo",
     "ModelList",

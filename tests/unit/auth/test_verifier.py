@@ -160,3 +160,13 @@ def test_token_bucket_refills() -> None:
     assert [bucket.take() for _ in range(3)] == [True, True, False]
     now[0] = 0.5
     assert bucket.take()
+
+
+async def test_concurrent_misses_share_one_argon2_run() -> None:
+    import asyncio
+
+    key = apikeys.generate("prjabcdef")
+    verifier, fakes = make({digest(key): record(key)})
+    replies = await asyncio.gather(*(verifier.verify_key(key) for _ in range(50)))
+    assert all(isinstance(r, Principal) for r in replies)
+    assert (fakes.db_calls, fakes.hash_calls) == (1, 1)

@@ -1,0 +1,79 @@
+"""Limit decisions: worst-case cost estimates and one atomic check in Postgres (metering.check_limits).
+
+Requests per minute: one row per key and fixed minute, incremented only while below the limit
+(``INSERT … ON CONFLICT DO UPDATE … WHERE count < limit``): exact across every edge process and
+metering replica, because the row lock serializes them. USD budget: ``reserved + spent + cost``
+must stay within the limit; the reservation is the request's worst case (prompt estimate plus
+``max_tokens`` — or a configured default — at the model's prices) and is replaced by the real
+cost when the usage event arrives. Spend can exceed the limit only if the real cost exceeds the
+reservation (an upstream ignoring ``max_tokens``): the documented tolerance is the reservations
+in flight.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from libs.contracts.errors import Code
+from libs.contracts.messages import LimitCheck, LimitDenied, LimitOk
+from services.metering.pricing import Price, cost_micros
+
+DEFAULT_MAX_TOKENS = 4096
+RESERVATION_TTL = timedelta(minutes=10)
+
+
+def estimate_prompt_tokens(chars: int) -> int:
+    """An upper-bound guess: tokenizers average ~4 chars per token; count 1 per 2 chars plus slack."""
+    return chars // 2 + 16
+
+
+def worst_case_micros(price: Price | None, check: LimitCheck, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> int:
+    """What this request can cost at most (0 for an unpriced model: nothing to hold)."""
+    if price is None:
+        return 0
+    completion = check.max_tokens if check.max_tokens is not None else default_max_tokens
+    return cost_micros(price, estimate_prompt_tokens(check.prompt_chars), completion)
+
+
+def _window(now: float) -> tuple[datetime, int]:
+    start = int(now // 60 * 60)
+    return datetime.fromtimestamp(start, tz=UTC), max(1, start + 60 - int(now))
+
+
+async def check(pool: asyncpg.Pool, req: LimitCheck, reserve_micros: int) -> LimitOk | LimitDenied:
+    """Count the request and hold its worst-case cost, atomically, in one round trip; or say why not."""
+    now = time.time()
+    window, reset_s = _window(now)
+    usd = req.usd_limit_micros
+    row = await pool.fetchrow(
+        "SELECT outcome, used FROM metering.check_limits($1, $2, $3, $4, $5, $6, $7, $8)",
+        req.org_id, req.key_id, req.request_id, req.rpm_limit, window, usd, reserve_micros,
+        datetime.now(UTC) + RESERVATION_TTL,
+    )  # fmt: skip
+    outcome, used = row["outcome"], int(row["used"])
+    remaining = None if req.rpm_limit is None else req.rpm_limit - used
+    if outcome == "rate_limited":
+        return LimitDenied(
+            code=Code.RATE_LIMITED, reason=f"Rate limit reached: {req.rpm_limit} requests per minute.",
+            retry_after_s=reset_s, rpm_limit=req.rpm_limit, remaining=0, reset_s=reset_s,
+        )  # fmt: skip
+    if outcome == "budget":
+        return LimitDenied(
+            code=Code.LIMIT_EXCEEDED,
+            reason=f"This API key has reached its usage limit of ${(usd or 0) / 1_000_000:.2f} (rule: usage_limit_usd).",
+            rpm_limit=req.rpm_limit, remaining=remaining, reset_s=reset_s,
+        )  # fmt: skip
+    return LimitOk(rpm_limit=req.rpm_limit, remaining=remaining, reset_s=reset_s, reserved_micros=reserve_micros)
+
+
+async def settle(conn: asyncpg.Connection, request_id: str, key_id: str, actual_micros: int) -> None:
+    """Replace a request's reservation by its real cost (inside the usage event's transaction)."""
+    held = await conn.fetchval("DELETE FROM metering.reservations WHERE request_id = $1 RETURNING amount", request_id)
+    await conn.execute(
+        "UPDATE metering.budgets SET spent_micros = spent_micros + $2,"
+        " reserved_micros = greatest(0, reserved_micros - $3), updated_at = now() WHERE key_id = $1",
+        key_id, actual_micros, held or 0,
+    )  # fmt: skip
