@@ -2,7 +2,7 @@
 output scanning on a stream.
 
 Run against a running stack (`make run` in another terminal):
-    .venv/bin/python bench/ttft_bench.py [--n 200] [--env var/demo.env]
+    .venv/bin/python bench/ttft_bench.py [--n 200] [--var var]
 
 Prints p50/p90 of: TTFT from the mock upstream directly, TTFT through the edge (auth, input
 guardrails and vault before the upstream call, output scanning of the first released text), the
@@ -49,18 +49,20 @@ def pct(values: list[float], q: float) -> float:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=200)
-    parser.add_argument("--env", default="var/demo.env")
+    parser.add_argument("--env", default=None, help="default: <var>/demo.env")
     parser.add_argument("--mock", default="http://127.0.0.1:9009/v1")
     parser.add_argument("--nats", default="nats://127.0.0.1:4222")
+    parser.add_argument("--var", default="var", help="stack state dir (bus password of the edge user)")
     args = parser.parse_args()
-    env = read_env(Path(args.env))
+    env = read_env(Path(args.env or f"{args.var}/demo.env"))
     auth = {"authorization": f"Bearer {env['BASTION_API_KEY']}"}
     async with httpx.AsyncClient(timeout=30) as client:
         for _ in range(20):  # warm caches and connections
             await ttft(client, f"{env['BASTION_BASE_URL']}/chat/completions", auth)
         direct = [await ttft(client, f"{args.mock}/chat/completions", {}) for _ in range(args.n)]
         edge = [await ttft(client, f"{env['BASTION_BASE_URL']}/chat/completions", auth) for _ in range(args.n)]
-    nc = await nats.connect(args.nats)
+    password = (Path(args.var) / "secrets" / "nats_edge.password").read_text().strip()
+    nc = await nats.connect(args.nats, user="edge", password=password, inbox_prefix="_INBOX_edge")
     codec: Codec[GuardReply] = Codec(GuardReply)
     check = GuardCheck(request_id="bench", tenant_id=env["BASTION_DEMO_ORG"], project_id=env["BASTION_DEMO_PROJECT"],
                        key_id="bench", texts=["Mock reply: Summarise the meeting "], direction="output", dry_run=True)  # fmt: skip

@@ -61,9 +61,15 @@ def build_procs(
     procs.append(Proc("mockllm", [py, "-m", "libs.mockllm", "--host", config.host, "--port", str(config.mock_port)],
                       dict(os.environ), config.logs / "mockllm.log"))  # fmt: skip
     for name in (*SERVICES, "edge", "api"):
-        env = _service_env(config, cluster, name, per_service.get(name, {}), db_passwords)
-        env.update(BASTION_NATS_USER=name, BASTION_NATS_PASSWORD=bus_passwords[name])
-        procs.append(Proc(name, [py, "-m", f"services.{name}"], env, config.logs / f"{name}.log"))
+        # BASTION_<SERVICE>_REPLICAS runs several processes of a bus service (queue groups and the
+        # shared durable consumers split the work); the second one is "<name>-2", and so on.
+        replicas = int(os.environ.get(f"BASTION_{name.upper()}_REPLICAS", "1")) if name in SERVICES else 1
+        for i in range(1, replicas + 1):
+            label = name if i == 1 else f"{name}-{i}"
+            env = _service_env(config, cluster, name, per_service.get(name, {}), db_passwords)
+            env.update(BASTION_NATS_USER=name, BASTION_NATS_PASSWORD=bus_passwords[name],
+                       BASTION_INSTANCE=f"{label}-{os.getpid()}")  # fmt: skip
+            procs.append(Proc(label, [py, "-m", f"services.{name}"], env, config.logs / f"{label}.log"))
     return procs
 
 

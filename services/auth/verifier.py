@@ -53,7 +53,7 @@ class Verifier:
         # Bumped by every invalidation. A verification that read the database before an
         # invalidation landed must not cache what it read: it could be the secret just rotated out.
         self._generation = 0
-        self._inflight: dict[str, asyncio.Future[Principal | Denied | Fault]] = {}
+        self._inflight: dict[tuple[str, int], asyncio.Future[Principal | Denied | Fault]] = {}
 
     async def verify_key(self, key: str) -> Principal | Denied | Fault:
         """The principal of ``key``, or why not.
@@ -67,12 +67,16 @@ class Verifier:
         cached = self.keys.get(digest)
         if cached is not None:
             return cached
-        pending = self._inflight.get(digest)
+        # Join a flight only if no invalidation landed since it started: a lookup that began
+        # before a rotation may have read the old secret, and a request arriving after the
+        # rotation must not inherit its answer.
+        flight_key = (digest, self._generation)
+        pending = self._inflight.get(flight_key)
         if pending is not None:
             return await asyncio.shield(pending)
         task = asyncio.ensure_future(self._verify_key_miss(key, digest))
-        self._inflight[digest] = task
-        task.add_done_callback(lambda _: self._inflight.pop(digest, None))
+        self._inflight[flight_key] = task
+        task.add_done_callback(lambda _: self._inflight.pop(flight_key, None))
         return await asyncio.shield(task)
 
     async def _verify_key_miss(self, key: str, digest: str) -> Principal | Denied | Fault:

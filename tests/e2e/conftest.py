@@ -68,6 +68,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env.update({f"BASTION_{k}_PORT": str(v) for k, v in ports.items()})
     env.update(
         BASTION_EDGE_WORKERS="2",
+        BASTION_METERING_REPLICAS="2",
+        BASTION_AUTH_REPLICAS="2",
         BASTION_MAX_BODY_BYTES=str(256 * 1024),
         BASTION_RATE_LIMIT="100000",
         ORIGIN_URLS="https://console.example.test",

@@ -22,6 +22,11 @@ def _post(stack: Stack) -> tuple[int, float, dict]:
     return response.status_code, time.monotonic() - started, response.json()
 
 
+def _replicas(stack: Stack, service: str) -> list[int]:
+    extra = stack.var / "run" / f"{service}-2.pid"
+    return [stack.pid(service)] + ([int(extra.read_text())] if extra.exists() else [])
+
+
 def _wait_ok(stack: Stack, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -35,7 +40,8 @@ def _wait_ok(stack: Stack, timeout: float = 30) -> None:
 def test_killed_service_fails_closed_then_recovers(stack: Stack, service: str) -> None:
     _wait_ok(stack)
     old = stack.pid(service)
-    os.kill(old, signal.SIGKILL)
+    for pid in _replicas(stack, service):  # every replica: one left would (rightly) answer
+        os.kill(pid, signal.SIGKILL)
     status, elapsed, body = _post(stack)
     assert status == 503, body
     assert elapsed < 2.0
@@ -48,12 +54,14 @@ def test_killed_service_fails_closed_then_recovers(stack: Stack, service: str) -
 @pytest.mark.parametrize("service", ["auth", "guardrails", "vault"])
 def test_frozen_service_times_out_to_503_within_2s(stack: Stack, service: str) -> None:
     _wait_ok(stack)
-    pid = stack.pid(service)
-    os.kill(pid, signal.SIGSTOP)
+    pids = _replicas(stack, service)
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
     try:
         status, elapsed, body = _post(stack)
     finally:
-        os.kill(pid, signal.SIGCONT)
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
     assert status == 503, body
     assert elapsed < 2.0
     _wait_ok(stack)

@@ -98,8 +98,9 @@ def test_limit_check_fails_closed_when_metering_is_down(stack: Stack) -> None:
     created = key(stack, rate_limit_rpm=1000)
     headers = {"authorization": f"Bearer {created['key']}"}
     assert httpx.post(f"{stack.base_url}/chat/completions", json=BODY, headers=headers).status_code == 200
-    pid = stack.pid("metering")
-    os.kill(pid, signal.SIGSTOP)
+    pids = [stack.pid("metering"), stack.pid("metering-2")]  # every replica: one left would answer
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
     try:
         started = time.monotonic()
         response = httpx.post(f"{stack.base_url}/chat/completions", json=BODY, headers=headers, timeout=10)
@@ -107,10 +108,79 @@ def test_limit_check_fails_closed_when_metering_is_down(stack: Stack) -> None:
         assert time.monotonic() - started < 2.0
         assert "metering" in response.json()["error"]["message"]
     finally:
-        os.kill(pid, signal.SIGCONT)
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if httpx.post(f"{stack.base_url}/chat/completions", json=BODY, headers=headers).status_code == 200:
             return
         time.sleep(0.2)
     pytest.fail("metering did not come back")
+
+
+def test_rpm_is_exact_across_two_edge_workers_and_two_metering_replicas(stack: Stack) -> None:
+    assert stack.pid("metering") != stack.pid("metering-2")
+    if time.time() % 60 > 40:  # the burst must fit in one fixed minute
+        time.sleep(61 - time.time() % 60)
+    created = key(stack, rate_limit_rpm=60)
+    headers = {"authorization": f"Bearer {created['key']}"}
+
+    async def burst() -> list[int]:
+        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=40)) as client:
+
+            async def one() -> int:
+                return (await client.post(f"{stack.base_url}/chat/completions", json=BODY, headers=headers)).status_code
+
+            return list(await asyncio.gather(*(one() for _ in range(90))))
+
+    codes = asyncio.run(burst())
+    assert codes.count(200) == 60, codes
+    assert codes.count(429) == 30
+
+
+def test_kill_9_of_metering_loses_and_double_counts_nothing(stack: Stack) -> None:
+    created = key(stack)  # no limits: metering is not on this key's request path
+    headers = {"authorization": f"Bearer {created['key']}"}
+    pids = [stack.pid("metering"), stack.pid("metering-2")]
+
+    async def load() -> list[int]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            codes: list[int] = []
+
+            async def worker() -> None:
+                for _ in range(25):
+                    r = await client.post(f"{stack.base_url}/chat/completions", json=BODY, headers=headers)
+                    codes.append(r.status_code)
+
+            async def killer() -> None:
+                await asyncio.sleep(0.7)
+                for pid in pids:
+                    os.kill(pid, signal.SIGKILL)
+
+            await asyncio.gather(*(worker() for _ in range(8)), killer())
+            return codes
+
+    codes = asyncio.run(load())
+    ok = codes.count(200)
+    assert ok == len(codes) == 200
+
+    async def recorded() -> int:
+        conn = await asyncpg.connect(stack.superuser_dsn)
+        try:
+            n = 0
+            for _ in range(150):
+                n = int(
+                    await conn.fetchval("SELECT count(*) FROM metering.usage_events WHERE key_id = $1", created["id"])
+                )
+                daily = await conn.fetchval("SELECT sum(requests) FROM metering.daily WHERE key_id = $1", created["id"])
+                if n >= ok and int(daily or 0) == n:
+                    await asyncio.sleep(1.0)  # a double count would show now
+                    return int(await conn.fetchval("SELECT sum(requests) FROM metering.daily WHERE key_id = $1",
+                                                   created["id"]))  # fmt: skip
+                await asyncio.sleep(0.2)
+            return n
+        finally:
+            await conn.close()
+
+    assert asyncio.run(recorded()) == ok
+    assert stack.pid("metering") not in pids  # the supervisor restarted it

@@ -170,3 +170,28 @@ async def test_concurrent_misses_share_one_argon2_run() -> None:
     replies = await asyncio.gather(*(verifier.verify_key(key) for _ in range(50)))
     assert all(isinstance(r, Principal) for r in replies)
     assert (fakes.db_calls, fakes.hash_calls) == (1, 1)
+
+
+async def test_a_lookup_racing_an_invalidation_is_not_shared_or_cached() -> None:
+    import asyncio
+
+    key = apikeys.generate("prjabcdef")
+    verifier, fakes = make({digest(key): record(key)})
+    gate = asyncio.Event()
+    original = fakes.check_hash
+
+    async def slow_hash(encoded: str, presented: str) -> bool:
+        await gate.wait()  # the old secret is being verified while the key is rotated
+        return await original(encoded, presented)
+
+    verifier._check_hash = slow_hash  # type: ignore[method-assign]
+    early = asyncio.ensure_future(verifier.verify_key(key))
+    while fakes.db_calls == 0:  # the early lookup has read the (old) row
+        await asyncio.sleep(0)
+    fakes.rows.clear()  # the rotation committed ...
+    verifier.invalidate("key1")  # ... and its invalidation arrived
+    late = asyncio.ensure_future(verifier.verify_key(key))  # a request sent after the rotation
+    gate.set()
+    assert isinstance(await early, Principal)  # in flight before the rotation: may still pass
+    assert isinstance(await late, Denied)  # must not join the earlier flight
+    assert isinstance(await verifier.verify_key(key), Denied)  # and nothing stale was cached
