@@ -34,10 +34,13 @@ def other(stack: Stack) -> dict[str, str]:
                     f"other{time.time_ns()}@corp.invalid")  # fmt: skip
                 await conn.execute("INSERT INTO auth.memberships (org_id, user_id, role) VALUES ($1, $2, 'admin')",
                                    org, user_id)  # fmt: skip
+                rule_id = f"rul{time.time_ns()}"
+                await conn.execute("INSERT INTO guard.rules (id, org_id, kind, action, config) VALUES"
+                                   " ($1, $2, 'blocked_terms', 'block', '{\"terms\": [\"zzz-forbidden\"]}')", rule_id, org)  # fmt: skip
         finally:
             await conn.close()
         return {"org": org, "project": project, "key": key, "key_id": key_id, "token": token,
-                "token_id": token_id, "user_id": user_id}  # fmt: skip
+                "token_id": token_id, "user_id": user_id, "rule_id": rule_id}  # fmt: skip
 
     made = asyncio.run(make())
     stack.created_secrets.extend([made["key"], made["token"]])
@@ -56,15 +59,25 @@ def test_every_endpoint_answers_404_for_another_tenants_ids(stack: Stack, other:
         ("POST", f"/v1/tokens/{other['token_id']}/revoke", None),
         ("PATCH", f"/v1/members/{other['user_id']}", {"role": "viewer"}),
         ("DELETE", f"/v1/members/{other['user_id']}", None),
+        ("GET", f"/v1/guardrails/rules/{other['rule_id']}", None),
+        ("PATCH", f"/v1/guardrails/rules/{other['rule_id']}", {"action": "warn"}),
+        ("DELETE", f"/v1/guardrails/rules/{other['rule_id']}", None),
+        ("POST", "/v1/guardrails/test", {"project_id": other["project"], "texts": ["x"]}),
+        (
+            "POST",
+            "/v1/guardrails/rules",
+            {"project_id": other["project"], "kind": "regex", "action": "warn", "config": {"pattern": "abc"}},
+        ),
     ]
     with stack.admin() as http:
         for method, path, body in calls:
             response = http.request(method, path, json=body)
-            assert response.status_code == 404, (method, path, response.text)
+            assert response.status_code == 404, (method, path, response.status_code, response.text[:300])
             text = response.text
             assert other["org"] not in text
             assert other["project"] not in text.replace(path, "")
-        for path in ("/v1/keys/", "/v1/projects/", "/v1/tokens/", "/v1/members/", "/v1/usage/"):
+        for path in ("/v1/keys/", "/v1/projects/", "/v1/tokens/", "/v1/members/", "/v1/usage/",
+                     "/v1/guardrails/rules", "/v1/guardrails/violations"):  # fmt: skip
             listing = http.get(path, params={"limit": 500}).text
             assert other["key_id"] not in listing
             assert other["project"] not in listing
