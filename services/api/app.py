@@ -23,6 +23,7 @@ from services.api import problems
 from services.api.controllers.audit import AuditController
 from services.api.controllers.guardrails import GuardrailController
 from services.api.controllers.keys import KeyController
+from services.api.controllers.providers import ProviderController
 from services.api.controllers.tenancy import MemberController, OrgController, ProjectController
 from services.api.controllers.tokens import TokenController
 from services.api.controllers.usage import UsageController
@@ -84,6 +85,7 @@ def build_app() -> Litestar:
             KeyController,
             TokenController,
             GuardrailController,
+            ProviderController,
             UsageController,
             AuditController,
         ],

@@ -9,6 +9,7 @@ from libs.db.pool import create_pool, ready_check
 from libs.svc import runner
 from libs.svc.micro import Service
 from services.vault import handlers
+from services.vault.keys import ProviderKeys
 from services.vault.resolver import Resolver
 from services.vault.settings import get_settings
 
@@ -19,7 +20,8 @@ async def run() -> None:
     keyring = Keyring.from_env(os.environ)
     pool = await create_pool(settings.db_dsn, max_size=settings.pool_size)
     svc = Service(handlers.SERVICE)
-    handlers.register(svc, Resolver(pool, keyring, settings.route_cache_ttl_s))
+    resolver = Resolver(pool, keyring, settings.route_cache_ttl_s)
+    handlers.register(svc, resolver, ProviderKeys(pool, keyring, resolver))
 
     try:
         await runner.serve(svc, settings, ready=ready_check(pool))

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from libs.contracts import subjects
-from libs.contracts.messages import Denied, Fault, ListModels, ModelList, Resolve, Resolved
+from libs.contracts.messages import (
+    DeleteProvider,
+    Denied,
+    Fault,
+    ListModels,
+    ListProviders,
+    ModelList,
+    ProviderList,
+    Resolve,
+    Resolved,
+    RotateProviderKey,
+    StoreProvider,
+)
 from libs.svc.micro import Service
+from services.vault.keys import ProviderKeys
 from services.vault.resolver import Resolver
 
 SERVICE = "vault"
 
 
-def register(svc: Service, resolver: Resolver) -> None:
-    """Attach the vault's endpoints to ``broker``."""
+def register(svc: Service, resolver: Resolver, keys: ProviderKeys | None = None) -> None:
+    """Attach the vault's endpoints."""
 
     @svc.endpoint(subjects.VAULT_RESOLVE, Resolve)
     async def resolve(request: Resolve) -> Resolved | Denied | Fault:
@@ -20,3 +33,22 @@ def register(svc: Service, resolver: Resolver) -> None:
     @svc.endpoint(subjects.VAULT_MODELS, ListModels)
     async def models(request: ListModels) -> ModelList:
         return await resolver.models(request)
+
+    if keys is None:
+        return
+
+    @svc.endpoint(subjects.VAULT_KEY_STORE, StoreProvider)
+    async def store(cmd: StoreProvider) -> ProviderList | Denied:
+        return await keys.store(cmd)
+
+    @svc.endpoint(subjects.VAULT_KEY_ROTATE, RotateProviderKey)
+    async def rotate(cmd: RotateProviderKey) -> ProviderList | Denied:
+        return await keys.rotate(cmd)
+
+    @svc.endpoint(subjects.VAULT_KEY_LIST, ListProviders)
+    async def list_providers(cmd: ListProviders) -> ProviderList:
+        return await keys.list(cmd)
+
+    @svc.endpoint(subjects.VAULT_KEY_DELETE, DeleteProvider)
+    async def delete(cmd: DeleteProvider) -> ProviderList | Denied:
+        return await keys.delete(cmd)

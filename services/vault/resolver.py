@@ -27,6 +27,11 @@ class Resolver:
         self._routes: dict[tuple[str, str], tuple[float, tuple[store.Route, store.SealedKey | None] | None]] = {}
         self._ttl = cache_ttl_s
 
+    def forget(self, org_id: str) -> None:
+        """Drop cached routes of ``org_id`` (after a provider or key change on this replica)."""
+        for key in [k for k in self._routes if k[0] == org_id]:
+            del self._routes[key]
+
     async def _find(self, org_id: str, model: str) -> tuple[store.Route, store.SealedKey | None] | None:
         key = (org_id, model)
         now = time.monotonic()

@@ -62,3 +62,67 @@ class ModelList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, t
 
 
 ModelsReply = ModelList | Denied | Fault
+
+
+class StoreProvider(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Add a provider with its key (management API → vault). ``api_key`` is secret: never log."""
+
+    request_id: str
+    org_id: str
+    name: str
+    adapter: str
+    base_url: str
+    api_key: str = ""
+    models: list[str] = []
+    timeout_s: float = 60.0
+
+    def __repr__(self) -> str:
+        return f"StoreProvider(org_id={self.org_id!r}, name={self.name!r}, api_key=<redacted>)"
+
+
+class RotateProviderKey(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Replace a provider's key; requests already holding the old one finish with it."""
+
+    request_id: str
+    org_id: str
+    provider_id: str
+    api_key: str
+
+    def __repr__(self) -> str:
+        return f"RotateProviderKey(provider_id={self.provider_id!r}, api_key=<redacted>)"
+
+
+class ListProviders(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A tenant's providers with masked keys."""
+
+    request_id: str
+    org_id: str
+
+
+class DeleteProvider(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Remove a provider, its keys and its model routes."""
+
+    request_id: str
+    org_id: str
+    provider_id: str
+
+
+class ProviderInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What may be shown of a provider: never the key, only its mask and version."""
+
+    id: str
+    name: str
+    adapter: str
+    base_url: str
+    masked_key: str = ""
+    key_version: int = 0
+    models: list[str] = []
+
+
+class ProviderList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):
+    """Answer to store/rotate/list/delete: the affected (or all) providers."""
+
+    providers: list[ProviderInfo]
+
+
+ProviderReply = ProviderList | Denied | Fault

@@ -1,0 +1,115 @@
+"""Upstream providers and their keys (write-only: a key is never returned, only its mask)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, delete, get, post
+
+from libs.contracts import subjects
+from libs.contracts.codec import Codec
+from libs.contracts.messages import (
+    DeleteProvider,
+    Denied,
+    ListProviders,
+    ProviderList,
+    ProviderReply,
+    RotateProviderKey,
+    StoreProvider,
+)
+from libs.svc.bus import Bus, Unavailable
+from services.api.auditing import audited
+from services.api.commands import request_id
+from services.api.deps import Admin
+from services.api.problems import Problem
+from services.api.schemas import Body
+from services.api.security import require
+
+_reply: Codec[ProviderReply] = Codec(ProviderReply)
+Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+
+
+class ProviderIn(Body):
+    """A provider: adapter, base URL, its key (write-only) and the model names it serves."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    adapter: Literal["openai", "anthropic", "gemini", "openai_compatible"]
+    base_url: Annotated[str, msgspec.Meta(min_length=8, max_length=512, pattern=r"^https?://")]
+    api_key: Secret | None = None
+    models: Annotated[
+        list[Annotated[str, msgspec.Meta(min_length=1, max_length=128)]], msgspec.Meta(max_length=500)
+    ] = []
+    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 60.0
+
+    def __repr__(self) -> str:
+        return f"ProviderIn(name={self.name!r}, api_key=<redacted>)"
+
+
+class KeyIn(Body):
+    """A replacement key."""
+
+    api_key: Secret
+
+    def __repr__(self) -> str:
+        return "KeyIn(api_key=<redacted>)"
+
+
+async def _vault(request: Request[Any, Any, Any], subject: str, message: Any) -> ProviderList:
+    bus: Bus = request.app.state.bus
+    try:
+        reply = await bus.request("vault", subject, message, _reply)
+    except Unavailable:
+        raise Problem(
+            503, "The vault is unavailable; nothing was changed. Retry shortly.", kind="unavailable"
+        ) from None
+    if isinstance(reply, Denied):
+        raise Problem(404 if reply.code == "vault.not_found" else 409 if reply.code == "vault.conflict" else 400,
+                      reply.reason)  # fmt: skip
+    assert isinstance(reply, ProviderList)
+    return reply
+
+
+class ProviderController(Controller):
+    """``/v1/providers``."""
+
+    path = "/v1/providers"
+    tags = ["providers"]
+
+    @get("/", operation_id="listProviders")
+    async def list_providers(self, request: Request[Any, Any, Any], admin: Admin) -> dict[str, Any]:
+        """Providers with masked keys."""
+        listing = await _vault(
+            request, subjects.VAULT_KEY_LIST, ListProviders(request_id=request_id(), org_id=admin.org_id)
+        )
+        return {"data": [msgspec.structs.asdict(p) for p in listing.providers]}
+
+    @post("/", operation_id="addProvider", status_code=201)
+    async def add(self, request: Request[Any, Any, Any], admin: Admin, data: ProviderIn) -> dict[str, Any]:
+        """Add a provider; its key is sealed by the vault and never shown again."""
+        async with audited(request, admin, "provider.created", f"provider:{data.name}") as detail:
+            require(admin, "admin")
+            listing = await _vault(request, subjects.VAULT_KEY_STORE, StoreProvider(
+                request_id=request_id(), org_id=admin.org_id, name=data.name, adapter=data.adapter,
+                base_url=data.base_url, api_key=data.api_key or "", models=data.models, timeout_s=data.timeout_s))  # fmt: skip
+            detail["resource"] = f"provider:{listing.providers[0].id}"
+        return msgspec.structs.asdict(listing.providers[0])
+
+    @post("/{provider_id:str}/rotate", operation_id="rotateProviderKey", status_code=200)
+    async def rotate(
+        self, request: Request[Any, Any, Any], admin: Admin, provider_id: str, data: KeyIn
+    ) -> dict[str, Any]:
+        """Replace the key (a new sealed version; in-flight requests finish with the old one)."""
+        async with audited(request, admin, "provider_key.rotated", f"provider:{provider_id}"):
+            require(admin, "admin")
+            listing = await _vault(request, subjects.VAULT_KEY_ROTATE, RotateProviderKey(
+                request_id=request_id(), org_id=admin.org_id, provider_id=provider_id, api_key=data.api_key))  # fmt: skip
+        return msgspec.structs.asdict(listing.providers[0])
+
+    @delete("/{provider_id:str}", operation_id="deleteProvider", status_code=204)
+    async def remove(self, request: Request[Any, Any, Any], admin: Admin, provider_id: str) -> None:
+        """Delete a provider with its keys and routes."""
+        async with audited(request, admin, "provider.deleted", f"provider:{provider_id}"):
+            require(admin, "admin")
+            await _vault(request, subjects.VAULT_KEY_DELETE,
+                         DeleteProvider(request_id=request_id(), org_id=admin.org_id, provider_id=provider_id))  # fmt: skip

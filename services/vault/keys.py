@@ -1,0 +1,132 @@
+"""Provider keys: store, rotate, list, delete (commands from the management API only — the bus
+permissions refuse them from anyone else). Keys are sealed before they touch the database; the
+clear key exists only in this process's memory and in resolve replies to the edge."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from libs.contracts.errors import Code
+from libs.contracts.messages import (
+    DeleteProvider,
+    Denied,
+    ListProviders,
+    ProviderInfo,
+    ProviderList,
+    RotateProviderKey,
+    StoreProvider,
+)
+from libs.crypto.keyring import Keyring
+from libs.db.ids import new_id
+from libs.db.pool import tenant_tx
+from services.vault import envelope
+from services.vault.resolver import Resolver
+
+ADAPTERS = frozenset({"openai", "anthropic", "gemini", "openai_compatible"})
+_NOT_FOUND = Denied(code="vault.not_found", reason="No such provider in this organisation.")
+
+
+def mask(secret: str) -> str:
+    """A provider key as it may be listed."""
+    return f"{secret[:4]}…{secret[-4:]}" if len(secret) >= 12 else "…"
+
+
+class ProviderKeys:
+    """Provider-key commands for one vault replica."""
+
+    def __init__(self, pool: asyncpg.Pool, keyring: Keyring, resolver: Resolver) -> None:
+        self._pool = pool
+        self._keyring = keyring
+        self._resolver = resolver
+
+    async def _dek(self, conn: asyncpg.Connection, org_id: str) -> bytes:
+        row = await conn.fetchrow("SELECT kid, wrapped FROM vault.data_keys WHERE org_id = $1", org_id)
+        if row is None:
+            _, wrapped = envelope.new_wrapped_dek(self._keyring, org_id)
+            await conn.execute(
+                "INSERT INTO vault.data_keys (org_id, kid, wrapped) VALUES ($1, $2, $3) ON CONFLICT (org_id) DO NOTHING",
+                org_id, wrapped.kid, wrapped.blob,
+            )  # fmt: skip
+            row = await conn.fetchrow("SELECT kid, wrapped FROM vault.data_keys WHERE org_id = $1", org_id)
+        return envelope.unwrap_dek(self._keyring, org_id, row["kid"], bytes(row["wrapped"]))
+
+    async def _seal_into(
+        self, conn: asyncpg.Connection, org_id: str, provider_id: str, secret: str, version: int
+    ) -> None:
+        key_id = new_id("pk")
+        sealed = envelope.seal_secret(await self._dek(conn, org_id), secret, org_id, provider_id, key_id, version)
+        await conn.execute(
+            "INSERT INTO vault.provider_keys (id, org_id, provider_id, version, sealed, masked) VALUES ($1,$2,$3,$4,$5,$6)",
+            key_id, org_id, provider_id, version, sealed, mask(secret),
+        )  # fmt: skip
+
+    async def store(self, cmd: StoreProvider) -> ProviderList | Denied:
+        """Add a provider, its sealed key and its model routes."""
+        if cmd.adapter not in ADAPTERS:
+            return Denied(code=str(Code.BAD_REQUEST), reason=f"adapter must be one of {', '.join(sorted(ADAPTERS))}")
+        provider_id = new_id("prv")
+        try:
+            async with tenant_tx(self._pool, cmd.org_id) as conn:
+                await conn.execute(
+                    "INSERT INTO vault.providers (id, org_id, name, adapter, base_url, timeout_s) VALUES ($1,$2,$3,$4,$5,$6)",
+                    provider_id, cmd.org_id, cmd.name, cmd.adapter, cmd.base_url, cmd.timeout_s,
+                )  # fmt: skip
+                if cmd.api_key:
+                    await self._seal_into(conn, cmd.org_id, provider_id, cmd.api_key, 1)
+                for model in cmd.models:
+                    await conn.execute(
+                        "INSERT INTO vault.models (org_id, name, provider_id, upstream_model) VALUES ($1, $2, $3, $2)",
+                        cmd.org_id, model, provider_id,
+                    )  # fmt: skip
+        except asyncpg.UniqueViolationError:
+            return Denied(
+                code="vault.conflict", reason="A provider with that name, or one of those model names, exists."
+            )
+        self._resolver.forget(cmd.org_id)
+        return await self._listing(cmd.org_id, provider_id)
+
+    async def rotate(self, cmd: RotateProviderKey) -> ProviderList | Denied:
+        """Seal a new version; older versions are retired (in-flight requests already hold theirs)."""
+        async with tenant_tx(self._pool, cmd.org_id) as conn:
+            if not await conn.fetchval("SELECT 1 FROM vault.providers WHERE id = $1 FOR UPDATE", cmd.provider_id):
+                return _NOT_FOUND
+            version = await conn.fetchval(
+                "SELECT coalesce(max(version), 0) + 1 FROM vault.provider_keys WHERE provider_id = $1", cmd.provider_id
+            )
+            await conn.execute(
+                "UPDATE vault.provider_keys SET status = 'retired' WHERE provider_id = $1", cmd.provider_id
+            )
+            await self._seal_into(conn, cmd.org_id, cmd.provider_id, cmd.api_key, int(version))
+        self._resolver.forget(cmd.org_id)
+        return await self._listing(cmd.org_id, cmd.provider_id)
+
+    async def delete(self, cmd: DeleteProvider) -> ProviderList | Denied:
+        """Remove a provider with its keys and routes."""
+        async with tenant_tx(self._pool, cmd.org_id) as conn:
+            done = await conn.execute("DELETE FROM vault.providers WHERE id = $1", cmd.provider_id)
+        if not done.endswith(" 1"):
+            return _NOT_FOUND
+        self._resolver.forget(cmd.org_id)
+        return ProviderList(providers=[])
+
+    async def list(self, cmd: ListProviders) -> ProviderList:
+        """Every provider of the tenant, keys masked."""
+        return await self._listing(cmd.org_id, None)
+
+    async def _listing(self, org_id: str, provider_id: str | None) -> ProviderList:
+        async with tenant_tx(self._pool, org_id) as conn:
+            rows = await conn.fetch(
+                "SELECT p.id, p.name, p.adapter, p.base_url,"
+                " (SELECT masked FROM vault.provider_keys k WHERE k.provider_id = p.id AND k.status = 'active'"
+                "   ORDER BY version DESC LIMIT 1) AS masked_key,"
+                " (SELECT max(version) FROM vault.provider_keys k WHERE k.provider_id = p.id) AS key_version,"
+                " coalesce((SELECT array_agg(name ORDER BY name) FROM vault.models m WHERE m.provider_id = p.id),"
+                "   '{}') AS models"
+                " FROM vault.providers p WHERE ($1::text IS NULL OR p.id = $1) ORDER BY p.name",
+                provider_id,
+            )  # fmt: skip
+        return ProviderList(providers=[
+            ProviderInfo(id=r["id"], name=r["name"], adapter=r["adapter"], base_url=r["base_url"],
+                         masked_key=r["masked_key"] or "", key_version=r["key_version"] or 0, models=list(r["models"]))
+            for r in rows
+        ])  # fmt: skip
