@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -17,7 +15,7 @@ from libs.contracts.codec import encode
 from libs.contracts.messages import CredentialInvalidated
 from libs.crypto.apikeys import KeyHasher
 from libs.db.pool import create_pool, ready_check
-from libs.svc import runner
+from libs.svc import periodic, runner
 from libs.svc.micro import Service
 from services.auth import handlers, store
 from services.auth.manager import Manager
@@ -28,30 +26,21 @@ log = logging.getLogger("bastion.auth")
 SYNC_INTERVAL_S = 2.0
 
 
-@contextlib.asynccontextmanager
-async def change_poller(pool: asyncpg.Pool, verifier: Verifier) -> AsyncIterator[None]:
+def change_poller(pool: asyncpg.Pool, verifier: Verifier) -> AbstractAsyncContextManager[None]:
     """Safety net: evict credentials changed in the database even if their event was missed."""
+    since = [datetime.now(UTC) - timedelta(seconds=5)]
 
-    async def loop() -> None:
-        since = datetime.now(UTC) - timedelta(seconds=5)
-        while True:
-            await asyncio.sleep(SYNC_INTERVAL_S)
-            try:
-                changes = await store.changed_since(pool, since - timedelta(seconds=SYNC_INTERVAL_S))
-            except (OSError, asyncpg.PostgresError):
-                verifier.invalidate_all()  # cannot confirm anything: drop the cache (fail safe)
-                continue
-            for cred_id, updated in changes:
-                verifier.invalidate(cred_id)
-                since = max(since, updated)
+    async def tick() -> None:
+        try:
+            changes = await store.changed_since(pool, since[0] - timedelta(seconds=SYNC_INTERVAL_S))
+        except (OSError, asyncpg.PostgresError):
+            verifier.invalidate_all()  # cannot confirm anything: drop the cache (fail safe)
+            return
+        for cred_id, updated in changes:
+            verifier.invalidate(cred_id)
+            since[0] = max(since[0], updated)
 
-    task = asyncio.create_task(loop())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return periodic.every(SYNC_INTERVAL_S, tick)
 
 
 async def run() -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import asyncpg
@@ -14,7 +12,7 @@ import asyncpg
 from libs.contracts import subjects
 from libs.contracts.messages import LimitCheck, LimitDenied, LimitOk, UsageEvent
 from libs.db.pool import create_pool, ready_check
-from libs.svc import runner
+from libs.svc import periodic, runner
 from libs.svc.micro import Service
 from libs.svc.settings import BaseSettings, load
 from services.metering import handlers, limits, pricing, store
@@ -22,25 +20,16 @@ from services.metering import handlers, limits, pricing, store
 log = logging.getLogger("bastion.metering")
 
 
-@contextlib.asynccontextmanager
-async def reservation_sweeper(pool: asyncpg.Pool, every_s: float = 10.0) -> AsyncIterator[None]:
+def reservation_sweeper(pool: asyncpg.Pool, every_s: float = 10.0) -> AbstractAsyncContextManager[None]:
     """Release reservations of requests that never produced a usage event."""
 
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(every_s)
-            try:
-                await pool.fetchval("SELECT metering.release_expired()")
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("reservation sweep failed", extra={"error_type": type(exc).__name__})
+    async def tick() -> None:
+        try:
+            await pool.fetchval("SELECT metering.release_expired()")
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("reservation sweep failed", extra={"error_type": type(exc).__name__})
 
-    task = asyncio.create_task(loop())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return periodic.every(every_s, tick)
 
 
 async def run() -> None:
