@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import subprocess
 import sys
 import time
 import urllib.error
@@ -165,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     org_p.add_argument("name")
     org_p.add_argument("--plan", default="free", choices=["free", "pro", "enterprise"])
     org_p.add_argument("--var", default=None)
+    rot_p = sub.add_parser("rotate-master-key", help="add a new master key, rewrap every tenant data key online")
+    rot_p.add_argument("--var", default=None)
+    rot_p.add_argument("--retire-old", action="store_true", help="drop the old keys from the ring once rewrapped")
     auth_p = sub.add_parser("nats-auth", help="print a NATS authorization block (fresh passwords) for deploy/")
     auth_p.add_argument("--secrets-dir", required=True, help="where the per-user password files go")
     args = parser.parse_args(argv)
@@ -176,7 +180,44 @@ def main(argv: list[str] | None = None) -> int:
         return run(config)
     if args.command == "create-org":
         return create_org(config, args.name, args.plan)
+    if args.command == "rotate-master-key":
+        return rotate_master_key(config, retire_old=args.retire_old)
     return 2
+
+
+def rotate_master_key(config: StackConfig, *, retire_old: bool) -> int:
+    """Prepend a fresh master key, let the running vault pick it up, rewrap, optionally retire the old."""
+    from libs.crypto.keyring import Keyring, generate_spec
+
+    keys = secrets_store.ensure(config.var)
+    path = keys.master_keys_file
+    ring = Keyring.from_spec(path.read_text(encoding="utf-8"))
+    kid = f"mk{max(int(k[2:]) for k in ring.kids if k[2:].isdigit()) + 1}" if ring.kids else "mk1"
+    path.write_text(generate_spec(kid) + "\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    print(f"added master key {kid}; waiting for the vault to reload the keyring", flush=True)
+    time.sleep(5)  # the vault polls the key file every 2 s
+    cluster = pg.Cluster(data=config.var / "pg" / "data", port=config.pg_port,
+                         password=(config.var / "pg" / "superuser.password").read_text().strip())  # fmt: skip
+    creds = secrets_store.password_files(config.var / "secrets", "db", roles.SERVICE_ROLES)
+    env = {**os.environ, "BASTION_DB_DSN": cluster.dsn(user=roles.SERVICE_ROLES["vault"], password=creds["vault"]),
+           "BASTION_MASTER_KEYS_FILE": str(path)}  # fmt: skip
+    env.pop("BASTION_MASTER_KEYS", None)
+    done = subprocess.run([sys.executable, "-m", "services.vault", "rotate-master"], env=env, check=False)
+    if done.returncode != 0:
+        print("rewrap failed; the old key stays in the ring", file=sys.stderr)
+        return done.returncode
+    if retire_old:
+        path.write_text(generate_spec_line(path, kid) + "\n", encoding="utf-8")
+        print(f"retired the old master key(s); the ring is now {kid} only", flush=True)
+    return 0
+
+
+def generate_spec_line(path: Path, kid: str) -> str:
+    """The line of ``kid`` in a key file."""
+    for entry in path.read_text(encoding="utf-8").replace(",", "\n").split():
+        if entry.startswith(f"{kid}:"):
+            return entry
+    raise LookupError(kid)
 
 
 def create_org(config: StackConfig, name: str, plan: str) -> int:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
-from libs.crypto.keyring import Keyring
 from libs.db.pool import create_pool, ready_check
-from libs.svc import runner
+from libs.svc import periodic, runner
 from libs.svc.micro import Service
 from services.vault import handlers
+from services.vault.keyring_watch import POLL_S, KeyringHolder
 from services.vault.keys import ProviderKeys
 from services.vault.resolver import Resolver
 from services.vault.settings import get_settings
@@ -17,13 +15,13 @@ from services.vault.settings import get_settings
 async def run() -> None:
     """Load the keyring, connect, serve until SIGTERM."""
     settings = get_settings()
-    keyring = Keyring.from_env(os.environ)
+    keys = KeyringHolder()
     pool = await create_pool(settings.db_dsn, max_size=settings.pool_size)
     svc = Service(handlers.SERVICE)
-    resolver = Resolver(pool, keyring, settings.route_cache_ttl_s)
-    handlers.register(svc, resolver, ProviderKeys(pool, keyring, resolver))
+    resolver = Resolver(pool, keys, settings.route_cache_ttl_s)
+    handlers.register(svc, resolver, ProviderKeys(pool, keys, resolver))
 
     try:
-        await runner.serve(svc, settings, ready=ready_check(pool))
+        await runner.serve(svc, settings, ready=ready_check(pool), resources=[periodic.every(POLL_S, keys.reload)])
     finally:
         await pool.close()

@@ -16,10 +16,10 @@ from libs.contracts.messages import (
     RotateProviderKey,
     StoreProvider,
 )
-from libs.crypto.keyring import Keyring
 from libs.db.ids import new_id
 from libs.db.pool import tenant_tx
 from services.vault import envelope
+from services.vault.keyring_watch import KeyringHolder
 from services.vault.resolver import Resolver
 
 ADAPTERS = frozenset({"openai", "anthropic", "gemini", "openai_compatible"})
@@ -34,21 +34,21 @@ def mask(secret: str) -> str:
 class ProviderKeys:
     """Provider-key commands for one vault replica."""
 
-    def __init__(self, pool: asyncpg.Pool, keyring: Keyring, resolver: Resolver) -> None:
+    def __init__(self, pool: asyncpg.Pool, keys: KeyringHolder, resolver: Resolver) -> None:
         self._pool = pool
-        self._keyring = keyring
+        self._keys = keys
         self._resolver = resolver
 
     async def _dek(self, conn: asyncpg.Connection, org_id: str) -> bytes:
         row = await conn.fetchrow("SELECT kid, wrapped FROM vault.data_keys WHERE org_id = $1", org_id)
         if row is None:
-            _, wrapped = envelope.new_wrapped_dek(self._keyring, org_id)
+            _, wrapped = envelope.new_wrapped_dek(self._keys.ring, org_id)
             await conn.execute(
                 "INSERT INTO vault.data_keys (org_id, kid, wrapped) VALUES ($1, $2, $3) ON CONFLICT (org_id) DO NOTHING",
                 org_id, wrapped.kid, wrapped.blob,
             )  # fmt: skip
             row = await conn.fetchrow("SELECT kid, wrapped FROM vault.data_keys WHERE org_id = $1", org_id)
-        return envelope.unwrap_dek(self._keyring, org_id, row["kid"], bytes(row["wrapped"]))
+        return envelope.unwrap_dek(self._keys.ring, org_id, row["kid"], bytes(row["wrapped"]))
 
     async def _seal_into(
         self, conn: asyncpg.Connection, org_id: str, provider_id: str, secret: str, version: int

@@ -10,8 +10,9 @@ import asyncpg
 from libs.contracts.errors import Code
 from libs.contracts.messages import Denied, Fault, ListModels, ModelInfo, ModelList, Resolve, Resolved
 from libs.crypto import aead
-from libs.crypto.keyring import Keyring, UnknownKeyError
+from libs.crypto.keyring import UnknownKeyError
 from services.vault import envelope, store
+from services.vault.keyring_watch import KeyringHolder
 
 log = logging.getLogger("bastion.vault")
 
@@ -19,9 +20,9 @@ log = logging.getLogger("bastion.vault")
 class Resolver:
     """Answers resolve and model-list requests."""
 
-    def __init__(self, pool: asyncpg.Pool, keyring: Keyring, cache_ttl_s: float = 5.0) -> None:
+    def __init__(self, pool: asyncpg.Pool, keys: KeyringHolder, cache_ttl_s: float = 5.0) -> None:
         self._pool = pool
-        self._keyring = keyring
+        self._keys = keys
         self._deks: dict[str, bytes] = {}
         # Routes (not secrets) are cached briefly: a resolve is otherwise a 5-round-trip transaction.
         self._routes: dict[tuple[str, str], tuple[float, tuple[store.Route, store.SealedKey | None] | None]] = {}
@@ -84,6 +85,6 @@ class Resolver:
             wrapped = await store.wrapped_dek(self._pool, org_id)
             if wrapped is None:
                 raise UnknownKeyError("tenant has no data key")
-            dek = envelope.unwrap_dek(self._keyring, org_id, *wrapped)
+            dek = envelope.unwrap_dek(self._keys.ring, org_id, *wrapped)
             self._deks[org_id] = dek
         return dek
