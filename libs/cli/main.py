@@ -187,6 +187,26 @@ def _add_management(groups: Any) -> None:
     groups.choices["members"].set_defaults(func=cmd_members)
 
 
+def cmd_providers(args: argparse.Namespace) -> int:
+    """Upstream providers; keys are read from stdin or an environment variable, never from argv."""
+    import os
+
+    with _client() as http:
+        if args.command == "list":
+            return _show(http.get("/v1/providers/"))
+        if args.command == "delete":
+            response = http.delete(f"/v1/providers/{args.provider_id}")
+            return 0 if response.status_code == 204 else _show(response)
+        key = os.environ.get(args.key_env, "") if args.key_env else sys.stdin.readline().strip()
+        if args.command == "rotate":
+            return _show(http.post(f"/v1/providers/{args.provider_id}/rotate", json={"api_key": key}))
+        body: dict[str, Any] = {"name": args.name, "adapter": args.adapter, "base_url": args.base_url,
+                                "models": _json_arg(args.models) or []}  # fmt: skip
+        if key:
+            body["api_key"] = key
+        return _show(http.post("/v1/providers/", json=body))
+
+
 def cmd_guard(args: argparse.Namespace) -> int:
     """Guardrail rules and dry runs."""
     with _client() as http:
@@ -220,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", required=True)
     _add_reporting(groups)
     _add_management(groups)
+    _add_providers(groups)
     _add_guard(groups)
     return parser
 
@@ -251,6 +272,23 @@ def _add_reporting(groups: Any) -> None:
     al.add_argument("--request-id", dest="request_id")
     al.add_argument("--action")
     al.set_defaults(func=cmd_audit_list)
+
+
+def _add_providers(groups: Any) -> None:
+    providers = groups.add_parser("providers", help="upstream providers and their keys")
+    sub = providers.add_subparsers(dest="command", required=True)
+    sub.add_parser("list")
+    add = sub.add_parser("add", help="the key is read from stdin (or --key-env NAME), never from the command line")
+    add.add_argument("name")
+    add.add_argument("--adapter", required=True, choices=["openai", "anthropic", "gemini", "openai_compatible"])
+    add.add_argument("--base-url", dest="base_url", required=True)
+    add.add_argument("--models", help="comma-separated model names this provider serves")
+    add.add_argument("--key-env", dest="key_env", help="read the key from this environment variable")
+    rot = sub.add_parser("rotate", help="new key from stdin (or --key-env NAME)")
+    rot.add_argument("provider_id")
+    rot.add_argument("--key-env", dest="key_env")
+    sub.add_parser("delete").add_argument("provider_id")
+    providers.set_defaults(func=cmd_providers)
 
 
 def _add_guard(groups: Any) -> None:

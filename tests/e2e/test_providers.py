@@ -63,3 +63,27 @@ def test_provider_input_is_validated(stack: Stack) -> None:
                                                 "base_url": "ftp://x", "api_key": "k"})  # fmt: skip
         assert bad.status_code == 400
         assert bad.headers["content-type"].startswith("application/problem+json")
+
+
+def test_cli_adds_a_provider_with_the_key_from_stdin(stack: Stack) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    name = f"cli{time.time_ns() % 10**9}"
+    api_key = "sk-cli-" + secrets.token_urlsafe(24)
+    stack.created_secrets.append(api_key)
+    env = {**os.environ, "BASTION_ENV_FILE": str(stack.var / "demo.env")}
+    env.pop("BASTION_ADMIN_URL", None)
+    env.pop("BASTION_ADMIN_TOKEN", None)
+    out = subprocess.run([sys.executable, "-m", "libs.cli.main", "providers", "add", name, "--adapter",
+                          "openai_compatible", "--base-url", f"{stack.mock}/v1", "--models", f"{name}-m"],
+                         input=api_key + "\n", env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    created = json.loads(out.stdout)
+    assert api_key not in out.stdout
+    assert created["masked_key"].startswith(api_key[:4])
+    listed = subprocess.run([sys.executable, "-m", "libs.cli.main", "providers", "list"], env=env,
+                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert name in listed
+    assert api_key not in listed
