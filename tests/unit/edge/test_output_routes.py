@@ -1,0 +1,85 @@
+"""Output guardrails over whole answers and SSE frames, tool-call arguments included."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+import pytest
+
+from libs.contracts.messages import Denied, GuardVerdict, Principal
+from services.edge.errors import ApiError
+from services.edge.gateway import Call
+from services.edge.routes.output import guard_json, guard_stream
+from tests.unit.edge.test_outscan import fake_check
+
+KEY = "sk-" + "Q1w2E3r4T5y6U7i8O9p0A1s2"
+PRINCIPAL = Principal(org_id="o", project_id="p", key_id="k")
+
+
+class FakeGateway:
+    """Scans each text with the stand-in detector, as the guardrails service would."""
+
+    async def check_output(self, call: Call, principal: Principal, texts: list[str]) -> GuardVerdict | Denied:
+        findings = []
+        for index, text in enumerate(texts):
+            verdict = await fake_check([text])
+            if isinstance(verdict, Denied):
+                return verdict
+            findings += [msgspec.structs.replace(f, text_index=index) for f in verdict.findings]
+        return GuardVerdict(action="redact" if findings else "allow", findings=findings)
+
+
+def answer(content: str | None, arguments: str | None = None) -> bytes:
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if arguments is not None:
+        message["tool_calls"] = [{"id": "t1", "type": "function", "function": {"name": "f", "arguments": arguments}}]
+    return msgspec.json.encode({"id": "x", "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
+
+
+async def test_json_answer_content_and_tool_arguments_are_redacted() -> None:
+    body, _ = await guard_json(FakeGateway(), Call("r", "", "", "chat"), PRINCIPAL,  # type: ignore[arg-type]
+                               answer(f"use {KEY}", '{"token": "' + KEY + '"}'))  # fmt: skip
+    assert KEY.encode() not in body
+    message = msgspec.json.decode(body)["choices"][0]["message"]
+    assert "[REDACTED_OPENAI_KEY]" in message["content"]
+    assert "[REDACTED_OPENAI_KEY]" in message["tool_calls"][0]["function"]["arguments"]
+
+
+async def test_json_block_and_unparseable_answers_are_refused() -> None:
+    with pytest.raises(ApiError) as blocked:
+        await guard_json(FakeGateway(), Call("r", "", "", "chat"), PRINCIPAL, answer("FORBIDDEN"))  # type: ignore[arg-type]
+    assert blocked.value.status == 400
+    with pytest.raises(ApiError) as broken:
+        await guard_json(FakeGateway(), Call("r", "", "", "chat"), PRINCIPAL, b"not json")  # type: ignore[arg-type]
+    assert broken.value.status == 502
+
+
+async def test_stream_tool_call_arguments_split_across_chunks_are_redacted() -> None:
+    args = '{"api_key": "' + KEY + '", "x": 1}'
+    pieces = [args[i : i + 4] for i in range(0, len(args), 4)]
+
+    async def frames() -> AsyncIterator[bytes]:
+        base = {"id": "c", "object": "chat.completion.chunk", "model": "m"}
+        for piece in pieces:
+            delta = {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
+            yield b"data: " + msgspec.json.encode({**base, "choices": [{"index": 0, "delta": delta}]}) + b"\n\n"
+        yield (
+            b"data: "
+            + msgspec.json.encode({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+            + b"\n\n"
+        )
+        yield b"data: [DONE]\n\n"
+
+    out = [f async for f in guard_stream(FakeGateway(), Call("r", "", "", "chat"), PRINCIPAL, frames())]  # type: ignore[arg-type]
+    text = ""
+    for frame in out:
+        if frame.startswith(b"data: {"):
+            for choice in msgspec.json.decode(frame[6:])["choices"]:
+                for call in choice.get("delta", {}).get("tool_calls") or []:
+                    text += call["function"]["arguments"]
+    assert KEY not in text
+    assert "[REDACTED_OPENAI_KEY]" in text
+    assert text.endswith('"x": 1}')
+    assert out[-1] == b"data: [DONE]\n\n"
