@@ -10,7 +10,7 @@ from faststream.nats import NatsBroker
 from libs.contracts import subjects
 from libs.contracts.messages import AuditEvent
 from libs.svc import streams
-from libs.svc.rpc import durable_consumer
+from libs.svc.consumers import durable_consumer
 
 SERVICE = "audit"
 Append = Callable[[AuditEvent], Awaitable[bool]]
