@@ -31,9 +31,6 @@ METERING_LIMIT_CHECK: Final = "gw.metering.limit_check.v1"  # reserved: per-key 
 SERVICES: Final = ("auth", "guardrails", "vault", "metering", "audit")
 """Bus services; each answers :func:`ping` and joins a queue group named after itself."""
 
-REQUEST_PATH: Final = ("auth", "guardrails", "vault")
-"""Services a data-plane request cannot complete without (the edge fails closed on them)."""
-
 
 def ping(service: str) -> str:
     """Health subject of one service (answered by any replica of its queue group)."""
@@ -61,8 +58,3 @@ def usage_event(tenant_id: str) -> str:
 def audit_event(source: str, resource: str, action: str) -> str:
     """Subject of an audit event, ``gw.evt.audit.<source>.<resource>.<action>``."""
     return f"gw.evt.audit.{source}.{resource}.{action}"
-
-
-def is_token(value: str) -> bool:
-    """True if ``value`` is usable as one subject token (no dots, wildcards or spaces)."""
-    return bool(value) and not any(c in value for c in ".*> \t\r\n")

@@ -32,16 +32,6 @@ async def tenant_tx(pool: asyncpg.Pool, org_id: str) -> AsyncIterator[asyncpg.Co
         yield conn
 
 
-@asynccontextmanager
-async def pool_resource(dsn: str, *, max_size: int = 10) -> AsyncIterator[asyncpg.Pool]:
-    """A pool as an async context manager (for a service's resource stack)."""
-    pool = await create_pool(dsn, max_size=max_size)
-    try:
-        yield pool
-    finally:
-        await pool.close()
-
-
 def ready_check(pool: asyncpg.Pool) -> Callable[[], Awaitable[bool]]:
     """A readiness probe: can the pool run ``SELECT 1``?"""
 

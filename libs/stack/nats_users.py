@@ -15,6 +15,7 @@ from typing import Any
 
 from libs.contracts import subjects as s
 from libs.stack.secrets_store import password_files
+from libs.svc.bus import inbox_for
 
 
 def _js_publisher(stream: str) -> list[str]:
@@ -78,11 +79,6 @@ PERMISSIONS: dict[str, dict[str, list[str]]] = {
 }  # fmt: skip
 
 
-def inbox_prefix(user: str) -> str:
-    """The reply-inbox prefix of ``user``."""
-    return f"_INBOX_{user}"
-
-
 def passwords(directory: Path) -> dict[str, str]:
     """One password per bus user, generated once under ``directory``."""
     return password_files(directory, "nats", PERMISSIONS)
@@ -97,7 +93,7 @@ def authorization_block(creds: dict[str, str]) -> str:
             "password": creds[user],
             "permissions": {
                 "publish": {"allow": perms["publish"] or ["_NONE_"]},
-                "subscribe": {"allow": [*perms["subscribe"], f"{inbox_prefix(user)}.>"]},
+                "subscribe": {"allow": [*perms["subscribe"], f"{inbox_for(user)}.>"]},
                 "allow_responses": True,
             },
         })  # fmt: skip

@@ -36,6 +36,17 @@ class Unavailable(Exception):
         self.why = why
 
 
+def inbox_for(user: str) -> str:
+    """The reply-inbox prefix of a bus user: the server lets no other user subscribe under it
+    (libs/stack/nats_users.py), so nobody can read another process's replies."""
+    return f"_INBOX_{user}" if user else "_INBOX"
+
+
+def inbox_prefix(settings: BaseSettings) -> str:
+    """Reply-inbox prefix of this process."""
+    return inbox_for(settings.nats_user)
+
+
 async def connect(settings: BaseSettings, name: str) -> Client:
     """Connect with fast, endless reconnects (a restarted nats-server is picked up in ~0.25 s)."""
     options: dict[str, Any] = {
@@ -46,10 +57,7 @@ async def connect(settings: BaseSettings, name: str) -> Client:
         "connect_timeout": 2,
     }
     if settings.nats_user:
-        # Replies come to this user's own inbox prefix; the server lets no other user read them.
-        options.update(
-            user=settings.nats_user, password=settings.nats_password, inbox_prefix=f"_INBOX_{settings.nats_user}"
-        )  # fmt: skip  (= runner.inbox_prefix)
+        options.update(user=settings.nats_user, password=settings.nats_password, inbox_prefix=inbox_prefix(settings))
     return await nats.connect(**options)
 
 

@@ -25,7 +25,7 @@ from nats.aio.client import Client
 from libs.contracts import subjects
 from libs.contracts.messages import Ping, Pong
 from libs.svc import logs
-from libs.svc.bus import close_quietly, connect
+from libs.svc.bus import close_quietly, connect, inbox_prefix
 from libs.svc.micro import Service
 from libs.svc.settings import BaseSettings, load
 from libs.telemetry import setup as telemetry
@@ -34,11 +34,6 @@ log = logging.getLogger("bastion.runner")
 
 ReadyCheck = Callable[[], Awaitable[bool]]
 Cleanup = Callable[[], Awaitable[None]]
-
-
-def inbox_prefix(settings: BaseSettings) -> str:
-    """Reply inboxes of this process: per bus user, so no other user can read its replies."""
-    return f"_INBOX_{settings.nats_user}" if settings.nats_user else "_INBOX"
 
 
 def make_broker(settings: BaseSettings, service: str) -> NatsBroker:

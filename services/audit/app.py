@@ -6,6 +6,7 @@ import functools
 
 from libs.db.pool import create_pool, ready_check
 from libs.svc import runner
+from libs.svc.bus import inbox_prefix
 from libs.svc.micro import Service
 from libs.svc.settings import BaseSettings, load
 from services.audit import handlers, store
@@ -16,7 +17,7 @@ async def run() -> None:
     settings = load(BaseSettings)
     pool = await create_pool(settings.db_dsn, max_size=5)
     broker = runner.make_broker(settings, handlers.SERVICE)
-    handlers.register(broker, functools.partial(store.append, pool), runner.inbox_prefix(settings))
+    handlers.register(broker, functools.partial(store.append, pool), inbox_prefix(settings))
 
     try:
         await runner.serve(Service(handlers.SERVICE), settings, broker=broker, ready=ready_check(pool))

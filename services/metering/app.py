@@ -13,6 +13,7 @@ from libs.contracts import subjects
 from libs.contracts.messages import LimitCheck, LimitDenied, LimitOk, UsageEvent
 from libs.db.pool import create_pool, ready_check
 from libs.svc import periodic, runner
+from libs.svc.bus import inbox_prefix
 from libs.svc.micro import Service
 from libs.svc.settings import BaseSettings, load
 from services.metering import handlers, limits, pricing, store
@@ -56,7 +57,7 @@ async def run() -> None:
         return await limits.check(pool, req, reserve)
 
     broker = runner.make_broker(settings, handlers.SERVICE)
-    handlers.register(broker, record, runner.inbox_prefix(settings))
+    handlers.register(broker, record, inbox_prefix(settings))
     try:
         await runner.serve(svc, settings, broker=broker, ready=ready_check(pool), resources=[reservation_sweeper(pool)])
     finally:

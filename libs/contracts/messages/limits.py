@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from libs.contracts.messages.common import Denied, Fault
+from libs.contracts.messages.common import Fault
 
 
 class LimitCheck(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -42,4 +42,4 @@ class LimitDenied(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True,
 
 
 LimitReply = LimitOk | LimitDenied | Fault
-__all__ = ["Denied", "LimitCheck", "LimitDenied", "LimitOk", "LimitReply"]
+__all__ = ["LimitCheck", "LimitDenied", "LimitOk", "LimitReply"]
