@@ -15,8 +15,12 @@ from libs.contracts import subjects
 from libs.contracts.codec import Codec, encode
 from libs.contracts.messages import (
     AdminPrincipal,
+    AliasInfo,
+    AliasList,
+    AliasReply,
     AuditEvent,
     AuthReply,
+    DeleteAlias,
     Denied,
     Fault,
     Finding,
@@ -24,6 +28,7 @@ from libs.contracts.messages import (
     GuardReply,
     GuardVerdict,
     KeyLimits,
+    ListAliases,
     ListModels,
     ModelInfo,
     ModelList,
@@ -33,6 +38,7 @@ from libs.contracts.messages import (
     Principal,
     Resolve,
     Resolved,
+    SetAlias,
     UsageEvent,
     VaultReply,
     VerifyAdmin,
@@ -75,6 +81,18 @@ CASES: list[tuple[Any, Any, bytes]] = [
     (ListModels(request_id="r", tenant_id="o"), ListModels, b'{"request_id":"r","tenant_id":"o"}'),
     (ModelList(models=[ModelInfo(id="m", provider="mock", created=1)]), ModelsReply,
      b'{"kind":"ok","models":[{"id":"m","provider":"mock","created":1}]}'),
+    (SetAlias(request_id="r", org_id="o", project_id="p", alias="fast", target="mock/m"), SetAlias,
+     b'{"request_id":"r","org_id":"o","project_id":"p","alias":"fast","target":"mock/m"}'),
+    (ListAliases(request_id="r", org_id="o", project_id="p"), ListAliases,
+     b'{"request_id":"r","org_id":"o","project_id":"p"}'),
+    (DeleteAlias(request_id="r", org_id="o", project_id="p", alias="fast"), DeleteAlias,
+     b'{"request_id":"r","org_id":"o","project_id":"p","alias":"fast"}'),
+    (AliasList(aliases=[AliasInfo(alias="fast", target="m", provider="mock", created=1)], created=True), AliasReply,
+     b'{"kind":"ok","aliases":[{"alias":"fast","target":"m","provider":"mock","created":1}],"created":true}'),
+    (AliasList(aliases=[AliasInfo(alias="old", target="gone")]), AliasReply,
+     b'{"kind":"ok","aliases":[{"alias":"old","target":"gone"}]}'),
+    (Denied(code="vault.not_found", reason="no such alias"), AliasReply,
+     b'{"kind":"denied","code":"vault.not_found","reason":"no such alias"}'),
     (Ping(request_id="r"), Ping, b'{"request_id":"r"}'),
     (Pong(service="auth", instance="a1", ready=True), Pong,
      b'{"kind":"pong","service":"auth","instance":"a1","ready":true}'),
@@ -115,7 +133,9 @@ def test_unknown_variant_is_rejected() -> None:
 
 def test_subjects_are_versioned_and_distinct() -> None:
     rr = [subjects.AUTH_VERIFY, subjects.AUTH_VERIFY_ADMIN, subjects.GUARD_CHECK, subjects.VAULT_RESOLVE,
-          subjects.VAULT_MODELS, subjects.METERING_LIMIT_CHECK, *(subjects.ping(s) for s in subjects.SERVICES)]  # fmt: skip
+          subjects.VAULT_MODELS, subjects.VAULT_KEY_STORE, subjects.VAULT_KEY_ROTATE, subjects.VAULT_KEY_LIST,
+          subjects.VAULT_KEY_DELETE, subjects.VAULT_ALIAS_SET, subjects.VAULT_ALIAS_LIST, subjects.VAULT_ALIAS_DELETE,
+          subjects.METERING_LIMIT_CHECK, *(subjects.ping(s) for s in subjects.SERVICES)]  # fmt: skip
     assert len(set(rr)) == len(rr)
     assert all(s.startswith("gw.") and s.rsplit(".", 1)[1].startswith("v") for s in rr)
     assert subjects.usage_event("org1").startswith("gw.evt.usage.")

@@ -38,7 +38,12 @@ from libs.contracts.messages.keys import (
 )
 from libs.contracts.messages.limits import LimitCheck, LimitDenied, LimitOk, LimitReply
 from libs.contracts.messages.vault import (
+    AliasInfo,
+    AliasList,
+    AliasReply,
+    DeleteAlias,
     DeleteProvider,
+    ListAliases,
     ListModels,
     ListProviders,
     ModelInfo,
@@ -50,6 +55,7 @@ from libs.contracts.messages.vault import (
     Resolve,
     Resolved,
     RotateProviderKey,
+    SetAlias,
     StoreProvider,
     VaultReply,
 )
@@ -57,11 +63,15 @@ from libs.contracts.messages.vault import (
 __all__ = [
     "Actor",
     "AdminPrincipal",
+    "AliasInfo",
+    "AliasList",
+    "AliasReply",
     "AuditEvent",
     "AuthReply",
     "ChangeReply",
     "Changed",
     "CredentialInvalidated",
+    "DeleteAlias",
     "DeleteProvider",
     "Denied",
     "Fault",
@@ -78,6 +88,7 @@ __all__ = [
     "LimitDenied",
     "LimitOk",
     "LimitReply",
+    "ListAliases",
     "ListModels",
     "ListProviders",
     "ModelInfo",
@@ -99,6 +110,7 @@ __all__ = [
     "RuleCheckReply",
     "RuleOk",
     "RulesChanged",
+    "SetAlias",
     "StoreProvider",
     "UpdateKey",
     "UsageEvent",

@@ -126,3 +126,49 @@ class ProviderList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
 
 
 ProviderReply = ProviderList | Denied | Fault
+
+
+class SetAlias(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Create or repoint a project's model alias (management API → vault). ``target`` must route now."""
+
+    request_id: str
+    org_id: str
+    project_id: str
+    alias: str
+    target: str
+
+
+class ListAliases(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A project's model aliases."""
+
+    request_id: str
+    org_id: str
+    project_id: str
+
+
+class DeleteAlias(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Remove a project's model alias."""
+
+    request_id: str
+    org_id: str
+    project_id: str
+    alias: str
+
+
+class AliasInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One alias; ``provider`` names the target's provider ("" if the target no longer routes)."""
+
+    alias: str
+    target: str
+    provider: str = ""
+    created: int = 0
+
+
+class AliasList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):
+    """Answer to set/list/delete: the affected (or all) aliases; ``created`` when a set made a new one."""
+
+    aliases: list[AliasInfo]
+    created: bool = False
+
+
+AliasReply = AliasList | Denied | Fault
