@@ -6,6 +6,7 @@ from libs.db.pool import create_pool, ready_check
 from libs.svc import periodic, runner
 from libs.svc.micro import Service
 from services.vault import handlers
+from services.vault.aliases import Aliases
 from services.vault.keyring_watch import POLL_S, KeyringHolder
 from services.vault.keys import ProviderKeys
 from services.vault.resolver import Resolver
@@ -19,7 +20,7 @@ async def run() -> None:
     pool = await create_pool(settings.db_dsn, max_size=settings.pool_size)
     svc = Service(handlers.SERVICE)
     resolver = Resolver(pool, keys, settings.route_cache_ttl_s)
-    handlers.register(svc, resolver, ProviderKeys(pool, keys, resolver))
+    handlers.register(svc, resolver, ProviderKeys(pool, keys, resolver), Aliases(pool, resolver))
 
     try:
         await runner.serve(svc, settings, ready=ready_check(pool), resources=[periodic.every(POLL_S, keys.reload)])

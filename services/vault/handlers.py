@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from libs.contracts import subjects
 from libs.contracts.messages import (
+    AliasList,
+    DeleteAlias,
     DeleteProvider,
     Denied,
     Fault,
+    ListAliases,
     ListModels,
     ListProviders,
     ModelList,
@@ -14,16 +17,20 @@ from libs.contracts.messages import (
     Resolve,
     Resolved,
     RotateProviderKey,
+    SetAlias,
     StoreProvider,
 )
 from libs.svc.micro import Service
+from services.vault.aliases import Aliases
 from services.vault.keys import ProviderKeys
 from services.vault.resolver import Resolver
 
 SERVICE = "vault"
 
 
-def register(svc: Service, resolver: Resolver, keys: ProviderKeys | None = None) -> None:
+def register(
+    svc: Service, resolver: Resolver, keys: ProviderKeys | None = None, aliases: Aliases | None = None
+) -> None:
     """Attach the vault's endpoints."""
 
     @svc.endpoint(subjects.VAULT_RESOLVE, Resolve)
@@ -52,3 +59,18 @@ def register(svc: Service, resolver: Resolver, keys: ProviderKeys | None = None)
     @svc.endpoint(subjects.VAULT_KEY_DELETE, DeleteProvider)
     async def delete(cmd: DeleteProvider) -> ProviderList | Denied:
         return await keys.delete(cmd)
+
+    if aliases is None:
+        return
+
+    @svc.endpoint(subjects.VAULT_ALIAS_SET, SetAlias)
+    async def set_alias(cmd: SetAlias) -> AliasList | Denied:
+        return await aliases.set(cmd)
+
+    @svc.endpoint(subjects.VAULT_ALIAS_LIST, ListAliases)
+    async def list_aliases(cmd: ListAliases) -> AliasList:
+        return await aliases.list(cmd)
+
+    @svc.endpoint(subjects.VAULT_ALIAS_DELETE, DeleteAlias)
+    async def delete_alias(cmd: DeleteAlias) -> AliasList | Denied:
+        return await aliases.delete(cmd)

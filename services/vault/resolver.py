@@ -24,30 +24,35 @@ class Resolver:
         self._pool = pool
         self._keys = keys
         self._deks: dict[str, bytes] = {}
-        # Routes (not secrets) are cached briefly: a resolve is otherwise a 5-round-trip transaction.
-        self._routes: dict[tuple[str, str], tuple[float, tuple[store.Route, store.SealedKey | None] | None]] = {}
+        # Routes (not secrets) are cached briefly per (tenant, project, requested name): a resolve is
+        # otherwise a multi-round-trip transaction. A change made through this replica drops the
+        # tenant's entries at once; other replicas see it when their entries expire (``cache_ttl_s``).
+        self._routes: dict[tuple[str, str, str], tuple[float, tuple[store.Route, store.SealedKey | None] | None]] = {}
         self._ttl = cache_ttl_s
 
     def forget(self, org_id: str) -> None:
-        """Drop cached routes of ``org_id`` (after a provider or key change on this replica)."""
+        """Drop cached routes of ``org_id`` (after a provider, key or alias change on this replica)."""
         for key in [k for k in self._routes if k[0] == org_id]:
             del self._routes[key]
 
-    async def _find(self, org_id: str, model: str) -> tuple[store.Route, store.SealedKey | None] | None:
-        key = (org_id, model)
+    async def _find(
+        self, org_id: str, project_id: str, model: str
+    ) -> tuple[store.Route, store.SealedKey | None] | None:
+        key = (org_id, project_id, model)
         now = time.monotonic()
         hit = self._routes.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-        found = await store.find_route(self._pool, org_id, model)
+        found = await store.find_route(self._pool, org_id, model, project_id)
         if len(self._routes) > 10_000:
             self._routes.clear()
         self._routes[key] = (now + self._ttl, found)
         return found
 
     async def resolve(self, request: Resolve) -> Resolved | Denied | Fault:
-        """The upstream for ``request.model``, with its key opened."""
-        found = await self._find(request.tenant_id, request.model)
+        """The upstream for ``request.model`` (or for its target, if it is an alias of the project),
+        with its key opened."""
+        found = await self._find(request.tenant_id, request.project_id, request.model)
         if found is None:
             return Denied(
                 code=Code.MODEL_NOT_FOUND,
@@ -75,8 +80,8 @@ class Resolver:
         )
 
     async def models(self, request: ListModels) -> ModelList:
-        """Every model routed for the tenant."""
-        rows = await store.list_models(self._pool, request.tenant_id)
+        """Every model routed for the tenant, and the project's aliases."""
+        rows = await store.list_models(self._pool, request.tenant_id, request.project_id)
         return ModelList(models=[ModelInfo(id=n, provider=p, created=c) for n, p, c in rows])
 
     async def _dek(self, org_id: str) -> bytes:

@@ -1,4 +1,4 @@
-"""Vault's SQL: routes (model → provider), sealed keys and wrapped tenant data keys."""
+"""Vault's SQL: routes (model → provider), project aliases, sealed keys and wrapped tenant data keys."""
 
 from __future__ import annotations
 
@@ -40,6 +40,24 @@ SELECT id AS provider_id, name AS provider, adapter, base_url, timeout_s::float8
 FROM vault.providers WHERE org_id = $1 AND name = $2
 """
 
+_ALIAS_SQL = "SELECT target FROM vault.aliases WHERE org_id = $1 AND project_id = $2 AND alias = $3"
+
+# Aliases with the provider their target routes to now ('' if it no longer routes); the same
+# precedence as route_in: an exact model first, then `provider/model`.
+_ALIASES_SQL = """
+SELECT a.alias, a.target, extract(epoch FROM a.created_at)::bigint AS created,
+       coalesce(
+         (SELECT p.name FROM vault.models m JOIN vault.providers p ON p.id = m.provider_id
+          WHERE m.org_id = a.org_id AND m.name = a.target),
+         (SELECT p.name FROM vault.providers p
+          WHERE p.org_id = a.org_id AND p.name = split_part(a.target, '/', 1)
+            AND strpos(a.target, '/') > 0 AND char_length(a.target) > char_length(p.name) + 1),
+         '') AS provider
+FROM vault.aliases a
+WHERE a.org_id = $1 AND a.project_id = $2 AND ($3::text IS NULL OR a.alias = $3)
+ORDER BY a.alias
+"""
+
 _KEY_SQL = """
 SELECT id, version, sealed FROM vault.provider_keys
 WHERE provider_id = $1 AND org_id = $2 AND status = 'active'
@@ -47,18 +65,29 @@ ORDER BY version DESC LIMIT 1
 """
 
 
-async def find_route(pool: asyncpg.Pool, org_id: str, model: str) -> tuple[Route, SealedKey | None] | None:
-    """An exact model name first, then ``provider/model`` naming a provider of the tenant; with the
-    provider's newest active sealed key. One tenant-scoped transaction."""
+async def route_in(conn: asyncpg.Connection, org_id: str, model: str) -> Route | None:
+    """An exact model name first, then ``provider/model`` naming a provider of the tenant."""
+    row = await conn.fetchrow(_ROUTE_SQL, org_id, model)
+    if row is None and "/" in model:
+        provider, _, upstream = model.partition("/")
+        if upstream:
+            row = await conn.fetchrow(_PREFIXED_SQL, org_id, provider, upstream)
+    return None if row is None else msgspec.convert(dict(row), Route)
+
+
+async def find_route(
+    pool: asyncpg.Pool, org_id: str, model: str, project_id: str = ""
+) -> tuple[Route, SealedKey | None] | None:
+    """The route of ``model`` — or, if it is an alias of the project, of its target (one level: a
+    target is never looked up as an alias) — with the provider's newest active sealed key. One
+    tenant-scoped transaction."""
     async with tenant_tx(pool, org_id) as conn:
-        row = await conn.fetchrow(_ROUTE_SQL, org_id, model)
-        if row is None and "/" in model:
-            provider, _, upstream = model.partition("/")
-            if upstream:
-                row = await conn.fetchrow(_PREFIXED_SQL, org_id, provider, upstream)
-        if row is None:
+        if project_id:
+            target = await conn.fetchval(_ALIAS_SQL, org_id, project_id, model)
+            model = model if target is None else target
+        route = await route_in(conn, org_id, model)
+        if route is None:
             return None
-        route = msgspec.convert(dict(row), Route)
         key = await conn.fetchrow(_KEY_SQL, route.provider_id, org_id)
         return route, None if key is None else msgspec.convert(dict(key), SealedKey)
 
@@ -70,8 +99,16 @@ async def wrapped_dek(pool: asyncpg.Pool, org_id: str) -> tuple[str, bytes] | No
     return None if row is None else (row["kid"], bytes(row["wrapped"]))
 
 
-async def list_models(pool: asyncpg.Pool, org_id: str) -> list[tuple[str, str, int]]:
-    """(model, provider name, created unix seconds) for every routed model of a tenant."""
+async def aliases_in(
+    conn: asyncpg.Connection, org_id: str, project_id: str, alias: str | None = None
+) -> list[asyncpg.Record]:
+    """A project's aliases (or one): alias, target, created (unix seconds), provider ('' if dangling)."""
+    return list(await conn.fetch(_ALIASES_SQL, org_id, project_id, alias))
+
+
+async def list_models(pool: asyncpg.Pool, org_id: str, project_id: str = "") -> list[tuple[str, str, int]]:
+    """(model, provider name, created unix seconds) for every routed model of a tenant, plus the
+    project's aliases whose target routes (an alias shadows a model of the same name, as in resolve)."""
     async with tenant_tx(pool, org_id) as conn:
         rows = await conn.fetch(
             "SELECT m.name, p.name AS provider, extract(epoch FROM m.created_at)::bigint AS created"
@@ -79,4 +116,7 @@ async def list_models(pool: asyncpg.Pool, org_id: str) -> list[tuple[str, str, i
             " WHERE m.org_id = $1 ORDER BY m.name",
             org_id,
         )
-    return [(r["name"], r["provider"], r["created"]) for r in rows]
+        aliases = await aliases_in(conn, org_id, project_id) if project_id else []
+    found = {r["name"]: (r["name"], r["provider"], r["created"]) for r in rows}
+    found.update({a["alias"]: (a["alias"], a["provider"], a["created"]) for a in aliases if a["provider"]})
+    return [found[name] for name in sorted(found)]
