@@ -1,28 +1,54 @@
-"""What every adapter returns, and how upstream failures map to client errors."""
+"""What every adapter returns, the HTTP plumbing they share, and how upstream failures map to
+client errors.
+
+Adapters take a chat request in OpenAI's format (the edge's common form) and give back OpenAI's
+format — a ``chat.completion`` body or ``chat.completion.chunk`` SSE frames — whatever the
+provider speaks; the Anthropic-format endpoint translates that once more on the way out.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import httpx
+import msgspec
 
+from libs.contracts.messages import Resolved
 from services.edge.errors import ApiError
+from services.edge.errors import body as error_body
+
+DONE = b"data: [DONE]\n\n"
 
 
 @dataclass
 class Usage:
-    """Token counts of one call; ``estimated`` when the provider reported none."""
+    """Token counts of one call; ``estimated`` when the provider reported none.
+
+    ``prompt_tokens`` counts every input token, cached ones included (OpenAI's convention).
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
     estimated: bool = False
 
+    def openai(self) -> dict[str, Any]:
+        """The usage block as OpenAI reports it."""
+        block: dict[str, Any] = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+        }
+        if self.cached_tokens:
+            block["prompt_tokens_details"] = {"cached_tokens": self.cached_tokens}
+        return block
+
 
 @dataclass
 class JsonResult:
-    """A complete (non-streaming) answer in the client's format."""
+    """A complete (non-streaming) answer in OpenAI's format."""
 
     status: int
     body: bytes
@@ -31,10 +57,22 @@ class JsonResult:
 
 @dataclass
 class StreamResult:
-    """A streaming answer: SSE frames in the client's format; ``usage`` is final after the last frame."""
+    """A streaming answer: SSE frames in OpenAI's format; ``usage`` is final after the last frame."""
 
     frames: AsyncIterator[bytes]
     usage: Usage = field(default_factory=Usage)
+
+
+class Adapter(Protocol):
+    """One upstream protocol."""
+
+    async def chat(self, target: Resolved, payload: dict[str, Any], prompt_chars: int) -> JsonResult: ...
+
+    async def stream(
+        self, target: Resolved, payload: dict[str, Any], prompt_chars: int, include_usage: bool
+    ) -> StreamResult: ...
+
+    async def embed(self, target: Resolved, payload: dict[str, Any], prompt_chars: int) -> JsonResult: ...
 
 
 def upstream_error(response: httpx.Response, message: str | None = None) -> ApiError:
@@ -58,6 +96,175 @@ def transport_error(exc: httpx.HTTPError) -> ApiError:
     return ApiError(502, "The upstream provider could not be reached.", code="upstream_unreachable")
 
 
+def invalid_response() -> ApiError:
+    """The upstream answered 200 with something that is not its format: never passed on."""
+    return ApiError(502, "The upstream provider sent an invalid response.", code="upstream_error")
+
+
 def estimate_tokens(text_chars: int) -> int:
     """A rough token estimate (≈4 characters per token) for providers that report no usage."""
     return max(1, text_chars // 4)
+
+
+def error_message(response: httpx.Response) -> str | None:
+    """The message of an upstream error body (OpenAI, Anthropic and Gemini all nest it under
+    ``error.message``), cut short; never the request or the key."""
+    try:
+        err = msgspec.json.decode(response.content).get("error")
+        return str(err.get("message"))[:500] if isinstance(err, dict) else None
+    except (msgspec.DecodeError, AttributeError):
+        return None
+
+
+def sse(obj: Any) -> bytes:
+    """One ``data:`` SSE frame."""
+    return b"data: " + msgspec.json.encode(obj) + b"\n\n"
+
+
+def error_frame(exc: ApiError) -> bytes:
+    """An OpenAI-format error event (what OpenAI sends when a stream fails midway)."""
+    return sse(error_body(exc.status, exc.message, exc.code))
+
+
+def decode_json(content: bytes) -> dict[str, Any]:
+    """A JSON object from an upstream 200 answer; 502 otherwise."""
+    try:
+        parsed = msgspec.json.decode(content)
+    except msgspec.DecodeError:
+        raise invalid_response() from None
+    if not isinstance(parsed, dict):
+        raise invalid_response()
+    return parsed
+
+
+class HttpAdapter:
+    """Pooled HTTP to one upstream protocol: request building, one safe resend, error mapping."""
+
+    def __init__(self, client: httpx.AsyncClient, connect_timeout_s: float) -> None:
+        self._client = client
+        self._connect = connect_timeout_s
+
+    def _build(self, target: Resolved, url: str, payload: Any, headers: dict[str, str]) -> httpx.Request:
+        return self._client.build_request(
+            "POST",
+            url,
+            content=msgspec.json.encode(payload),
+            headers={"content-type": "application/json", "accept": "application/json", **headers},
+            timeout=httpx.Timeout(target.timeout_s, connect=self._connect),
+        )
+
+    async def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+        """Send once more if a pooled connection turned out closed before any response came:
+        the upstream did not see the request (the same rule the official SDKs retry by)."""
+        try:
+            return await self._client.send(request, stream=stream)
+        except httpx.RemoteProtocolError as exc:
+            if "without sending" not in str(exc):
+                raise transport_error(exc) from None
+        except httpx.HTTPError as exc:
+            raise transport_error(exc) from None
+        try:
+            return await self._client.send(request, stream=stream)
+        except httpx.HTTPError as exc:
+            raise transport_error(exc) from None
+
+    async def _post_json(self, request: httpx.Request) -> dict[str, Any]:
+        """Send, map a non-200 to the client's error, parse the body."""
+        response = await self._send(request)
+        if response.status_code != 200:
+            raise upstream_error(response, error_message(response))
+        return decode_json(response.content)
+
+    async def _open_stream(self, request: httpx.Request) -> httpx.Response:
+        """Send with a streamed body; a non-200 is read, closed and mapped."""
+        response = await self._send(request, stream=True)
+        if response.status_code != 200:
+            await response.aread()
+            await response.aclose()
+            raise upstream_error(response, error_message(response))
+        return response
+
+
+async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
+    """``(event, data)`` pairs of a server-sent event stream (CRLF or LF line ends, multi-line data)."""
+    event = ""
+    data: list[str] = []
+    async for raw in response.aiter_lines():
+        line = raw.rstrip("\r")
+        if not line:
+            if data:
+                yield event, "\n".join(data)
+            event, data = "", []
+        elif line.startswith("data:"):
+            data.append(line[5:].lstrip(" "))
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+    if data:
+        yield event, "\n".join(data)
+
+
+async def relay_chunks(
+    response: httpx.Response,
+    chunks: Callable[[httpx.Response], AsyncIterator[dict[str, Any]]],
+    usage_out: Usage,
+    prompt_chars: int,
+    include_usage: bool,
+) -> AsyncIterator[bytes]:
+    """OpenAI SSE frames from an adapter's chunk iterator: usage is taken out for metering (and
+    passed on only if the client asked), an estimate is made when the provider sent none, a
+    transport failure ends the stream with an error event, and the response is always closed."""
+    completion_chars = 0
+    got_usage = False
+    try:
+        async for item in chunks(response):
+            chunk = item
+            if "error" in chunk and "choices" not in chunk:
+                yield sse(chunk)
+                return
+            block = chunk.get("usage")
+            if isinstance(block, dict):
+                usage = usage_from_openai(block)
+                usage_out.prompt_tokens, usage_out.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+                usage_out.cached_tokens = usage.cached_tokens
+                got_usage = True
+                if not include_usage:
+                    if not chunk.get("choices"):
+                        continue
+                    chunk = {k: v for k, v in chunk.items() if k != "usage"}
+            completion_chars += delta_chars(chunk)
+            yield sse(chunk)
+        yield DONE
+    except httpx.HTTPError as exc:
+        yield error_frame(transport_error(exc))
+    finally:
+        await response.aclose()
+        if not got_usage:
+            usage_out.prompt_tokens = estimate_tokens(prompt_chars)
+            usage_out.completion_tokens = estimate_tokens(completion_chars) if completion_chars else 0
+            usage_out.estimated = True
+
+
+def usage_from_openai(block: dict[str, Any]) -> Usage:
+    """OpenAI's usage block."""
+    details = block.get("prompt_tokens_details") or {}
+    return Usage(
+        prompt_tokens=int(block.get("prompt_tokens") or 0),
+        completion_tokens=int(block.get("completion_tokens") or 0),
+        cached_tokens=int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0,
+    )
+
+
+def delta_chars(chunk: dict[str, Any]) -> int:
+    """Characters of content and tool arguments in one chunk (for a usage estimate)."""
+    total = 0
+    for choice in chunk.get("choices") or []:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict):
+            continue
+        if isinstance(delta.get("content"), str):
+            total += len(delta["content"])
+        for call in delta.get("tool_calls") or []:
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                total += len(function["arguments"])
+    return total
