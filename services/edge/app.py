@@ -20,9 +20,14 @@ from services.edge import errors
 from services.edge.gateway import Gateway
 from services.edge.middleware import request_id_middleware
 from services.edge.routes.chat import chat_completions
+from services.edge.routes.embeddings import create_embeddings
 from services.edge.routes.health import healthz, readyz
+from services.edge.routes.messages import create_message
 from services.edge.routes.models import list_models
 from services.edge.settings import get_settings
+from services.edge.upstream.anthropic import AnthropicAdapter
+from services.edge.upstream.base import Adapter
+from services.edge.upstream.gemini import GeminiAdapter
 from services.edge.upstream.openai import OpenAIAdapter
 
 
@@ -41,9 +46,16 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     client = httpx.AsyncClient(
         limits=httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=4.0)
     )
-    openai = OpenAIAdapter(client, settings.upstream_connect_timeout_s)
+    connect_s = settings.upstream_connect_timeout_s
+    openai = OpenAIAdapter(client, connect_s)
+    adapters: dict[str, Adapter] = {
+        "openai": openai,
+        "openai_compatible": openai,
+        "anthropic": AnthropicAdapter(client, connect_s),
+        "gemini": GeminiAdapter(client, connect_s),
+    }
     app.state.gateway = Gateway(Bus(nc, settings.bus_timeout_s), events)
-    app.state.adapters = {"openai": openai, "openai_compatible": openai}
+    app.state.adapters = adapters
     try:
         yield
     finally:
@@ -64,7 +76,7 @@ def build_app() -> Litestar:
     logs.setup("edge", settings.log_level)
     telemetry.setup("edge", settings.trace_file)
     return Litestar(
-        route_handlers=[chat_completions, list_models, healthz, readyz],
+        route_handlers=[chat_completions, create_message, create_embeddings, list_models, healthz, readyz],
         lifespan=[lifespan],
         exception_handlers={
             errors.ApiError: errors.handle_api_error,

@@ -1,4 +1,4 @@
-"""The per-request pipeline: auth → (guardrails ∥ vault) → upstream → usage + audit events."""
+"""The per-request pipeline: auth → (limits ∥ guardrails ∥ vault) → upstream → usage + audit events."""
 
 from __future__ import annotations
 
@@ -106,8 +106,15 @@ class Gateway:
         assert isinstance(reply, LimitOk)
         return reply
 
-    async def prepare(self, call: Call, principal: Principal, texts: list[str]) -> tuple[Resolved, GuardVerdict]:
-        """Guardrails on the input and the vault lookup, concurrently; both must succeed."""
+    async def prepare(
+        self, call: Call, principal: Principal, texts: list[str], max_tokens: int | None
+    ) -> tuple[Resolved, GuardVerdict, LimitOk | None]:
+        """Limit check, input guardrails and the vault lookup, concurrently; all must pass.
+
+        A refusal is reported in a fixed order whatever finished first: the limit (429), then
+        guardrails, then routing. A reservation made for a request refused by guardrails or
+        routing is settled by that request's usage event (zero tokens), like any failed call.
+        """
         guard = GuardCheck(
             request_id=call.request_id, tenant_id=principal.org_id, project_id=principal.project_id,
             key_id=principal.key_id, texts=texts, sent_at=_now_ms(),
@@ -116,10 +123,11 @@ class Gateway:
             request_id=call.request_id, tenant_id=principal.org_id, project_id=principal.project_id,
             model=call.model, sent_at=_now_ms(),
         )  # fmt: skip
+        limit_call = self.limit(call, principal, sum(len(t) for t in texts), max_tokens)
         guard_call = self.bus.request("guardrails", subjects.GUARD_CHECK, guard, _guard_codec)
         vault_call = self.bus.request("vault", subjects.VAULT_RESOLVE, resolve, _vault_codec)
-        verdict, target = await asyncio.gather(guard_call, vault_call, return_exceptions=True)
-        for outcome in (verdict, target):
+        limited, verdict, target = await asyncio.gather(limit_call, guard_call, vault_call, return_exceptions=True)
+        for outcome in (limited, verdict, target):
             if isinstance(outcome, Unavailable):
                 raise errors.unavailable(outcome.service)
             if isinstance(outcome, BaseException):
@@ -130,8 +138,9 @@ class Gateway:
             raise errors.from_denial(target.code, target.reason)
         assert isinstance(verdict, GuardVerdict)
         assert isinstance(target, Resolved)
+        assert limited is None or isinstance(limited, LimitOk)
         call.provider = target.provider
-        return target, verdict
+        return target, verdict, limited
 
     async def check_output(self, call: Call, principal: Principal, texts: list[str]) -> GuardVerdict | Denied:
         """Guardrails on model output; raises ``Unavailable`` if guardrails cannot answer."""
