@@ -207,6 +207,20 @@ def cmd_providers(args: argparse.Namespace) -> int:
         return _show(http.post("/v1/providers/", json=body))
 
 
+def cmd_aliases(args: argparse.Namespace) -> int:
+    """Per-project model aliases."""
+    from urllib.parse import quote
+
+    base = f"/v1/projects/{quote(args.project_id, safe='')}/aliases"
+    with _client() as http:
+        if args.command == "list":
+            return _show(http.get(base))
+        if args.command == "set":
+            return _show(http.put(f"{base}/{quote(args.alias, safe='')}", json={"target": args.target}))
+        response = http.delete(f"{base}/{quote(args.alias, safe='')}")
+        return 0 if response.status_code == 204 else _show(response)
+
+
 def cmd_guard(args: argparse.Namespace) -> int:
     """Guardrail rules and dry runs."""
     with _client() as http:
@@ -241,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reporting(groups)
     _add_management(groups)
     _add_providers(groups)
+    _add_aliases(groups)
     _add_guard(groups)
     return parser
 
@@ -289,6 +304,20 @@ def _add_providers(groups: Any) -> None:
     rot.add_argument("--key-env", dest="key_env")
     sub.add_parser("delete").add_argument("provider_id")
     providers.set_defaults(func=cmd_providers)
+
+
+def _add_aliases(groups: Any) -> None:
+    aliases = groups.add_parser("aliases", help="per-project model aliases")
+    sub = aliases.add_subparsers(dest="command", required=True)
+    sub.add_parser("list").add_argument("project_id")
+    put = sub.add_parser("set", help="create or repoint: ALIAS → TARGET (a model, or provider/model)")
+    put.add_argument("project_id")
+    put.add_argument("alias")
+    put.add_argument("target")
+    rm = sub.add_parser("delete")
+    rm.add_argument("project_id")
+    rm.add_argument("alias")
+    aliases.set_defaults(func=cmd_aliases)
 
 
 def _add_guard(groups: Any) -> None:

@@ -76,12 +76,15 @@ class Bus:
         self.nc = nc
         self._timeout = timeout_s
 
-    async def request(self, service: str, subject: str, message: Any, codec: Codec[T]) -> T:
-        """Send ``message`` and decode the reply; raise :class:`Unavailable` if none comes."""
+    async def request(
+        self, service: str, subject: str, message: Any, codec: Codec[T], *, timeout_s: float | None = None
+    ) -> T:
+        """Send ``message`` and decode the reply; raise :class:`Unavailable` if none comes within
+        ``timeout_s`` (default: the bus timeout; longer only for a command known to be slow)."""
         payload = encode(message)
         headers = inject_headers()
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timeout
+        deadline = loop.time() + (self._timeout if timeout_s is None else timeout_s)
         for attempt in (1, 2):
             remaining = deadline - loop.time()
             if remaining <= 0:

@@ -20,6 +20,7 @@ from libs.svc.bus import Bus, close_quietly, connect
 from libs.svc.events import EventPublisher
 from libs.telemetry import setup as telemetry
 from services.api import problems
+from services.api.controllers.aliases import AliasController
 from services.api.controllers.audit import AuditController
 from services.api.controllers.guardrails import GuardrailController
 from services.api.controllers.keys import KeyController
@@ -86,6 +87,7 @@ def build_app() -> Litestar:
             TokenController,
             GuardrailController,
             ProviderController,
+            AliasController,
             UsageController,
             AuditController,
         ],

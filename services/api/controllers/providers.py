@@ -11,18 +11,16 @@ from libs.contracts import subjects
 from libs.contracts.codec import Codec
 from libs.contracts.messages import (
     DeleteProvider,
-    Denied,
     ListProviders,
     ProviderList,
     ProviderReply,
     RotateProviderKey,
     StoreProvider,
 )
-from libs.svc.bus import Bus, Unavailable
+from services.api import vault
 from services.api.auditing import audited
 from services.api.commands import request_id
 from services.api.deps import Admin
-from services.api.problems import Problem
 from services.api.schemas import Body
 from services.api.security import require
 
@@ -56,18 +54,7 @@ class KeyIn(Body):
 
 
 async def _vault(request: Request[Any, Any, Any], subject: str, message: Any) -> ProviderList:
-    bus: Bus = request.app.state.bus
-    try:
-        reply = await bus.request("vault", subject, message, _reply)
-    except Unavailable:
-        raise Problem(
-            503, "The vault is unavailable; nothing was changed. Retry shortly.", kind="unavailable"
-        ) from None
-    if isinstance(reply, Denied):
-        raise Problem(404 if reply.code == "vault.not_found" else 409 if reply.code == "vault.conflict" else 400,
-                      reply.reason)  # fmt: skip
-    assert isinstance(reply, ProviderList)
-    return reply
+    return await vault.ask(request, subject, message, ProviderList, _reply)
 
 
 class ProviderController(Controller):
