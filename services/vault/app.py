@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from libs.db.pool import create_pool, ready_check
 from libs.svc import periodic, runner
 from libs.svc.micro import Service
@@ -9,6 +11,7 @@ from services.vault import handlers
 from services.vault.aliases import Aliases
 from services.vault.keyring_watch import POLL_S, KeyringHolder
 from services.vault.keys import ProviderKeys
+from services.vault.probe import Prober
 from services.vault.resolver import Resolver
 from services.vault.settings import get_settings
 
@@ -20,9 +23,15 @@ async def run() -> None:
     pool = await create_pool(settings.db_dsn, max_size=settings.pool_size)
     svc = Service(handlers.SERVICE)
     resolver = Resolver(pool, keys, settings.route_cache_ttl_s)
-    handlers.register(svc, resolver, ProviderKeys(pool, keys, resolver), Aliases(pool, resolver))
+    # Only for provider tests: no redirects (an auth header would follow), small pool.
+    client = httpx.AsyncClient(
+        timeout=settings.probe_timeout_s, follow_redirects=False, limits=httpx.Limits(max_connections=16)
+    )
+    prober = Prober(pool, resolver, client, settings.probe_timeout_s)
+    handlers.register(svc, resolver, ProviderKeys(pool, keys, resolver), Aliases(pool, resolver), prober)
 
     try:
-        await runner.serve(svc, settings, ready=ready_check(pool), resources=[periodic.every(POLL_S, keys.reload)])
+        await runner.serve(svc, settings, ready=ready_check(pool),
+                           resources=[periodic.every(POLL_S, keys.reload), client])  # fmt: skip
     finally:
         await pool.close()

@@ -13,6 +13,8 @@ from libs.contracts.messages import (
     ListModels,
     ListProviders,
     ModelList,
+    ProbeProvider,
+    ProbeResult,
     ProviderList,
     Resolve,
     Resolved,
@@ -23,13 +25,18 @@ from libs.contracts.messages import (
 from libs.svc.micro import Service
 from services.vault.aliases import Aliases
 from services.vault.keys import ProviderKeys
+from services.vault.probe import Prober
 from services.vault.resolver import Resolver
 
 SERVICE = "vault"
 
 
 def register(
-    svc: Service, resolver: Resolver, keys: ProviderKeys | None = None, aliases: Aliases | None = None
+    svc: Service,
+    resolver: Resolver,
+    keys: ProviderKeys | None = None,
+    aliases: Aliases | None = None,
+    prober: Prober | None = None,
 ) -> None:
     """Attach the vault's endpoints."""
 
@@ -59,6 +66,12 @@ def register(
     @svc.endpoint(subjects.VAULT_KEY_DELETE, DeleteProvider)
     async def delete(cmd: DeleteProvider) -> ProviderList | Denied:
         return await keys.delete(cmd)
+
+    if prober is not None:
+
+        @svc.endpoint(subjects.VAULT_PROVIDER_TEST, ProbeProvider)
+        async def test_provider(cmd: ProbeProvider) -> ProbeResult | Denied | Fault:
+            return await prober.probe(cmd)
 
     if aliases is None:
         return

@@ -59,16 +59,9 @@ class Resolver:
                 reason=f"The model `{request.model}` does not exist or you do not have access to it.",
             )
         route, sealed = found
-        api_key = ""
-        if sealed is not None:
-            try:
-                dek = await self._dek(request.tenant_id)
-                api_key = envelope.open_secret(
-                    dek, sealed.sealed, request.tenant_id, route.provider_id, sealed.id, sealed.version
-                )
-            except (aead.DecryptError, UnknownKeyError) as exc:
-                log.error("provider key could not be opened", extra={"error_type": type(exc).__name__})
-                return Fault(code=Code.INTERNAL, message="provider key could not be opened")
+        api_key = await self.open_key(request.tenant_id, route.provider_id, sealed)
+        if api_key is None:
+            return Fault(code=Code.INTERNAL, message="provider key could not be opened")
         return Resolved(
             provider_id=route.provider_id,
             provider=route.provider,
@@ -83,6 +76,18 @@ class Resolver:
         """Every model routed for the tenant, and the project's aliases."""
         rows = await store.list_models(self._pool, request.tenant_id, request.project_id)
         return ModelList(models=[ModelInfo(id=n, provider=p, created=c) for n, p, c in rows])
+
+    async def open_key(self, org_id: str, provider_id: str, sealed: store.SealedKey | None) -> str | None:
+        """The clear provider key ("" if the provider has none), or None if it cannot be opened
+        (logged by error type only)."""
+        if sealed is None:
+            return ""
+        try:
+            dek = await self._dek(org_id)
+            return envelope.open_secret(dek, sealed.sealed, org_id, provider_id, sealed.id, sealed.version)
+        except (aead.DecryptError, UnknownKeyError) as exc:
+            log.error("provider key could not be opened", extra={"error_type": type(exc).__name__})
+            return None
 
     async def _dek(self, org_id: str) -> bytes:
         dek = self._deks.get(org_id)

@@ -10,6 +10,7 @@ class VaultSettings(BaseSettings, frozen=True, kw_only=True):
 
     pool_size: int = 10
     route_cache_ttl_s: float = 5.0
+    probe_timeout_s: float = 10.0  # a provider test call, whole (the management API waits a little longer)
 
 
 def get_settings() -> VaultSettings:

@@ -19,6 +19,15 @@ class Route(msgspec.Struct, frozen=True, kw_only=True):
     upstream_model: str
 
 
+class Provider(msgspec.Struct, frozen=True, kw_only=True):
+    """A provider's coordinates (for a test call)."""
+
+    id: str
+    name: str
+    adapter: str
+    base_url: str
+
+
 class SealedKey(msgspec.Struct, frozen=True, kw_only=True):
     """The active sealed key of a provider."""
 
@@ -90,6 +99,18 @@ async def find_route(
             return None
         key = await conn.fetchrow(_KEY_SQL, route.provider_id, org_id)
         return route, None if key is None else msgspec.convert(dict(key), SealedKey)
+
+
+async def provider_with_key(
+    pool: asyncpg.Pool, org_id: str, provider_id: str
+) -> tuple[Provider, SealedKey | None] | None:
+    """One provider of the tenant and its newest active sealed key."""
+    async with tenant_tx(pool, org_id) as conn:
+        row = await conn.fetchrow("SELECT id, name, adapter, base_url FROM vault.providers WHERE id = $1", provider_id)
+        if row is None:
+            return None
+        key = await conn.fetchrow(_KEY_SQL, provider_id, org_id)
+    return msgspec.convert(dict(row), Provider), None if key is None else msgspec.convert(dict(key), SealedKey)
 
 
 async def wrapped_dek(pool: asyncpg.Pool, org_id: str) -> tuple[str, bytes] | None:

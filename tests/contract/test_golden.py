@@ -36,6 +36,9 @@ from libs.contracts.messages import (
     Ping,
     Pong,
     Principal,
+    ProbeProvider,
+    ProbeReply,
+    ProbeResult,
     Resolve,
     Resolved,
     SetAlias,
@@ -93,6 +96,12 @@ CASES: list[tuple[Any, Any, bytes]] = [
      b'{"kind":"ok","aliases":[{"alias":"old","target":"gone"}]}'),
     (Denied(code="vault.not_found", reason="no such alias"), AliasReply,
      b'{"kind":"denied","code":"vault.not_found","reason":"no such alias"}'),
+    (ProbeProvider(request_id="r", org_id="o", provider_id="prv1"), ProbeProvider,
+     b'{"request_id":"r","org_id":"o","provider_id":"prv1"}'),
+    (ProbeResult(ok=False, status=0, latency_ms=0, detail="timeout"), ProbeReply,
+     b'{"kind":"ok","ok":false,"status":0,"latency_ms":0,"detail":"timeout"}'),
+    (ProbeResult(ok=True, status=200, latency_ms=12, detail="upstream answered 200"), ProbeReply,
+     b'{"kind":"ok","ok":true,"status":200,"latency_ms":12,"detail":"upstream answered 200"}'),
     (Ping(request_id="r"), Ping, b'{"request_id":"r"}'),
     (Pong(service="auth", instance="a1", ready=True), Pong,
      b'{"kind":"pong","service":"auth","instance":"a1","ready":true}'),
@@ -135,7 +144,7 @@ def test_subjects_are_versioned_and_distinct() -> None:
     rr = [subjects.AUTH_VERIFY, subjects.AUTH_VERIFY_ADMIN, subjects.GUARD_CHECK, subjects.VAULT_RESOLVE,
           subjects.VAULT_MODELS, subjects.VAULT_KEY_STORE, subjects.VAULT_KEY_ROTATE, subjects.VAULT_KEY_LIST,
           subjects.VAULT_KEY_DELETE, subjects.VAULT_ALIAS_SET, subjects.VAULT_ALIAS_LIST, subjects.VAULT_ALIAS_DELETE,
-          subjects.METERING_LIMIT_CHECK, *(subjects.ping(s) for s in subjects.SERVICES)]  # fmt: skip
+          subjects.VAULT_PROVIDER_TEST, subjects.METERING_LIMIT_CHECK, *(subjects.ping(s) for s in subjects.SERVICES)]  # fmt: skip
     assert len(set(rr)) == len(rr)
     assert all(s.startswith("gw.") and s.rsplit(".", 1)[1].startswith("v") for s in rr)
     assert subjects.usage_event("org1").startswith("gw.evt.usage.")

@@ -172,3 +172,24 @@ class AliasList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, t
 
 
 AliasReply = AliasList | Denied | Fault
+
+
+class ProbeProvider(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Make one cheap upstream call with a provider's stored key (management API → vault)."""
+
+    request_id: str
+    org_id: str
+    provider_id: str
+
+
+class ProbeResult(msgspec.Struct, frozen=True, kw_only=True, tag="ok", tag_field="kind"):
+    """How the call went: ``status`` is the upstream's HTTP status (0 if none came), ``detail`` a short
+    text of our own (never the upstream's body, never the key)."""
+
+    ok: bool
+    status: int
+    latency_ms: int
+    detail: str
+
+
+ProbeReply = ProbeResult | Denied | Fault
