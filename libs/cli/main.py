@@ -197,6 +197,8 @@ def cmd_providers(args: argparse.Namespace) -> int:
         if args.command == "delete":
             response = http.delete(f"/v1/providers/{args.provider_id}")
             return 0 if response.status_code == 204 else _show(response)
+        if args.command == "test":
+            return _test_provider(http, args.provider)
         key = os.environ.get(args.key_env, "") if args.key_env else sys.stdin.readline().strip()
         if args.command == "rotate":
             return _show(http.post(f"/v1/providers/{args.provider_id}/rotate", json={"api_key": key}))
@@ -219,6 +221,22 @@ def cmd_aliases(args: argparse.Namespace) -> int:
             return _show(http.put(f"{base}/{quote(args.alias, safe='')}", json={"target": args.target}))
         response = http.delete(f"{base}/{quote(args.alias, safe='')}")
         return 0 if response.status_code == 204 else _show(response)
+
+
+def _test_provider(http: Any, name_or_id: str) -> int:
+    """Test a provider named by id or name; exit status 0 only if the upstream accepted the call."""
+    from urllib.parse import quote
+
+    listing = http.get("/v1/providers/")
+    if listing.status_code >= 400:
+        return _show(listing)
+    match = [p["id"] for p in listing.json()["data"] if name_or_id in (p["id"], p["name"])]
+    if not match:
+        print(json.dumps({"detail": f"no provider named or with id {name_or_id!r}"}), file=sys.stderr)
+        return 1
+    response = http.post(f"/v1/providers/{quote(match[0], safe='')}/test")
+    status = _show(response)
+    return status if status else (0 if response.json().get("ok") else 1)
 
 
 def cmd_guard(args: argparse.Namespace) -> int:
@@ -303,6 +321,8 @@ def _add_providers(groups: Any) -> None:
     rot.add_argument("provider_id")
     rot.add_argument("--key-env", dest="key_env")
     sub.add_parser("delete").add_argument("provider_id")
+    test = sub.add_parser("test", help="one cheap upstream call with the stored key (exit 1 unless it is accepted)")
+    test.add_argument("provider", metavar="NAME_OR_ID")
     providers.set_defaults(func=cmd_providers)
 
 

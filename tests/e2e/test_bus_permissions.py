@@ -45,6 +45,7 @@ async def _refused(stack: Stack, user: str, action: str, subject: str) -> list[s
         ("edge", "publish", subjects.VAULT_KEY_STORE),  # only the management API may store provider keys
         ("edge", "publish", subjects.VAULT_ALIAS_SET),  # ... or change a project's model aliases
         ("guardrails", "publish", subjects.VAULT_ALIAS_DELETE),
+        ("edge", "publish", subjects.VAULT_PROVIDER_TEST),  # upstream test calls: management API only
         ("edge", "publish", subjects.AUTH_KEY_ROTATE),
         ("guardrails", "publish", subjects.VAULT_RESOLVE),  # only the edge may resolve
         ("api", "publish", subjects.VAULT_RESOLVE),

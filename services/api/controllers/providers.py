@@ -12,6 +12,9 @@ from libs.contracts.codec import Codec
 from libs.contracts.messages import (
     DeleteProvider,
     ListProviders,
+    ProbeProvider,
+    ProbeReply,
+    ProbeResult,
     ProviderList,
     ProviderReply,
     RotateProviderKey,
@@ -25,6 +28,9 @@ from services.api.schemas import Body
 from services.api.security import require
 
 _reply: Codec[ProviderReply] = Codec(ProviderReply)
+_probe: Codec[ProbeReply] = Codec(ProbeReply)
+# The vault bounds a test call at BASTION_PROBE_TIMEOUT_S (10 s); wait a little longer than that.
+PROBE_WAIT_S = 13.0
 Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
 
 
@@ -92,6 +98,18 @@ class ProviderController(Controller):
             listing = await _vault(request, subjects.VAULT_KEY_ROTATE, RotateProviderKey(
                 request_id=request_id(), org_id=admin.org_id, provider_id=provider_id, api_key=data.api_key))  # fmt: skip
         return msgspec.structs.asdict(listing.providers[0])
+
+    @post("/{provider_id:str}/test", operation_id="testProvider", status_code=200)
+    async def probe(self, request: Request[Any, Any, Any], admin: Admin, provider_id: str) -> dict[str, Any]:
+        """One cheap upstream call (``GET {base_url}/models``) with the stored key, made by the vault.
+        200 whenever the test ran: ``ok`` says whether the upstream accepted it."""
+        async with audited(request, admin, "provider.tested", f"provider:{provider_id}") as detail:
+            require(admin, "admin")
+            result = await vault.ask(request, subjects.VAULT_PROVIDER_TEST, ProbeProvider(
+                request_id=request_id(), org_id=admin.org_id, provider_id=provider_id), ProbeResult, _probe,
+                timeout_s=PROBE_WAIT_S)  # fmt: skip
+            detail.update(ok=str(result.ok).lower(), upstream_status=str(result.status), detail=result.detail)
+        return msgspec.structs.asdict(result)
 
     @delete("/{provider_id:str}", operation_id="deleteProvider", status_code=204)
     async def remove(self, request: Request[Any, Any, Any], admin: Admin, provider_id: str) -> None:
