@@ -80,13 +80,27 @@ def upstream_error(response: httpx.Response, message: str | None = None) -> ApiE
     status = response.status_code
     headers = {}
     if status == 429:
-        if "retry-after" in response.headers:
-            headers["retry-after"] = response.headers["retry-after"]
+        retry = response.headers.get("retry-after") or _retry_delay(response)
+        if retry:
+            headers["retry-after"] = retry
         return ApiError(429, message or "The upstream provider is rate limiting requests.",
                         code="upstream_rate_limited", headers=headers)  # fmt: skip
     if status >= 500:
         return ApiError(502, "The upstream provider returned an error.", code="upstream_error")
     return ApiError(status, message or "The upstream provider rejected the request.", code="upstream_error")
+
+
+def _retry_delay(response: httpx.Response) -> str | None:
+    """Gemini sends no retry-after header; its error body carries ``RetryInfo.retryDelay`` ("7s")."""
+    try:
+        details = msgspec.json.decode(response.content)["error"]["details"]
+        for detail in details:
+            delay = str(detail.get("retryDelay") or "")
+            if delay.endswith("s") and delay[:-1].replace(".", "", 1).isdigit():
+                return str(max(1, round(float(delay[:-1]))))
+    except (msgspec.DecodeError, KeyError, TypeError, AttributeError):
+        return None
+    return None
 
 
 def transport_error(exc: httpx.HTTPError) -> ApiError:
