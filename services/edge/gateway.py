@@ -33,6 +33,7 @@ from libs.contracts.messages import (
 from libs.svc.bus import Bus, Unavailable
 from libs.svc.events import EventPublisher
 from services.edge import errors
+from services.edge.access import check_model
 from services.edge.upstream.base import Usage
 
 _auth_codec: Codec[AuthReply] = Codec(AuthReply)
@@ -53,6 +54,9 @@ class Call:
     started: float = field(default_factory=time.perf_counter)
     principal: Principal | None = None
     model: str = ""
+    """The model asked for; after routing, the routed name (an alias's target)."""
+    alias: str = ""
+    """The project alias the client named, if the model was one."""
     provider: str = ""
     stream: bool = False
     usage: Usage | None = None
@@ -84,17 +88,19 @@ class Gateway:
         return reply
 
     async def limit(
-        self, call: Call, principal: Principal, prompt_chars: int, max_tokens: int | None
+        self, call: Call, principal: Principal, prompt_chars: int, max_tokens: int | None, *, count: bool = True
     ) -> LimitOk | None:
         """Count the request and reserve its worst-case cost (only for keys with limits); 429 if over,
-        503 if metering cannot answer — a limit that cannot be checked is not waved through."""
+        503 if metering cannot answer — a limit that cannot be checked is not waved through.
+        ``count=False`` only adds to the request's USD hold (no rpm slot)."""
         lim = principal.limits
-        if lim.rate_limit_rpm is None and lim.usage_limit_usd is None:
+        rpm = lim.rate_limit_rpm if count else None
+        if rpm is None and lim.usage_limit_usd is None:
             return None
         usd_micros = None if lim.usage_limit_usd is None else round(lim.usage_limit_usd * 1_000_000)
         request = LimitCheck(
             request_id=call.request_id, org_id=principal.org_id, key_id=principal.key_id, model=call.model,
-            rpm_limit=lim.rate_limit_rpm, usd_limit_micros=usd_micros, prompt_chars=prompt_chars,
+            rpm_limit=rpm, usd_limit_micros=usd_micros, prompt_chars=prompt_chars,
             max_tokens=max_tokens, sent_at=_now_ms(),
         )  # fmt: skip
         try:
@@ -140,7 +146,20 @@ class Gateway:
         assert isinstance(target, Resolved)
         assert limited is None or isinstance(limited, LimitOk)
         call.provider = target.provider
+        if target.model and target.model != call.model:
+            await self._routed_as(call, principal, target.model, texts, max_tokens)
         return target, verdict, limited
+
+    async def _routed_as(
+        self, call: Call, principal: Principal, routed: str, texts: list[str], max_tokens: int | None
+    ) -> None:
+        """A project alias: the key must be allowed its target too, the request is metered under
+        the target's name, and the USD hold — priced by the alias name — is topped up at the
+        target's price (one more hop, only for aliases on keys with a USD limit)."""
+        check_model(principal.limits, routed)
+        call.alias, call.model = call.model, routed
+        if principal.limits.usage_limit_usd is not None:
+            await self.limit(call, principal, sum(len(t) for t in texts), max_tokens, count=False)
 
     async def check_output(self, call: Call, principal: Principal, texts: list[str]) -> GuardVerdict | Denied:
         """Guardrails on model output; raises ``Unavailable`` if guardrails cannot answer."""
@@ -187,7 +206,16 @@ class Gateway:
                 action=call.action, resource=f"model:{call.model}" if call.model else "-",
                 success=status < 400, request_id=call.request_id, ip=call.client_ip,
                 user_agent=call.user_agent[:256], status=status,
-                detail={"provider": call.provider, "latency_ms": str(latency)} if call.provider else {},
+                detail=_detail(call, latency),
             ),
             source="edge",
         )  # fmt: skip
+
+
+def _detail(call: Call, latency_ms: int) -> dict[str, str]:
+    if not call.provider:
+        return {}
+    detail = {"provider": call.provider, "latency_ms": str(latency_ms)}
+    if call.alias:
+        detail["alias"] = call.alias
+    return detail

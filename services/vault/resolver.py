@@ -70,6 +70,7 @@ class Resolver:
             upstream_model=route.upstream_model,
             api_key=api_key,
             timeout_s=route.timeout_s,
+            model=route.model,
         )
 
     async def models(self, request: ListModels) -> ModelList:

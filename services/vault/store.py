@@ -17,6 +17,8 @@ class Route(msgspec.Struct, frozen=True, kw_only=True):
     base_url: str
     timeout_s: float
     upstream_model: str
+    model: str = ""
+    """The routed model name: an alias's target, else the name asked for."""
 
 
 class Provider(msgspec.Struct, frozen=True, kw_only=True):
@@ -97,6 +99,7 @@ async def find_route(
         route = await route_in(conn, org_id, model)
         if route is None:
             return None
+        route = msgspec.structs.replace(route, model=model)
         key = await conn.fetchrow(_KEY_SQL, route.provider_id, org_id)
         return route, None if key is None else msgspec.convert(dict(key), SealedKey)
 

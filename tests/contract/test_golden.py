@@ -81,6 +81,10 @@ CASES: list[tuple[Any, Any, bytes]] = [
               upstream_model="m", api_key="k"), VaultReply,
      b'{"kind":"ok","provider_id":"pv","provider":"mock","adapter":"openai_compatible","base_url":"http://x/v1",'
      b'"upstream_model":"m","api_key":"k"}'),
+    (Resolved(provider_id="pv", provider="mock", adapter="anthropic", base_url="http://x/v1",
+              upstream_model="m", model="fast-target"), VaultReply,
+     b'{"kind":"ok","provider_id":"pv","provider":"mock","adapter":"anthropic","base_url":"http://x/v1",'
+     b'"upstream_model":"m","model":"fast-target"}'),
     (ListModels(request_id="r", tenant_id="o"), ListModels, b'{"request_id":"r","tenant_id":"o"}'),
     (ModelList(models=[ModelInfo(id="m", provider="mock", created=1)]), ModelsReply,
      b'{"kind":"ok","models":[{"id":"m","provider":"mock","created":1}]}'),

@@ -175,3 +175,45 @@ def test_cli_sets_lists_and_deletes_aliases(stack: Stack, project: str) -> None:
     assert cli("delete", project, "cli-alias").returncode == 0
     assert cli("delete", project, "cli-alias").returncode == 1
     assert cli("set", project, "cli-alias", "no-such-model").returncode == 1
+
+
+def _limited_key(stack: Stack, project: str, **limits: object) -> dict[str, str]:
+    with stack.admin() as http:
+        created = http.post("/v1/keys/", json={"project_id": project, **limits}).json()
+    stack.created_secrets.append(created["key"])
+    return created
+
+
+def test_an_alias_cannot_widen_a_keys_budget_or_allow_list(stack: Stack, project: str) -> None:
+    """The key's limits apply to the alias's target: priced, metered and allow-listed by it."""
+    alias = f"pricey{time.time_ns() % 10**6}"
+    with stack.admin() as http:
+        assert http.put(f"/v1/projects/{project}/aliases/{alias}", json={"target": "mock-gpt-4o"}).status_code == 201
+    budget = _limited_key(stack, project, usage_limit_usd=0.001)
+    headers = {"authorization": f"Bearer {budget['key']}"}
+    # worst case at the target's price: 1000 output tokens x $10/M = $0.01 > $0.001 (the alias name is unpriced)
+    big = httpx.post(f"{stack.base_url}/chat/completions", headers=headers, timeout=10,
+                     json={"model": alias, "max_tokens": 1000, "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
+    assert big.status_code == 429, big.text
+    assert big.json()["error"]["code"] == "insufficient_quota"
+    small = httpx.post(f"{stack.base_url}/chat/completions", headers=headers, timeout=10,
+                       json={"model": alias, "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
+    assert small.status_code == 200, small.text
+    # metered under the target's name, so the spend counts against the budget
+    deadline = time.monotonic() + 15
+    rows: list[dict[str, object]] = []
+    with stack.admin() as http:
+        while time.monotonic() < deadline and not any(r["status"] == 200 for r in rows):
+            rows = http.get("/v1/usage/", params={"key_id": budget["id"]}).json()["data"]
+            time.sleep(0.2)
+    assert {r["model"] for r in rows if r["status"] == 200} == {"mock-gpt-4o"}
+
+    narrow = _limited_key(stack, project, allowed_models=[alias])
+    refused = httpx.post(f"{stack.base_url}/chat/completions", headers={"authorization": f"Bearer {narrow['key']}"},
+                         json={"model": alias, "messages": [{"role": "user", "content": "hi"}]}, timeout=10)  # fmt: skip
+    assert refused.status_code == 403
+    assert "mock-gpt-4o" in refused.json()["error"]["message"]
+    both = _limited_key(stack, project, allowed_models=[alias, "mock-gpt-4o"])
+    allowed = httpx.post(f"{stack.base_url}/chat/completions", headers={"authorization": f"Bearer {both['key']}"},
+                         json={"model": alias, "messages": [{"role": "user", "content": "hi"}]}, timeout=10)  # fmt: skip
+    assert allowed.status_code == 200

@@ -27,6 +27,9 @@ class Resolved(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, ta
     upstream_model: str
     api_key: str = ""
     timeout_s: float = 60.0
+    model: str = ""
+    """The routed model name: a project alias's target, else the name asked for. The edge checks
+    the key's model allow-list and prices the request by this name, so an alias cannot widen either."""
 
     def __repr__(self) -> str:
         return (

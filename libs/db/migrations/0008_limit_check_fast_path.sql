@@ -1,6 +1,7 @@
 -- The limit check's fast path: the budget row is updated first; the spend of earlier days is
 -- summed from metering.daily only when a key's budget row does not exist yet (0005 summed it on
--- every call, then threw the sum away on conflict). Same signature, result and semantics.
+-- every call, then threw the sum away on conflict). A second check for the same request (the
+-- edge tops up the hold when a project alias routes to a priced model) adds to its reservation.
 CREATE OR REPLACE FUNCTION metering.check_limits(
     p_org text, p_key text, p_request text, p_rpm integer, p_window timestamptz,
     p_limit_micros bigint, p_reserve_micros bigint, p_expires timestamptz
@@ -44,7 +45,8 @@ BEGIN
             RETURN;
         END IF;
         INSERT INTO metering.reservations (request_id, key_id, org_id, amount, expires_at)
-        VALUES (p_request, p_key, p_org, p_reserve_micros, p_expires) ON CONFLICT (request_id) DO NOTHING;
+        VALUES (p_request, p_key, p_org, p_reserve_micros, p_expires)
+        ON CONFLICT (request_id) DO UPDATE SET amount = metering.reservations.amount + excluded.amount;
     END IF;
     RETURN QUERY SELECT 'ok'::text, coalesce(n, 0);
 END $$;
