@@ -196,6 +196,13 @@ def test_upstream_timeout_is_504_in_both_formats(upstreams: Upstreams, oai: open
     assert anth_err.value.body["error"]["type"] == "timeout_error"  # type: ignore[index]
 
 
+def test_both_sdks_list_models(upstreams: Upstreams, oai: openai.OpenAI, claude: anthropic.Anthropic) -> None:
+    openai_ids = {m.id for m in oai.models.list()}
+    anthropic_ids = {m.id for m in claude.models.list()}
+    assert {"mock-gpt-4o-mini", "claude-mock-1", "gemini-mock-1"} <= openai_ids
+    assert anthropic_ids == openai_ids
+
+
 def test_anthropic_format_errors_for_client_mistakes(stack: Stack, claude: anthropic.Anthropic) -> None:
     with pytest.raises(anthropic.BadRequestError) as err:
         claude.messages.create(model="claude-mock-1", max_tokens=0, messages=[{"role": "user", "content": "x"}])

@@ -20,6 +20,8 @@ from services.edge.formats.common import arguments_json, arguments_object, data_
 _PASS_THROUGH = ("top_k", "thinking", "service_tier", "container", "mcp_servers")
 FINISH_TO_STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
                   "function_call": "tool_use", "content_filter": "refusal"}  # fmt: skip
+_OPENAI_ERROR_STATUS = {"invalid_request_error": 400, "permission_error": 403, "insufficient_quota": 402,
+                        "rate_limit_error": 429}  # fmt: skip
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
                403: "permission_error", 404: "not_found_error", 413: "request_too_large",
                429: "rate_limit_error", 504: "timeout_error", 529: "overloaded_error"}  # fmt: skip
@@ -233,7 +235,7 @@ class StreamToAnthropic:
                 continue
             if isinstance(chunk.get("error"), dict):
                 err = chunk["error"]
-                status = {"rate_limit_error": 429}.get(str(err.get("type")), 500)
+                status = _OPENAI_ERROR_STATUS.get(str(err.get("type")), 500)
                 for part in self._close():
                     yield part
                 yield _event("error", {"error": error_body(status, str(err.get("message")))["error"]})

@@ -295,3 +295,16 @@ async def test_openai_chunks_become_anthropic_events() -> None:
     delta = msgspec.json.decode(events[-2].split(b"data: ")[1])
     assert delta["delta"]["stop_reason"] == "tool_use"
     assert delta["usage"]["output_tokens"] == 2
+
+
+async def test_an_output_block_midstream_becomes_an_anthropic_error_event() -> None:
+    async def frames() -> AsyncIterator[bytes]:
+        yield b'data: {"choices": [{"index": 0, "delta": {"content": "Hi"}}]}\n\n'
+        yield (b'data: {"error": {"message": "Blocked by rule r1.", "type": "invalid_request_error", '
+               b'"code": "content_policy_violation"}}\n\n')  # fmt: skip
+
+    events = [e async for e in StreamToAnthropic("m").translate(frames())]
+    kinds = [e.split(b"\n")[0].removeprefix(b"event: ").decode() for e in events]
+    assert kinds == ["message_start", "content_block_start", "content_block_delta", "content_block_stop", "error"]
+    error = msgspec.json.decode(events[-1].split(b"data: ")[1])
+    assert error == {"type": "error", "error": {"type": "invalid_request_error", "message": "Blocked by rule r1."}}
