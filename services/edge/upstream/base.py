@@ -16,6 +16,7 @@ import httpx
 import msgspec
 
 from libs.contracts.messages import Resolved
+from libs.svc.logs import scrub
 from services.edge.errors import ApiError
 from services.edge.errors import body as error_body
 
@@ -87,6 +88,9 @@ def upstream_error(response: httpx.Response, message: str | None = None) -> ApiE
                         code="upstream_rate_limited", headers=headers)  # fmt: skip
     if status >= 500:
         return ApiError(502, "The upstream provider returned an error.", code="upstream_error")
+    if status in (401, 403):  # the gateway's provider key, not the client's: nothing the client can fix
+        return ApiError(502, "The upstream provider rejected the gateway's credentials for this model.",
+                        code="upstream_auth_error")  # fmt: skip
     return ApiError(status, message or "The upstream provider rejected the request.", code="upstream_error")
 
 
@@ -122,10 +126,11 @@ def estimate_tokens(text_chars: int) -> int:
 
 def error_message(response: httpx.Response) -> str | None:
     """The message of an upstream error body (OpenAI, Anthropic and Gemini all nest it under
-    ``error.message``), cut short; never the request or the key."""
+    ``error.message``), cut short, with anything key-shaped masked (providers quote part of a
+    rejected key)."""
     try:
         err = msgspec.json.decode(response.content).get("error")
-        return str(err.get("message"))[:500] if isinstance(err, dict) else None
+        return scrub(str(err.get("message"))[:500]) if isinstance(err, dict) else None
     except (msgspec.DecodeError, AttributeError):
         return None
 

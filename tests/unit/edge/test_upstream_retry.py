@@ -52,3 +52,20 @@ async def test_other_failures_are_not_retried_and_map_to_502_504() -> None:
         await ad.chat(TARGET, {"messages": []}, 10)
     assert limited.value.status == 429
     assert limited.value.headers["retry-after"] == "7"
+
+
+async def test_upstream_error_messages_never_carry_key_material() -> None:
+    quoted = "Incorrect API key provided: sk-proj-abcdefghijklmnopqrstuvwxyz123456. Find yours at platform."
+    ad, _ = adapter([httpx.Response(401, json={"error": {"message": quoted}})])
+    with pytest.raises(ApiError) as err:
+        await ad.chat(TARGET, {"messages": []}, 10)
+    assert err.value.status == 502  # the gateway's provider key failed: not the client's to fix
+    assert "sk-proj-" not in err.value.message
+
+    google = "API key not valid: AIzaSyA1234567890abcdefghijklmnopqrstuv. Please pass a valid API key."
+    ad, _ = adapter([httpx.Response(400, json={"error": {"message": google}})])
+    with pytest.raises(ApiError) as err:
+        await ad.chat(TARGET, {"messages": []}, 10)
+    assert err.value.status == 400
+    assert "AIza" not in err.value.message
+    assert "[REDACTED]" in err.value.message
