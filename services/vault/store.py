@@ -51,10 +51,20 @@ SELECT id AS provider_id, name AS provider, adapter, base_url, timeout_s::float8
 FROM vault.providers WHERE org_id = $1 AND name = $2
 """
 
+CATCH_ALL = "*"
+"""A provider listing ``*`` among its models serves every model name no other route claims."""
+
+_CATCH_ALL_SQL = """
+SELECT p.id AS provider_id, p.name AS provider, p.adapter, p.base_url, p.timeout_s::float8 AS timeout_s,
+       $2::text AS upstream_model
+FROM vault.models m JOIN vault.providers p ON p.id = m.provider_id
+WHERE m.org_id = $1 AND m.name = '*'
+"""
+
 _ALIAS_SQL = "SELECT target FROM vault.aliases WHERE org_id = $1 AND project_id = $2 AND alias = $3"
 
 # Aliases with the provider their target routes to now ('' if it no longer routes); the same
-# precedence as route_in: an exact model first, then `provider/model`.
+# precedence as route_in: an exact model first, then `provider/model`, then the catch-all.
 _ALIASES_SQL = """
 SELECT a.alias, a.target, extract(epoch FROM a.created_at)::bigint AS created,
        coalesce(
@@ -63,6 +73,8 @@ SELECT a.alias, a.target, extract(epoch FROM a.created_at)::bigint AS created,
          (SELECT p.name FROM vault.providers p
           WHERE p.org_id = a.org_id AND p.name = split_part(a.target, '/', 1)
             AND strpos(a.target, '/') > 0 AND char_length(a.target) > char_length(p.name) + 1),
+         (SELECT p.name FROM vault.models m JOIN vault.providers p ON p.id = m.provider_id
+          WHERE m.org_id = a.org_id AND m.name = '*'),
          '') AS provider
 FROM vault.aliases a
 WHERE a.org_id = $1 AND a.project_id = $2 AND ($3::text IS NULL OR a.alias = $3)
@@ -77,12 +89,15 @@ ORDER BY version DESC LIMIT 1
 
 
 async def route_in(conn: asyncpg.Connection, org_id: str, model: str) -> Route | None:
-    """An exact model name first, then ``provider/model`` naming a provider of the tenant."""
-    row = await conn.fetchrow(_ROUTE_SQL, org_id, model)
+    """An exact model name first, then ``provider/model`` naming a provider of the tenant, then
+    the tenant's catch-all provider (``*``, at most one: model names are unique per tenant)."""
+    row = await conn.fetchrow(_ROUTE_SQL, org_id, model) if model != CATCH_ALL else None
     if row is None and "/" in model:
         provider, _, upstream = model.partition("/")
         if upstream:
             row = await conn.fetchrow(_PREFIXED_SQL, org_id, provider, upstream)
+    if row is None and model != CATCH_ALL:
+        row = await conn.fetchrow(_CATCH_ALL_SQL, org_id, model)
     return None if row is None else msgspec.convert(dict(row), Route)
 
 
@@ -137,7 +152,7 @@ async def list_models(pool: asyncpg.Pool, org_id: str, project_id: str = "") -> 
         rows = await conn.fetch(
             "SELECT m.name, p.name AS provider, extract(epoch FROM m.created_at)::bigint AS created"
             " FROM vault.models m JOIN vault.providers p ON p.id = m.provider_id"
-            " WHERE m.org_id = $1 ORDER BY m.name",
+            " WHERE m.org_id = $1 AND m.name <> '*' ORDER BY m.name",
             org_id,
         )
         aliases = await aliases_in(conn, org_id, project_id) if project_id else []

@@ -226,3 +226,43 @@ def test_mid_stream_upstream_error_reaches_the_client(upstreams: Upstreams, clau
         ) as stream,
     ):
         "".join(stream.text_stream)
+
+
+def test_catch_all_openai_compatible_provider_serves_any_model_name(stack: Stack) -> None:
+    """How benchmarks point the gateway at a mock upstream: an OpenAI-compatible provider listing
+    ``*`` serves every model name no other route claims (its own organisation here, so the demo
+    organisation keeps its 404s)."""
+    import asyncio
+    import base64
+
+    import asyncpg
+
+    from libs.stack import seed
+
+    pepper_b64 = (stack.var / "secrets" / "key_pepper").read_text().strip()
+    pepper = base64.urlsafe_b64decode(pepper_b64 + "=" * (-len(pepper_b64) % 4))
+
+    async def make() -> tuple[str, str]:
+        conn = await asyncpg.connect(stack.superuser_dsn)
+        try:
+            async with conn.transaction():
+                org = await seed.create_org(conn, f"Bench {time.time_ns()}")
+                project = await seed.create_project(conn, org, "bench")
+                key = await seed.create_api_key(conn, pepper, org, project, "bench key")
+                token = await seed.create_admin_token(conn, pepper, org, "owner", "bench owner")
+        finally:
+            await conn.close()
+        return key, token
+
+    key, token = asyncio.run(make())
+    stack.created_secrets.extend([key, token])
+    with stack.admin(token) as http:
+        made = http.post("/v1/providers/", json={"name": "bench", "adapter": "openai_compatible",
+                                                 "base_url": f"{stack.mock}/v1", "models": ["*"]})  # fmt: skip
+        assert made.status_code == 201, made.text
+    client = openai.OpenAI(base_url=stack.base_url, api_key=key, max_retries=0, timeout=10)
+    for name in ("gpt-4o-mini", "some/odd-model:latest", "llama-3.1-8b-instruct"):
+        done = client.chat.completions.create(model=name, messages=[{"role": "user", "content": "hi"}])
+        assert done.choices[0].message.content == "Mock reply: hi"
+        assert last_upstream_request(stack)["body"]["model"] == name  # type: ignore[index]
+    assert "*" not in {m.id for m in client.models.list()}
