@@ -30,6 +30,9 @@ def _service_env(
         BASTION_NATS_URL=config.nats_url,
         BASTION_DB_DSN=cluster.dsn(user=role, password=db_passwords[name]) if role else "",
         BASTION_TRACE_FILE=str(config.var / "traces" / f"{name}.jsonl"),
+        # events journaled until JetStream acks them; replicas of a service share the directory,
+        # so one takes over what a killed sibling left
+        BASTION_SPOOL_DIR=str(config.var / "spool" / name),
         BASTION_INSTANCE=f"{name}-{os.getpid()}",
         PYTHONUNBUFFERED="1",
     )

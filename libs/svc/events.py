@@ -6,6 +6,11 @@ stored once (the stream deduplicates within its window; consumers dedupe by id a
 shutdown the queue is drained before the connection closes. The queue is bounded: if JetStream
 stays down long enough to fill it, ``emit`` raises so the caller can refuse new work rather than
 silently lose events.
+
+With a :class:`~libs.svc.spool.Spool`, every event is journaled to a local file before it is
+queued, so events of a process killed before publishing them are published by the next
+publisher on the same spool directory (a sibling worker or the restarted process), which looks
+for such leftovers at start and every few seconds.
 """
 
 from __future__ import annotations
@@ -14,12 +19,15 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from nats.aio.client import Client
 
 from libs.contracts import subjects
 from libs.contracts.codec import encode
 from libs.contracts.messages import AuditEvent, UsageEvent
+from libs.svc.settings import BaseSettings
+from libs.svc.spool import Record, Segment, Spool
 
 log = logging.getLogger("bastion.events")
 
@@ -33,20 +41,46 @@ class _Pending:
     subject: str
     msg_id: str
     payload: bytes
+    segment: Segment | None = None
 
 
 class EventPublisher:
     """A bounded queue drained into JetStream by ``concurrency`` workers."""
 
-    def __init__(self, nc: Client, *, max_queue: int = 100_000, concurrency: int = 16) -> None:
+    def __init__(
+        self,
+        nc: Client,
+        *,
+        max_queue: int = 100_000,
+        concurrency: int = 16,
+        spool: Spool | None = None,
+        recover_every_s: float = 5.0,
+    ) -> None:
         self._js = nc.jetstream()
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue(max_queue)
         self._workers: list[asyncio.Task[None]] = []
         self._concurrency = concurrency
+        self._spool = spool
+        self._recover_every = recover_every_s
 
     def start(self) -> None:
-        """Start the workers."""
-        self._workers = [asyncio.create_task(self._work()) for _ in range(self._concurrency)]
+        """Start the workers (and, with a spool, the replay of other processes' leftovers)."""
+        if self._spool is not None:
+            self._spool.open()
+            self._workers.append(asyncio.create_task(self._recover()))
+        self._workers += [asyncio.create_task(self._work()) for _ in range(self._concurrency)]
+
+    async def _recover(self) -> None:
+        """Queue the events of dead processes' spool segments, now and every few seconds."""
+        assert self._spool is not None
+        while True:
+            try:
+                for segment, records in self._spool.take_orphans():
+                    for record in records:
+                        await self._queue.put(_Pending(record.subject, record.msg_id, record.payload, segment))
+            except OSError as exc:
+                log.error("event spool scan failed", extra={"error_type": type(exc).__name__})
+            await asyncio.sleep(self._recover_every)
 
     def usage(self, event: UsageEvent) -> None:
         """Queue a usage event."""
@@ -59,10 +93,15 @@ class EventPublisher:
         self._put(subject, event.event_id, encode(event))
 
     def _put(self, subject: str, msg_id: str, payload: bytes) -> None:
-        try:
-            self._queue.put_nowait(_Pending(subject, msg_id, payload))
-        except asyncio.QueueFull:
-            raise EventBacklogFull from None
+        if self._queue.full():
+            raise EventBacklogFull
+        segment = None
+        if self._spool is not None:
+            try:
+                segment = self._spool.append(Record(subject, msg_id, payload))
+            except OSError as exc:  # disk trouble: still publish from memory, and say so loudly
+                log.error("event spool write failed", extra={"error_type": type(exc).__name__})
+        self._queue.put_nowait(_Pending(subject, msg_id, payload, segment))
 
     @property
     def backlog(self) -> int:
@@ -85,6 +124,8 @@ class EventPublisher:
                     log.warning("event publish failed; retrying", extra={"error_type": type(exc).__name__})
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 2.0)
+            if item.segment is not None and self._spool is not None:
+                self._spool.done(item.segment)
             self._queue.task_done()
 
     async def close(self, timeout: float = 10.0) -> None:
@@ -96,9 +137,17 @@ class EventPublisher:
         for worker in self._workers:
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
+        if self._spool is not None:
+            self._spool.close()
 
 
 def _token(value: str) -> str:
     """A safe subject token from an id (ids are [a-z0-9_-]; anything else is replaced)."""
     cleaned = "".join(c if c.isalnum() or c in "-_" else "_" for c in value)
     return cleaned or "_"
+
+
+def spool_for(settings: BaseSettings, name: str) -> Spool | None:
+    """The event spool of a service from ``BASTION_SPOOL_DIR`` (None when unset)."""
+    directory = settings.spool_dir
+    return Spool(Path(directory), name) if directory else None

@@ -22,6 +22,8 @@ class BaseSettings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     trace_file: str = ""
     instance: str = ""
+    spool_dir: str = ""
+    """Where durable events are journaled until JetStream acks them (empty: memory only)."""
 
     def __repr__(self) -> str:  # never print passwords or DSNs with credentials
         return f"{type(self).__name__}(nats_url={self.nats_url!r}, log_level={self.log_level!r})"

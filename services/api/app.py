@@ -17,7 +17,7 @@ from litestar.types import ASGIApp
 from libs.db.pool import create_pool
 from libs.svc import logs
 from libs.svc.bus import Bus, close_quietly, connect
-from libs.svc.events import EventPublisher
+from libs.svc.events import EventPublisher, spool_for
 from libs.telemetry import setup as telemetry
 from services.api import problems
 from services.api.controllers.aliases import AliasController
@@ -39,7 +39,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings = get_settings()
     nc = await connect(settings, "bastion-api")
     pool = await create_pool(settings.db_dsn, max_size=settings.pool_size)
-    events = EventPublisher(nc, concurrency=4)
+    events = EventPublisher(nc, concurrency=4, spool=spool_for(settings, "api"))
     events.start()
     app.state.bus = Bus(nc, settings.bus_timeout_s)
     app.state.pool = pool

@@ -12,7 +12,7 @@ from litestar.types import ASGIApp
 
 from libs.svc import logs
 from libs.svc.bus import Bus, close_quietly, connect
-from libs.svc.events import EventPublisher
+from libs.svc.events import EventPublisher, spool_for
 from libs.svc.streams import ALL as STREAMS
 from libs.svc.streams import ensure
 from libs.telemetry import setup as telemetry
@@ -39,7 +39,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     js = nc.jetstream()
     for spec in STREAMS:
         await ensure(js, spec)
-    events = EventPublisher(nc, max_queue=settings.event_queue_size)
+    events = EventPublisher(nc, max_queue=settings.event_queue_size, spool=spool_for(settings, "edge"))
     events.start()
     # Idle connections are dropped before the common 5 s server keep-alive (uvicorn's default),
     # so a pooled connection is rarely reused just as the upstream closes it.

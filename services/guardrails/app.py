@@ -9,7 +9,7 @@ from nats.aio.client import Client
 from libs.contracts.messages import AuditEvent
 from libs.db.pool import create_pool, ready_check
 from libs.svc import runner
-from libs.svc.events import EventPublisher
+from libs.svc.events import EventPublisher, spool_for
 from libs.svc.micro import Service
 from libs.svc.settings import BaseSettings, load
 from services.guardrails import handlers, store
@@ -26,7 +26,7 @@ async def run() -> None:
         publisher[0].audit(event, source="guardrails")
 
     async def on_connect(nc: Client) -> runner.Cleanup:
-        events = EventPublisher(nc, concurrency=4)
+        events = EventPublisher(nc, concurrency=4, spool=spool_for(settings, "guardrails"))
         events.start()
         publisher.append(events)
         return events.close

@@ -119,3 +119,18 @@ def test_cost_summary_and_exports(stack: Stack) -> None:
         assert as_json["data"]
         assert all("cost_usd" in r for r in as_json["data"])
         assert http.get("/v1/usage/summary", params={"group_by": "nope"}).status_code == 400
+
+
+def test_events_are_journaled_until_acked(stack: Stack) -> None:
+    """Every edge worker journals its events (var/spool/edge) and empties the journal once
+    JetStream has acked them; what a killed worker leaves is replayed by its sibling
+    (tests/integration/test_event_spool.py shows the replay)."""
+    for _ in range(5):
+        httpx.post(f"{stack.base_url}/chat/completions", headers={"authorization": f"Bearer {stack.api_key}"},
+                   json={"model": "mock-gpt-4o-mini", "messages": [{"role": "user", "content": "spool"}]})  # fmt: skip
+    journals = list((stack.var / "spool" / "edge").glob("*.spool"))
+    assert len(journals) >= 2  # one per edge worker
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and sum(p.stat().st_size for p in journals if p.exists()):
+        time.sleep(0.1)
+    assert sum(p.stat().st_size for p in journals if p.exists()) == 0

@@ -22,7 +22,9 @@ def test_no_created_secret_in_logs_traces_or_database(stack: Stack) -> None:
     secrets = [_secret_part(s) for s in stack.created_secrets]
     assert len(secrets) >= 3  # the demo key and token, plus what the suite created
     texts: dict[str, str] = {}
-    for path in [*(stack.var / "logs").glob("*.log"), *(stack.var / "traces").glob("*.jsonl"), stack.var / "stack.out"]:
+    spooled = (stack.var / "spool").glob("*/*.spool")  # event journals (binary; searched as text)
+    for path in [*(stack.var / "logs").glob("*.log"), *(stack.var / "traces").glob("*.jsonl"), *spooled,
+                 stack.var / "stack.out"]:  # fmt: skip
         texts[str(path)] = Path(path).read_text(errors="replace")
     dump = subprocess.run(
         [str(pg.bin_dir() / "pg_dump"), "--data-only", stack.superuser_dsn],
