@@ -73,15 +73,31 @@ async def apply(dsn: str, migrations: list[Migration] | None = None) -> list[int
 
 
 def main() -> int:
-    """CLI: apply migrations to ``BASTION_DB_DSN``."""
+    """CLI: apply migrations to ``BASTION_DB_DSN`` (a superuser); with ``BASTION_DB_LOGINS_DIR``,
+    then give every service role LOGIN with the password in ``<dir>/db_<service>.password``."""
     import os
+    from urllib.parse import urlsplit
+
+    from libs.db import roles
 
     dsn = os.environ.get("BASTION_DB_DSN", "")
+    if not dsn and os.environ.get("BASTION_DB_DSN_FILE"):
+        dsn = Path(os.environ["BASTION_DB_DSN_FILE"]).read_text(encoding="utf-8").strip()
     if not dsn:
         print("BASTION_DB_DSN is not set", file=sys.stderr)  # noqa: T201
         return 2
     versions = asyncio.run(apply(dsn))
     print(f"applied {len(versions)} migration(s): {versions}")  # noqa: T201
+    logins = os.environ.get("BASTION_DB_LOGINS_DIR", "")
+    if logins:
+        creds = {
+            service: (Path(logins) / f"db_{service}.password").read_text(encoding="utf-8").strip()
+            for service in roles.SERVICE_ROLES
+            if (Path(logins) / f"db_{service}.password").exists()
+        }
+        database = urlsplit(dsn).path.lstrip("/") or "bastion"
+        asyncio.run(roles.enable_logins(dsn, database, creds))
+        print(f"service logins enabled: {', '.join(sorted(creds))}")  # noqa: T201
     return 0
 
 

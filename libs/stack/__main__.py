@@ -174,10 +174,17 @@ def main(argv: list[str] | None = None) -> int:
     rot_p.add_argument("--retire-old", action="store_true", help="drop the old keys from the ring once rewrapped")
     auth_p = sub.add_parser("nats-auth", help="print a NATS authorization block (fresh passwords) for deploy/")
     auth_p.add_argument("--secrets-dir", required=True, help="where the per-user password files go")
+    db_p = sub.add_parser("db-auth", help="per-service database passwords and DSN files for deploy/")
+    db_p.add_argument("--secrets-dir", required=True)
+    db_p.add_argument("--host", default="postgres")
+    db_p.add_argument("--port", type=int, default=5432)
+    db_p.add_argument("--database", default="bastion")
     args = parser.parse_args(argv)
     if args.command == "nats-auth":
         print(nats_users.authorization_block(nats_users.passwords(Path(args.secrets_dir))))
         return 0
+    if args.command == "db-auth":
+        return db_auth(Path(args.secrets_dir), args.host, args.port, args.database)
     config = StackConfig.from_env(args.var)
     if args.command == "run":
         return run(config)
@@ -244,6 +251,19 @@ def create_org(config: StackConfig, name: str, plan: str) -> int:
 
     org_id, project_id, token = asyncio.run(make())
     print(f"organisation {org_id} (project {project_id})\nowner token (shown once): {token}")
+    return 0
+
+
+def db_auth(directory: Path, host: str, port: int, database: str) -> int:
+    """``db_<service>.password`` (made once) and ``db_<service>.dsn`` for every service role: the
+    migrate job gives each role LOGIN with its password, each service connects with its DSN."""
+    passwords = secrets_store.password_files(directory, "db", roles.SERVICE_ROLES)
+    for service, password in passwords.items():
+        dsn_file = directory / f"db_{service}.dsn"
+        dsn_file.write_text(f"postgresql://{roles.SERVICE_ROLES[service]}:{password}@{host}:{port}/{database}\n",
+                            encoding="utf-8")  # fmt: skip
+        dsn_file.chmod(0o600)
+        print(f"{dsn_file.name}")
     return 0
 
 
