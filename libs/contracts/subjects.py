@@ -30,7 +30,8 @@ AUTH_KEY_REVOKE: Final = "gw.auth.key_revoke.v1"
 AUTH_KEY_UPDATE: Final = "gw.auth.key_update.v1"
 AUTH_TOKEN_ISSUE: Final = "gw.auth.token_issue.v1"
 AUTH_TOKEN_REVOKE: Final = "gw.auth.token_revoke.v1"
-METERING_LIMIT_CHECK: Final = "gw.metering.limit_check.v1"  # reserved: per-key USD / rpm limits
+METERING_LIMIT_CHECK: Final = "gw.metering.limit_check.v1"  # per-key USD / rpm limits, one request
+METERING_LEASE: Final = "gw.metering.lease.v1"  # a block of a key's limits for one edge process
 
 SERVICES: Final = ("auth", "guardrails", "vault", "metering", "audit")
 """Bus services; each answers :func:`ping` and joins a queue group named after itself."""

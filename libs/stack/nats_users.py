@@ -43,6 +43,7 @@ def _js_consumer(stream: str, durable: str) -> list[str]:
 PERMISSIONS: dict[str, dict[str, list[str]]] = {
     "edge": {
         "publish": [s.AUTH_VERIFY, s.GUARD_CHECK, s.VAULT_RESOLVE, s.VAULT_MODELS, s.METERING_LIMIT_CHECK,
+                    s.METERING_LEASE,
                     *(s.ping(x) for x in s.SERVICES), s.USAGE_SUBJECTS, "gw.evt.audit.edge.>", "$JS.API.INFO",
                     *_js_publisher(s.USAGE_STREAM), *_js_publisher(s.AUDIT_STREAM)],
         "subscribe": [],

@@ -10,8 +10,9 @@ from pathlib import Path
 import asyncpg
 
 from libs.contracts import subjects
-from libs.contracts.messages import LimitCheck, LimitDenied, LimitOk, UsageEvent
+from libs.contracts.messages import LeaseGrant, LeaseRequest, LimitCheck, LimitDenied, LimitOk, UsageEvent
 from libs.db.pool import create_pool, ready_check
+from libs.pricing import DEFAULT_MAX_TOKENS
 from libs.svc import periodic, runner
 from libs.svc.bus import inbox_prefix
 from libs.svc.micro import Service
@@ -38,7 +39,7 @@ async def run() -> None:
     settings = load(BaseSettings)
     override = os.environ.get("BASTION_PRICES_FILE")
     prices = pricing.load(override=Path(override) if override else None)
-    default_max = int(os.environ.get("BASTION_DEFAULT_MAX_TOKENS", limits.DEFAULT_MAX_TOKENS))
+    default_max = int(os.environ.get("BASTION_DEFAULT_MAX_TOKENS", DEFAULT_MAX_TOKENS))
     pool = await create_pool(settings.db_dsn, max_size=10)
 
     async def record(event: UsageEvent) -> bool:
@@ -55,6 +56,11 @@ async def run() -> None:
         price = pricing.lookup(prices, req.model)
         reserve = limits.worst_case_micros(price, req, default_max) if req.usd_limit_micros is not None else 0
         return await limits.check(pool, req, reserve)
+
+    @svc.endpoint(subjects.METERING_LEASE, LeaseRequest)
+    async def lease(req: LeaseRequest) -> LeaseGrant | LimitDenied:
+        price = pricing.lookup(prices, req.model)
+        return await limits.grant(pool, req, price, default_max)
 
     broker = runner.make_broker(settings, handlers.SERVICE)
     handlers.register(broker, record, inbox_prefix(settings))

@@ -9,21 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from libs.pricing import Price, cost_micros
+
+__all__ = ["Price", "cost_micros", "load", "lookup"]
+
 DEFAULT_FILE = Path(__file__).with_name("prices.json")
 _DATE_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$")
-
-
-@dataclass(frozen=True)
-class Price:
-    """Micro-dollars per million tokens."""
-
-    input: int
-    output: int
-    cached_input: int
 
 
 def _micro_per_million(value: object) -> int:
@@ -56,14 +50,3 @@ def lookup(table: dict[str, Price], model: str, provider: str = "") -> Price | N
         if name in table:
             return table[name]
     return None
-
-
-def cost_micros(price: Price, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> int:
-    """Cost in µ$: uncached prompt + cached prompt + completion, rounded up once."""
-    cached = min(max(cached_tokens, 0), max(prompt_tokens, 0))
-    pico = (
-        (max(prompt_tokens, 0) - cached) * price.input
-        + cached * price.cached_input
-        + max(completion_tokens, 0) * price.output
-    )
-    return -(-pico // 1_000_000)

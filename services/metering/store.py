@@ -9,7 +9,7 @@ import asyncpg
 
 from libs.contracts.messages import UsageEvent
 from libs.db.pool import tenant_tx
-from services.metering.limits import settle
+from services.metering.limits import settle, settle_leased
 
 _INSERT = """
 INSERT INTO metering.usage_events (
@@ -48,4 +48,5 @@ async def record(pool: asyncpg.Pool, event: UsageEvent, cost_micros: int = 0, pr
             event.prompt_tokens, event.completion_tokens, event.cached_tokens, cost_micros,
         )  # fmt: skip
         await settle(conn, event.request_id, event.key_id, cost_micros)
+        await settle_leased(conn, event.key_id, event.lease_id, event.held_micros)
         return True

@@ -28,6 +28,10 @@ from libs.contracts.messages import (
     GuardReply,
     GuardVerdict,
     KeyLimits,
+    LeaseGrant,
+    LeaseReply,
+    LeaseRequest,
+    LimitDenied,
     ListAliases,
     ListModels,
     ModelInfo,
@@ -113,6 +117,24 @@ CASES: list[tuple[Any, Any, bytes]] = [
                 status=200, prompt_tokens=3, completion_tokens=4), UsageEvent,
      b'{"request_id":"r","ts":1,"org_id":"o","project_id":"p","key_id":"k","model":"m","provider":"mock",'
      b'"status":200,"prompt_tokens":3,"completion_tokens":4}'),
+    (UsageEvent(request_id="r", ts=1, org_id="o", project_id="p", key_id="k", model="m", provider="mock",
+                status=200, lease_id="lse_1", held_micros=86), UsageEvent,
+     b'{"request_id":"r","ts":1,"org_id":"o","project_id":"p","key_id":"k","model":"m","provider":"mock",'
+     b'"status":200,"lease_id":"lse_1","held_micros":86}'),
+    (LeaseRequest(request_id="r", org_id="o", key_id="k", model="m", lease_id="lse_2", rpm_limit=60,
+                  usd_limit_micros=1000, want_units=4, want_micros=344, need_micros=86, return_lease_id="lse_1",
+                  return_window=1_800_000_000, return_units=1, return_micros=10), LeaseRequest,
+     b'{"request_id":"r","org_id":"o","key_id":"k","model":"m","lease_id":"lse_2","rpm_limit":60,'
+     b'"usd_limit_micros":1000,"want_units":4,"want_micros":344,"need_micros":86,"return_lease_id":"lse_1",'
+     b'"return_window":1800000000,"return_units":1,"return_micros":10}'),
+    (LeaseGrant(lease_id="lse_2", window=1_800_000_000, units=4, micros=344, rpm_limit=60, remaining=55, reset_s=30,
+                priced=True, price_input=2_500_000, price_output=10_000_000, price_cached=1_250_000), LeaseReply,
+     b'{"kind":"ok","lease_id":"lse_2","window":1800000000,"units":4,"micros":344,"rpm_limit":60,"remaining":55,'
+     b'"reset_s":30,"priced":true,"price_input":2500000,"price_output":10000000,"price_cached":1250000}'),
+    (LimitDenied(code="metering.rate_limited", reason="Rate limit reached.", retry_after_s=12, rpm_limit=60,
+                 remaining=0, reset_s=12), LeaseReply,
+     b'{"kind":"denied","code":"metering.rate_limited","reason":"Rate limit reached.","retry_after_s":12,'
+     b'"rpm_limit":60,"remaining":0,"reset_s":12}'),
     (AuditEvent(event_id="e", ts=1, org_id="o", actor_type="api_key", actor_id="k", action="chat.completion",
                 resource="model:m", success=True, detail={"provider": "mock"}), AuditEvent,
      b'{"event_id":"e","ts":1,"org_id":"o","actor_type":"api_key","actor_id":"k","action":"chat.completion",'
@@ -148,7 +170,8 @@ def test_subjects_are_versioned_and_distinct() -> None:
     rr = [subjects.AUTH_VERIFY, subjects.AUTH_VERIFY_ADMIN, subjects.GUARD_CHECK, subjects.VAULT_RESOLVE,
           subjects.VAULT_MODELS, subjects.VAULT_KEY_STORE, subjects.VAULT_KEY_ROTATE, subjects.VAULT_KEY_LIST,
           subjects.VAULT_KEY_DELETE, subjects.VAULT_ALIAS_SET, subjects.VAULT_ALIAS_LIST, subjects.VAULT_ALIAS_DELETE,
-          subjects.VAULT_PROVIDER_TEST, subjects.METERING_LIMIT_CHECK, *(subjects.ping(s) for s in subjects.SERVICES)]  # fmt: skip
+          subjects.VAULT_PROVIDER_TEST, subjects.METERING_LIMIT_CHECK,
+          subjects.METERING_LEASE, *(subjects.ping(s) for s in subjects.SERVICES)]  # fmt: skip
     assert len(set(rr)) == len(rr)
     assert all(s.startswith("gw.") and s.rsplit(".", 1)[1].startswith("v") for s in rr)
     assert subjects.usage_event("org1").startswith("gw.evt.usage.")

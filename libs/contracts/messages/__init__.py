@@ -36,7 +36,15 @@ from libs.contracts.messages.keys import (
     RotateKey,
     UpdateKey,
 )
-from libs.contracts.messages.limits import LimitCheck, LimitDenied, LimitOk, LimitReply
+from libs.contracts.messages.limits import (
+    LeaseGrant,
+    LeaseReply,
+    LeaseRequest,
+    LimitCheck,
+    LimitDenied,
+    LimitOk,
+    LimitReply,
+)
 from libs.contracts.messages.vault import (
     AliasInfo,
     AliasList,
@@ -87,6 +95,9 @@ __all__ = [
     "IssueToken",
     "Issued",
     "KeyLimits",
+    "LeaseGrant",
+    "LeaseReply",
+    "LeaseRequest",
     "LimitCheck",
     "LimitDenied",
     "LimitOk",

@@ -25,6 +25,9 @@ class UsageEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     estimated: bool = False
     latency_ms: int = 0
     stream: bool = False
+    lease_id: str = ""
+    """The quota lease the request was admitted from (its hold comes off that lease)."""
+    held_micros: int = 0
 
 
 class AuditEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -42,4 +42,51 @@ class LimitDenied(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True,
 
 
 LimitReply = LimitOk | LimitDenied | Fault
-__all__ = ["LimitCheck", "LimitDenied", "LimitOk", "LimitReply"]
+
+
+class LeaseRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An edge process asks for a block of a key's limits (``want_units`` requests of the current
+    minute, ``want_micros`` of its budget, at least ``need_micros`` — the hold of the request
+    waiting for it) and gives back what its previous lease (``return_*``) did not use. A request
+    with nothing wanted is a give-back only."""
+
+    request_id: str
+    org_id: str
+    key_id: str
+    model: str
+    lease_id: str
+    rpm_limit: int | None = None
+    usd_limit_micros: int | None = None
+    want_units: int = 0
+    want_micros: int = 0
+    need_micros: int = 0
+    return_lease_id: str = ""
+    return_window: int = 0  # unix seconds of the minute the returned units were counted in
+    return_units: int = 0
+    return_micros: int = 0
+    sent_at: int = 0
+
+
+class LeaseGrant(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):
+    """A block to admit requests from: ``units`` requests of the minute starting at ``window``
+    (unlimited if the key has no rpm limit), ``micros`` of budget; the model's prices (µ$ per
+    million tokens, ``priced`` false when unknown) and the default completion size price each
+    request's hold at the edge exactly as metering would."""
+
+    lease_id: str
+    window: int
+    units: int = 0
+    micros: int = 0
+    rpm_limit: int | None = None
+    remaining: int | None = None
+    reset_s: int = 0
+    priced: bool = False
+    price_input: int = 0
+    price_output: int = 0
+    price_cached: int = 0
+    default_max_tokens: int = 4096
+    valid_ms: int = 1000
+
+
+LeaseReply = LeaseGrant | LimitDenied | Fault
+__all__ = ["LeaseGrant", "LeaseReply", "LeaseRequest", "LimitCheck", "LimitDenied", "LimitOk", "LimitReply"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from libs.contracts.messages import LimitCheck
+from libs.pricing import estimate_prompt_tokens
 from services.metering import limits, pricing
 
 
@@ -22,4 +23,4 @@ def test_worst_case_covers_prompt_estimate_and_max_tokens() -> None:
 def test_prompt_estimate_is_an_upper_bound_for_common_text() -> None:
     text = "The quick brown fox jumps over the lazy dog. " * 20
     words = len(text.split())
-    assert limits.estimate_prompt_tokens(len(text)) > words * 1.3  # ~1.3 tokens per English word
+    assert estimate_prompt_tokens(len(text)) > words * 1.3  # ~1.3 tokens per English word
