@@ -10,7 +10,7 @@ from litestar import Litestar
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp
 
-from libs.svc import logs
+from libs.svc import logs, periodic
 from libs.svc.bus import Bus, close_quietly, connect
 from libs.svc.events import EventPublisher, spool_for
 from libs.svc.streams import ALL as STREAMS
@@ -54,11 +54,14 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         "anthropic": AnthropicAdapter(client, connect_s),
         "gemini": GeminiAdapter(client, connect_s),
     }
-    app.state.gateway = Gateway(Bus(nc, settings.bus_timeout_s), events)
+    gateway = Gateway(Bus(nc, settings.bus_timeout_s), events)
+    app.state.gateway = gateway
     app.state.adapters = adapters
     try:
-        yield
+        async with periodic.every(0.25, gateway.quotas.sweep):  # expired quota leases go back
+            yield
     finally:
+        await gateway.quotas.close()
         await events.close()
         await client.aclose()
         await close_quietly(nc)

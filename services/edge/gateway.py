@@ -18,7 +18,6 @@ from libs.contracts.messages import (
     GuardVerdict,
     LimitCheck,
     LimitDenied,
-    LimitOk,
     LimitReply,
     ListModels,
     ModelInfo,
@@ -34,6 +33,7 @@ from libs.svc.bus import Bus, Unavailable
 from libs.svc.events import EventPublisher
 from services.edge import errors
 from services.edge.access import check_model
+from services.edge.quota import Admission, Quotas
 from services.edge.upstream.base import Usage
 
 _auth_codec: Codec[AuthReply] = Codec(AuthReply)
@@ -57,6 +57,9 @@ class Call:
     """The model asked for; after routing, the routed name (an alias's target)."""
     alias: str = ""
     """The project alias the client named, if the model was one."""
+    lease_id: str = ""
+    held_micros: int = 0
+    """What the request holds of its key's quota lease (settled by its usage event)."""
     provider: str = ""
     stream: bool = False
     usage: Usage | None = None
@@ -70,9 +73,10 @@ def _now_ms() -> int:
 class Gateway:
     """Talks to the bus services for one edge worker."""
 
-    def __init__(self, bus: Bus, events: EventPublisher) -> None:
+    def __init__(self, bus: Bus, events: EventPublisher, quotas: Quotas | None = None) -> None:
         self.bus = bus
         self.events = events
+        self.quotas = quotas or Quotas(bus)
 
     async def authenticate(self, call: Call, key: str) -> Principal:
         """Verify ``key`` with auth; 401 on a denial, 503 if auth cannot answer."""
@@ -87,20 +91,16 @@ class Gateway:
         call.principal = reply
         return reply
 
-    async def limit(
-        self, call: Call, principal: Principal, prompt_chars: int, max_tokens: int | None, *, count: bool = True
-    ) -> LimitOk | None:
-        """Count the request and reserve its worst-case cost (only for keys with limits); 429 if over,
-        503 if metering cannot answer — a limit that cannot be checked is not waved through.
-        ``count=False`` only adds to the request's USD hold (no rpm slot)."""
+    async def top_up(self, call: Call, principal: Principal, prompt_chars: int, max_tokens: int | None) -> None:
+        """Hold this request's worst case at ``call.model``'s price on top of its admission (one
+        request's reservation, settled by its usage event); 429 if the budget cannot take it,
+        503 if metering cannot answer."""
         lim = principal.limits
-        rpm = lim.rate_limit_rpm if count else None
-        if rpm is None and lim.usage_limit_usd is None:
-            return None
-        usd_micros = None if lim.usage_limit_usd is None else round(lim.usage_limit_usd * 1_000_000)
+        if lim.usage_limit_usd is None:
+            return
         request = LimitCheck(
             request_id=call.request_id, org_id=principal.org_id, key_id=principal.key_id, model=call.model,
-            rpm_limit=rpm, usd_limit_micros=usd_micros, prompt_chars=prompt_chars,
+            usd_limit_micros=round(lim.usage_limit_usd * 1_000_000), prompt_chars=prompt_chars,
             max_tokens=max_tokens, sent_at=_now_ms(),
         )  # fmt: skip
         try:
@@ -109,12 +109,20 @@ class Gateway:
             raise errors.unavailable(exc.service) from None
         if isinstance(reply, LimitDenied):
             raise errors.limit_denied(reply)
-        assert isinstance(reply, LimitOk)
-        return reply
+
+    async def _admit(
+        self, call: Call, principal: Principal, prompt_chars: int, max_tokens: int | None
+    ) -> Admission | None:
+        """The key's limits, from this process's quota lease; the hold is on ``call`` at once, so
+        the usage event settles it however the request then ends."""
+        admitted = await self.quotas.admit(call.request_id, principal, call.model, prompt_chars, max_tokens)
+        if admitted is not None:
+            call.lease_id, call.held_micros = admitted.lease_id, admitted.held_micros
+        return admitted
 
     async def prepare(
         self, call: Call, principal: Principal, texts: list[str], max_tokens: int | None
-    ) -> tuple[Resolved, GuardVerdict, LimitOk | None]:
+    ) -> tuple[Resolved, GuardVerdict, Admission | None]:
         """Limit check, input guardrails and the vault lookup, concurrently; all must pass.
 
         A refusal is reported in a fixed order whatever finished first: the limit (429), then
@@ -129,7 +137,7 @@ class Gateway:
             request_id=call.request_id, tenant_id=principal.org_id, project_id=principal.project_id,
             model=call.model, sent_at=_now_ms(),
         )  # fmt: skip
-        limit_call = self.limit(call, principal, sum(len(t) for t in texts), max_tokens)
+        limit_call = self._admit(call, principal, sum(len(t) for t in texts), max_tokens)
         guard_call = self.bus.request("guardrails", subjects.GUARD_CHECK, guard, _guard_codec)
         vault_call = self.bus.request("vault", subjects.VAULT_RESOLVE, resolve, _vault_codec)
         limited, verdict, target = await asyncio.gather(limit_call, guard_call, vault_call, return_exceptions=True)
@@ -144,7 +152,7 @@ class Gateway:
             raise errors.from_denial(target.code, target.reason)
         assert isinstance(verdict, GuardVerdict)
         assert isinstance(target, Resolved)
-        assert limited is None or isinstance(limited, LimitOk)
+        assert limited is None or isinstance(limited, Admission)
         call.provider = target.provider
         if target.model and target.model != call.model:
             await self._routed_as(call, principal, target.model, texts, max_tokens)
@@ -158,8 +166,7 @@ class Gateway:
         target's price (one more hop, only for aliases on keys with a USD limit)."""
         check_model(principal.limits, routed)
         call.alias, call.model = call.model, routed
-        if principal.limits.usage_limit_usd is not None:
-            await self.limit(call, principal, sum(len(t) for t in texts), max_tokens, count=False)
+        await self.top_up(call, principal, sum(len(t) for t in texts), max_tokens)
 
     async def check_output(self, call: Call, principal: Principal, texts: list[str]) -> GuardVerdict | Denied:
         """Guardrails on model output; raises ``Unavailable`` if guardrails cannot answer."""
@@ -196,6 +203,7 @@ class Gateway:
                     provider=call.provider, status=status, prompt_tokens=used.prompt_tokens,
                     completion_tokens=used.completion_tokens, cached_tokens=used.cached_tokens,
                     estimated=used.estimated, latency_ms=latency, stream=call.stream,
+                    lease_id=call.lease_id, held_micros=call.held_micros,
                 )
             )  # fmt: skip
         self.events.audit(

@@ -1,0 +1,241 @@
+"""Per-key limits admitted in this process from quota leases granted by metering.
+
+A key with limits is admitted from the lease this process holds for it: one request of the
+current minute and the request's worst-case cost (priced as metering prices it) come off the
+lease in memory, with no bus hop. When the lease is missing, spent, expired or of another minute,
+one request per key (the others wait for it) asks metering for a new block and gives back what
+the old one did not use — one atomic step in Postgres, so the blocks held by every edge process
+together never exceed a limit. Block sizes follow this process's recent rate for the key
+(half a second of traffic, at most ``MAX_UNITS``) and metering caps them at a quarter of what is
+left, so near a limit every request asks for itself and few admissions are stranded here.
+
+Leases are valid for ``valid_ms`` (1 s) and given back by a sweep when they expire, so an idle
+process holds nothing for long, and a metering outage stops admissions within a second: a
+renewal that gets no answer is a 503, never an admission.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TypedDict
+
+from libs.contracts import subjects
+from libs.contracts.codec import Codec
+from libs.contracts.messages import LeaseGrant, LeaseReply, LeaseRequest, LimitDenied, Principal
+from libs.pricing import Price, worst_case_micros
+from libs.svc.bus import Bus, Unavailable
+from services.edge import errors
+
+log = logging.getLogger("bastion.edge.quota")
+_codec: Codec[LeaseReply] = Codec(LeaseReply)
+
+MAX_UNITS = 64
+LEASE_SECONDS_OF_TRAFFIC = 0.5
+PRICE_TTL_S = 60.0
+
+
+@dataclass
+class Admission:
+    """One request admitted: what it holds of which lease, and the rate headers to send."""
+
+    lease_id: str
+    held_micros: int
+    rpm_limit: int | None
+    remaining: int | None
+    reset_s: int
+
+
+@dataclass
+class _Lease:
+    org_id: str
+    key_id: str
+    grant: LeaseGrant
+    units: int | None  # None: the key has no rpm limit
+    micros: int
+    valid_until: float
+
+
+@dataclass
+class _Key:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    lease: _Lease | None = None
+    recent: deque[float] = field(default_factory=lambda: deque(maxlen=2 * MAX_UNITS))
+
+
+def _minute(now: float) -> int:
+    return int(now // 60 * 60)
+
+
+class Quotas:
+    """This process's leases, one per key with limits."""
+
+    def __init__(self, bus: Bus) -> None:
+        self._bus = bus
+        self._keys: dict[str, _Key] = {}
+        self._prices: dict[str, tuple[float, Price | None, int]] = {}
+
+    def _price(self, model: str) -> tuple[Price | None, int] | None:
+        """(price, default max tokens) as metering last told us, or None if not known yet."""
+        hit = self._prices.get(model)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1], hit[2]
+
+    def _hold(self, principal: Principal, model: str, prompt_chars: int, max_tokens: int | None) -> int | None:
+        if principal.limits.usage_limit_usd is None:
+            return 0
+        known = self._price(model)
+        if known is None:
+            return None
+        return worst_case_micros(known[0], prompt_chars, max_tokens, known[1])
+
+    def try_admit(
+        self, principal: Principal, model: str, prompt_chars: int, max_tokens: int | None
+    ) -> Admission | None:
+        """Admit from the lease in hand, if it covers the request (no await: atomic here)."""
+        state = self._keys.get(principal.key_id)
+        lease = state.lease if state else None
+        now = time.time()
+        if lease is None or time.monotonic() > lease.valid_until:
+            return None
+        limits = principal.limits
+        if limits.rate_limit_rpm is not None and (lease.grant.window != _minute(now) or not lease.units):
+            return None
+        hold = self._hold(principal, model, prompt_chars, max_tokens)
+        if hold is None or lease.micros < hold:
+            return None
+        if lease.units is not None:
+            lease.units -= 1
+        lease.micros -= hold
+        remaining = None if lease.grant.remaining is None else lease.grant.remaining + (lease.units or 0)
+        reset_s = max(1, lease.grant.window + 60 - int(now))
+        return Admission(lease.grant.lease_id, hold, lease.grant.rpm_limit, remaining, reset_s)
+
+    async def admit(
+        self, request_id: str, principal: Principal, model: str, prompt_chars: int, max_tokens: int | None
+    ) -> Admission | None:
+        """Admit a request of a key with limits (None for a key without): from the lease in hand,
+        else after one renewal; 429 when metering grants nothing, 503 when it cannot answer."""
+        limits = principal.limits
+        if limits.rate_limit_rpm is None and limits.usage_limit_usd is None:
+            return None
+        state = self._keys.setdefault(principal.key_id, _Key())
+        state.recent.append(time.monotonic())
+        admitted = self.try_admit(principal, model, prompt_chars, max_tokens)
+        if admitted is not None:
+            return admitted
+        async with state.lock:
+            for _ in range(2):  # a second round only when the first taught us the model's price
+                admitted = self.try_admit(principal, model, prompt_chars, max_tokens)
+                if admitted is not None:
+                    return admitted
+                await self._renew(request_id, principal, model, prompt_chars, max_tokens, state)
+            admitted = self.try_admit(principal, model, prompt_chars, max_tokens)
+        if admitted is None:  # cannot happen with a grant that met ``need_micros``; never wave through
+            raise errors.unavailable("metering")
+        return admitted
+
+    def _want_units(self, state: _Key) -> int:
+        now = time.monotonic()
+        last_second = sum(1 for t in state.recent if now - t <= 1.0)
+        return max(1, min(MAX_UNITS, round(last_second * LEASE_SECONDS_OF_TRAFFIC)))
+
+    async def _renew(
+        self, request_id: str, principal: Principal, model: str, prompt_chars: int, max_tokens: int | None,
+        state: _Key,
+    ) -> None:  # fmt: skip
+        limits = principal.limits
+        hold = self._hold(principal, model, prompt_chars, max_tokens) or 0
+        units = self._want_units(state)
+        old = state.lease
+        request = LeaseRequest(
+            request_id=request_id, org_id=principal.org_id, key_id=principal.key_id, model=model,
+            lease_id=f"lse_{secrets.token_hex(12)}", rpm_limit=limits.rate_limit_rpm,
+            usd_limit_micros=None if limits.usage_limit_usd is None else round(limits.usage_limit_usd * 1_000_000),
+            want_units=units, want_micros=hold * units, need_micros=hold, sent_at=_now_ms(),
+            **_give_back(old),
+        )  # fmt: skip
+        try:
+            reply = await self._bus.request("metering", subjects.METERING_LEASE, request, _codec)
+        except Unavailable as exc:
+            raise errors.unavailable(exc.service) from None
+        state.lease = None  # the old one was given back either way
+        if isinstance(reply, LimitDenied):
+            raise errors.limit_denied(reply)
+        assert isinstance(reply, LeaseGrant)
+        if reply.priced:
+            price: Price | None = Price(reply.price_input, reply.price_output, reply.price_cached)
+        else:
+            price = None
+        self._prices[model] = (time.monotonic() + PRICE_TTL_S, price, reply.default_max_tokens)
+        units_left = reply.units if limits.rate_limit_rpm is not None else None
+        valid_until = time.monotonic() + reply.valid_ms / 1000
+        state.lease = _Lease(principal.org_id, principal.key_id, reply, units_left, reply.micros, valid_until)
+
+    async def sweep(self) -> None:
+        """Give back leases past their validity (called periodically; never raises)."""
+        try:
+            await self._sweep()
+        except Exception as exc:  # noqa: BLE001 - a failed sweep is retried next tick
+            log.error("lease sweep failed", extra={"error_type": type(exc).__name__})
+
+    async def _sweep(self) -> None:
+        now = time.monotonic()
+        for key_id, state in list(self._keys.items()):
+            lease = state.lease
+            if lease is None:
+                if not state.recent or now - state.recent[-1] > 60:
+                    del self._keys[key_id]  # forget idle keys
+                continue
+            if now <= lease.valid_until or state.lock.locked():
+                continue
+            async with state.lock:
+                if state.lease is lease:
+                    state.lease = None
+                    await self._give_back(lease)
+
+    async def close(self) -> None:
+        """Give back every lease (shutdown)."""
+        for state in self._keys.values():
+            if state.lease is not None:
+                lease, state.lease = state.lease, None
+                await self._give_back(lease)
+
+    async def _give_back(self, lease: _Lease) -> None:
+        back = _give_back(lease)
+        if not back["return_units"] and not back["return_micros"]:
+            return
+        request = LeaseRequest(request_id=lease.grant.lease_id, org_id=lease.org_id, key_id=lease.key_id, model="",
+                               lease_id=lease.grant.lease_id, sent_at=_now_ms(), **back)  # fmt: skip
+        try:
+            await self._bus.request("metering", subjects.METERING_LEASE, request, _codec)
+        except Unavailable:
+            # metering will release the held micro-dollars when the lease's reservation expires
+            log.warning("lease give-back failed", extra={"lease_id": lease.grant.lease_id})
+
+
+class _Back(TypedDict):
+    return_lease_id: str
+    return_window: int
+    return_units: int
+    return_micros: int
+
+
+def _give_back(lease: _Lease | None) -> _Back:
+    """The ``return_*`` fields for what ``lease`` did not use (units only within its minute)."""
+    if lease is None:
+        return {"return_lease_id": "", "return_window": 0, "return_units": 0, "return_micros": 0}
+    units = lease.units or 0
+    if lease.grant.window != _minute(time.time()):
+        units = 0
+    return {"return_lease_id": lease.grant.lease_id, "return_window": lease.grant.window,
+            "return_units": max(0, units), "return_micros": max(0, lease.micros)}  # fmt: skip
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

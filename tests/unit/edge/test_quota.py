@@ -1,0 +1,126 @@
+"""Quota leases at the edge: admissions from the lease in hand, one renewal at a time, give-backs,
+refusals and outages (metering replaced by a scripted fake; the SQL side is in
+tests/integration/test_lease_sql.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from libs.contracts.errors import Code
+from libs.contracts.messages import KeyLimits, LeaseGrant, LeaseRequest, LimitDenied, Principal
+from libs.svc.bus import Unavailable
+from services.edge import quota
+from services.edge.errors import ApiError
+from services.edge.quota import Quotas
+
+RPM = Principal(org_id="o", project_id="p", key_id="k", limits=KeyLimits(rate_limit_rpm=100))
+BUDGET = Principal(org_id="o", project_id="p", key_id="kb", limits=KeyLimits(usage_limit_usd=1.0))
+
+
+class FakeMetering:
+    """Answers lease requests like metering would, from a counter; records what it was sent."""
+
+    def __init__(self, units: int = 5, micros: int = 10_000, priced: bool = True) -> None:
+        self.sent: list[LeaseRequest] = []
+        self.units, self.micros, self.priced = units, micros, priced
+        self.fail: Exception | None = None
+        self.deny: LimitDenied | None = None
+        self.delay = 0.0
+
+    async def request(self, service: str, subject: str, message: Any, codec: Any, **_: Any) -> Any:
+        assert subject == "gw.metering.lease.v1"
+        self.sent.append(message)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.fail is not None:
+            raise self.fail
+        if self.deny is not None:
+            return self.deny
+        need = message.need_micros
+        return LeaseGrant(lease_id=message.lease_id, window=int(time.time() // 60 * 60), units=self.units,
+                          micros=max(need, min(self.micros, message.want_micros)), rpm_limit=message.rpm_limit,
+                          remaining=50, reset_s=30, priced=self.priced, price_input=1_000_000,
+                          price_output=2_000_000, price_cached=500_000, default_max_tokens=100)  # fmt: skip
+
+
+def grants(fake: FakeMetering) -> list[LeaseRequest]:
+    return [m for m in fake.sent if m.want_units or m.need_micros]
+
+
+async def test_requests_are_admitted_from_the_lease_without_a_hop() -> None:
+    fake = FakeMetering(units=5)
+    quotas = Quotas(fake)  # type: ignore[arg-type]
+    admitted = [await quotas.admit(f"r{i}", RPM, "m", 10, 5) for i in range(5)]
+    assert len(fake.sent) == 1  # one grant of 5 served all 5
+    assert [a.remaining for a in admitted if a] == [54, 53, 52, 51, 50]  # metering's count + units left here
+    await quotas.admit("r6", RPM, "m", 10, 5)
+    assert len(fake.sent) == 2
+    assert fake.sent[1].return_lease_id == fake.sent[0].lease_id  # the spent lease goes back with the renewal
+    assert fake.sent[1].return_units == 0
+
+
+async def test_concurrent_requests_share_one_renewal() -> None:
+    fake = FakeMetering(units=64)
+    fake.delay = 0.02
+    quotas = Quotas(fake)  # type: ignore[arg-type]
+    results = await asyncio.gather(*(quotas.admit(f"r{i}", RPM, "m", 10, 5) for i in range(30)))
+    assert all(results)
+    assert len(fake.sent) == 1
+
+
+async def test_budget_holds_are_priced_by_metering_and_reported() -> None:
+    fake = FakeMetering(micros=10_000)
+    quotas = Quotas(fake)  # type: ignore[arg-type]
+    first = await quotas.admit("r1", BUDGET, "m", 100, 10)
+    # the first grant taught the price: a second round sized the hold, (100/2+16) x 1 + 10 x 2 = 86 µ$
+    assert first is not None
+    assert first.held_micros == 86
+    assert grants(fake)[-1].need_micros == 86
+    second = await quotas.admit("r2", BUDGET, "m", 100, 10)
+    assert second is not None
+    assert second.held_micros == 86
+    # at this (low) rate a block is one request's hold; the spent one went back with the renewal
+    assert fake.sent[-1].return_lease_id == first.lease_id
+    assert fake.sent[-1].return_micros == 0
+
+
+async def test_a_refusal_is_a_429_and_an_outage_a_503_never_an_admission() -> None:
+    fake = FakeMetering()
+    fake.deny = LimitDenied(code=Code.RATE_LIMITED, reason="Rate limit reached: 100 requests per minute.",
+                            retry_after_s=12, rpm_limit=100, remaining=0, reset_s=12)  # fmt: skip
+    quotas = Quotas(fake)  # type: ignore[arg-type]
+    with pytest.raises(ApiError) as err:
+        await quotas.admit("r1", RPM, "m", 10, 5)
+    assert err.value.status == 429
+    assert err.value.headers["retry-after"] == "12"
+    fake.deny, fake.fail = None, Unavailable("metering", "timeout")
+    with pytest.raises(ApiError) as err:
+        await quotas.admit("r2", RPM, "m", 10, 5)
+    assert err.value.status == 503
+
+
+async def test_expired_leases_are_given_back_and_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeMetering(units=10)
+    quotas = Quotas(fake)  # type: ignore[arg-type]
+    await quotas.admit("r1", RPM, "m", 10, 5)
+    later = time.monotonic() + 2
+    monkeypatch.setattr(quota.time, "monotonic", lambda: later)
+    assert quotas.try_admit(RPM, "m", 10, 5) is None  # past its validity
+    await quotas.sweep()
+    back = fake.sent[-1]
+    assert (back.want_units, back.need_micros) == (0, 0)
+    assert back.return_units == 9
+    assert back.return_lease_id == fake.sent[0].lease_id
+    assert back.key_id == "k"
+
+
+async def test_keys_without_limits_need_no_lease() -> None:
+    fake = FakeMetering()
+    quotas = Quotas(fake)  # type: ignore[arg-type]
+    free = Principal(org_id="o", project_id="p", key_id="free")
+    assert await quotas.admit("r", free, "m", 10, 5) is None
+    assert fake.sent == []
