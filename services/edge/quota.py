@@ -58,6 +58,9 @@ class _Lease:
     units: int | None  # None: the key has no rpm limit
     micros: int
     valid_until: float
+    minute_ends: float
+    """When the minute its units count in ends (monotonic; from metering's ``reset_s``, so clock
+    differences between hosts do not matter)."""
 
 
 @dataclass
@@ -65,10 +68,6 @@ class _Key:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     lease: _Lease | None = None
     recent: deque[float] = field(default_factory=lambda: deque(maxlen=2 * MAX_UNITS))
-
-
-def _minute(now: float) -> int:
-    return int(now // 60 * 60)
 
 
 class Quotas:
@@ -100,11 +99,11 @@ class Quotas:
         """Admit from the lease in hand, if it covers the request (no await: atomic here)."""
         state = self._keys.get(principal.key_id)
         lease = state.lease if state else None
-        now = time.time()
-        if lease is None or time.monotonic() > lease.valid_until:
+        now = time.monotonic()
+        if lease is None or now > lease.valid_until:
             return None
         limits = principal.limits
-        if limits.rate_limit_rpm is not None and (lease.grant.window != _minute(now) or not lease.units):
+        if limits.rate_limit_rpm is not None and (now >= lease.minute_ends or not lease.units):
             return None
         hold = self._hold(principal, model, prompt_chars, max_tokens)
         if hold is None or lease.micros < hold:
@@ -113,7 +112,7 @@ class Quotas:
             lease.units -= 1
         lease.micros -= hold
         remaining = None if lease.grant.remaining is None else lease.grant.remaining + (lease.units or 0)
-        reset_s = max(1, lease.grant.window + 60 - int(now))
+        reset_s = max(1, round(lease.minute_ends - now))
         return Admission(lease.grant.lease_id, hold, lease.grant.rpm_limit, remaining, reset_s)
 
     async def admit(
@@ -130,7 +129,8 @@ class Quotas:
         if admitted is not None:
             return admitted
         async with state.lock:
-            for _ in range(2):  # a second round only when the first taught us the model's price
+            for _ in range(3):  # more than one round only when a grant taught us the model's price,
+                # or its minute ended before the request could use it
                 admitted = self.try_admit(principal, model, prompt_chars, max_tokens)
                 if admitted is not None:
                     return admitted
@@ -152,7 +152,7 @@ class Quotas:
         limits = principal.limits
         hold = self._hold(principal, model, prompt_chars, max_tokens) or 0
         units = self._want_units(state)
-        old = state.lease
+        old, state.lease = state.lease, None  # nothing more is admitted from what goes back
         request = LeaseRequest(
             request_id=request_id, org_id=principal.org_id, key_id=principal.key_id, model=model,
             lease_id=f"lse_{secrets.token_hex(12)}", rpm_limit=limits.rate_limit_rpm,
@@ -164,7 +164,6 @@ class Quotas:
             reply = await self._bus.request("metering", subjects.METERING_LEASE, request, _codec)
         except Unavailable as exc:
             raise errors.unavailable(exc.service) from None
-        state.lease = None  # the old one was given back either way
         if isinstance(reply, LimitDenied):
             raise errors.limit_denied(reply)
         assert isinstance(reply, LeaseGrant)
@@ -174,8 +173,9 @@ class Quotas:
             price = None
         self._prices[model] = (time.monotonic() + PRICE_TTL_S, price, reply.default_max_tokens)
         units_left = reply.units if limits.rate_limit_rpm is not None else None
-        valid_until = time.monotonic() + reply.valid_ms / 1000
-        state.lease = _Lease(principal.org_id, principal.key_id, reply, units_left, reply.micros, valid_until)
+        now = time.monotonic()
+        state.lease = _Lease(principal.org_id, principal.key_id, reply, units_left, reply.micros,
+                             valid_until=now + reply.valid_ms / 1000, minute_ends=now + reply.reset_s)  # fmt: skip
 
     async def sweep(self) -> None:
         """Give back leases past their validity (called periodically; never raises)."""
@@ -231,8 +231,8 @@ def _give_back(lease: _Lease | None) -> _Back:
     if lease is None:
         return {"return_lease_id": "", "return_window": 0, "return_units": 0, "return_micros": 0}
     units = lease.units or 0
-    if lease.grant.window != _minute(time.time()):
-        units = 0
+    if time.monotonic() >= lease.minute_ends:
+        units = 0  # counted in a minute that is over
     return {"return_lease_id": lease.grant.lease_id, "return_window": lease.grant.window,
             "return_units": max(0, units), "return_micros": max(0, lease.micros)}  # fmt: skip
 

@@ -124,3 +124,18 @@ async def test_keys_without_limits_need_no_lease() -> None:
     free = Principal(org_id="o", project_id="p", key_id="free")
     assert await quotas.admit("r", free, "m", 10, 5) is None
     assert fake.sent == []
+
+
+async def test_nothing_is_admitted_from_a_lease_while_it_is_being_given_back() -> None:
+    fake = FakeMetering(micros=10_000)
+    quotas = Quotas(fake)  # type: ignore[arg-type]
+    await quotas.admit("r1", BUDGET, "m", 100, 10)  # learns the price; holds 86 µ$
+    state = quotas._keys["kb"]
+    assert state.lease is not None
+    state.lease.micros = 500  # still enough for another small request
+    fake.delay = 0.05
+    big = asyncio.create_task(quotas.admit("r2", BUDGET, "m", 100, 1000))  # holds 2066 µ$: renews
+    await asyncio.sleep(0.01)
+    assert quotas.try_admit(BUDGET, "m", 100, 10) is None  # the old block is on its way back
+    assert await big is not None
+    assert fake.sent[-1].return_micros == 500
