@@ -45,6 +45,7 @@ def ping(service: str) -> str:
 # --- core events (every replica, no queue group) -------------------------------------------
 CREDENTIAL_INVALIDATED: Final = "gw.evt.auth.credential.invalidated"
 GUARD_RULES_CHANGED: Final = "gw.evt.guard.rules.changed"
+VAULT_ROUTES_CHANGED: Final = "gw.evt.vault.routes.changed"  # a vault replica changed a tenant's routes
 
 # --- durable events (JetStream) ------------------------------------------------------------
 USAGE_STREAM: Final = "USAGE"

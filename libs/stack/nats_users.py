@@ -67,8 +67,8 @@ PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "subscribe": [s.GUARD_CHECK, s.GUARD_RULE_CHECK, s.ping("guardrails"), s.GUARD_RULES_CHANGED],
     },
     "vault": {
-        "publish": [],
-        "subscribe": ["gw.vault.>"],
+        "publish": [s.VAULT_ROUTES_CHANGED],
+        "subscribe": ["gw.vault.>", s.VAULT_ROUTES_CHANGED],
     },
     "metering": {
         "publish": _js_consumer(s.USAGE_STREAM, s.METERING_DURABLE),

@@ -79,7 +79,7 @@ class Aliases:
                 cmd.org_id, cmd.project_id, cmd.alias, cmd.target,
             )  # fmt: skip
             rows = await store.aliases_in(conn, cmd.org_id, cmd.project_id, cmd.alias)
-        self._resolver.forget(cmd.org_id)
+        await self._resolver.changed(cmd.org_id)
         return AliasList(aliases=[_info(r) for r in rows], created=bool(created))
 
     async def list(self, cmd: ListAliases) -> AliasList:
@@ -97,5 +97,5 @@ class Aliases:
             )  # fmt: skip
         if not done.endswith(" 1"):
             return Denied(code=NOT_FOUND, reason="No such alias in this project.")
-        self._resolver.forget(cmd.org_id)
+        await self._resolver.changed(cmd.org_id)
         return AliasList(aliases=[])

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import httpx
+from nats.aio.client import Client
 
+from libs.contracts import subjects
+from libs.contracts.codec import encode
+from libs.contracts.messages import RoutesChanged
 from libs.db.pool import create_pool, ready_check
 from libs.svc import periodic, runner
 from libs.svc.micro import Service
@@ -30,8 +34,14 @@ async def run() -> None:
     prober = Prober(pool, resolver, client, settings.probe_timeout_s)
     handlers.register(svc, resolver, ProviderKeys(pool, keys, resolver), Aliases(pool, resolver), prober)
 
+    async def on_connect(nc: Client) -> None:
+        async def announce(org_id: str) -> None:
+            await nc.publish(subjects.VAULT_ROUTES_CHANGED, encode(RoutesChanged(org_id=org_id)))
+
+        resolver.announce = announce
+
     try:
-        await runner.serve(svc, settings, ready=ready_check(pool),
+        await runner.serve(svc, settings, ready=ready_check(pool), on_connect=on_connect,
                            resources=[periodic.every(POLL_S, keys.reload), client])  # fmt: skip
     finally:
         await pool.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from libs.contracts import subjects
+from libs.contracts.codec import Codec
 from libs.contracts.messages import (
     AliasList,
     DeleteAlias,
@@ -19,6 +20,7 @@ from libs.contracts.messages import (
     Resolve,
     Resolved,
     RotateProviderKey,
+    RoutesChanged,
     SetAlias,
     StoreProvider,
 )
@@ -29,6 +31,7 @@ from services.vault.probe import Prober
 from services.vault.resolver import Resolver
 
 SERVICE = "vault"
+_changed: Codec[RoutesChanged] = Codec(RoutesChanged)
 
 
 def register(
@@ -47,6 +50,10 @@ def register(
     @svc.endpoint(subjects.VAULT_MODELS, ListModels)
     async def models(request: ListModels) -> ModelList:
         return await resolver.models(request)
+
+    @svc.listen(subjects.VAULT_ROUTES_CHANGED)
+    async def on_routes_changed(data: bytes) -> None:
+        resolver.forget(_changed.decode(data).org_id)
 
     if keys is None:
         return

@@ -82,7 +82,7 @@ class ProviderKeys:
             return Denied(
                 code="vault.conflict", reason="A provider with that name, or one of those model names, exists."
             )
-        self._resolver.forget(cmd.org_id)
+        await self._resolver.changed(cmd.org_id)
         return await self._listing(cmd.org_id, provider_id)
 
     async def rotate(self, cmd: RotateProviderKey) -> ProviderList | Denied:
@@ -97,7 +97,7 @@ class ProviderKeys:
                 "UPDATE vault.provider_keys SET status = 'retired' WHERE provider_id = $1", cmd.provider_id
             )
             await self._seal_into(conn, cmd.org_id, cmd.provider_id, cmd.api_key, int(version))
-        self._resolver.forget(cmd.org_id)
+        await self._resolver.changed(cmd.org_id)
         return await self._listing(cmd.org_id, cmd.provider_id)
 
     async def delete(self, cmd: DeleteProvider) -> ProviderList | Denied:
@@ -106,7 +106,7 @@ class ProviderKeys:
             done = await conn.execute("DELETE FROM vault.providers WHERE id = $1", cmd.provider_id)
         if not done.endswith(" 1"):
             return _NOT_FOUND
-        self._resolver.forget(cmd.org_id)
+        await self._resolver.changed(cmd.org_id)
         return ProviderList(providers=[])
 
     async def list(self, cmd: ListProviders) -> ProviderList:

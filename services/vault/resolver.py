@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
@@ -25,15 +26,26 @@ class Resolver:
         self._keys = keys
         self._deks: dict[str, bytes] = {}
         # Routes (not secrets) are cached briefly per (tenant, project, requested name): a resolve is
-        # otherwise a multi-round-trip transaction. A change made through this replica drops the
-        # tenant's entries at once; other replicas see it when their entries expire (``cache_ttl_s``).
+        # otherwise a multi-round-trip transaction. A change drops the tenant's entries on this
+        # replica at once and, through ``announce`` (a core fan-out), on every other replica; the
+        # expiry (``cache_ttl_s``) bounds staleness should that message be lost.
         self._routes: dict[tuple[str, str, str], tuple[float, tuple[store.Route, store.SealedKey | None] | None]] = {}
         self._ttl = cache_ttl_s
+        self.announce: Callable[[str], Awaitable[None]] | None = None
 
     def forget(self, org_id: str) -> None:
-        """Drop cached routes of ``org_id`` (after a provider, key or alias change on this replica)."""
+        """Drop cached routes of ``org_id``."""
         for key in [k for k in self._routes if k[0] == org_id]:
             del self._routes[key]
+
+    async def changed(self, org_id: str) -> None:
+        """A provider, key or alias of ``org_id`` changed here: forget, and tell the other replicas."""
+        self.forget(org_id)
+        if self.announce is not None:
+            try:
+                await self.announce(org_id)
+            except Exception as exc:  # noqa: BLE001 - the cache expiry still bounds staleness
+                log.warning("route change not announced", extra={"error_type": type(exc).__name__})
 
     async def _find(
         self, org_id: str, project_id: str, model: str

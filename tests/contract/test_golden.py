@@ -45,6 +45,7 @@ from libs.contracts.messages import (
     ProbeResult,
     Resolve,
     Resolved,
+    RoutesChanged,
     SetAlias,
     UsageEvent,
     VaultReply,
@@ -117,6 +118,7 @@ CASES: list[tuple[Any, Any, bytes]] = [
                 status=200, prompt_tokens=3, completion_tokens=4), UsageEvent,
      b'{"request_id":"r","ts":1,"org_id":"o","project_id":"p","key_id":"k","model":"m","provider":"mock",'
      b'"status":200,"prompt_tokens":3,"completion_tokens":4}'),
+    (RoutesChanged(org_id="o"), RoutesChanged, b'{"org_id":"o"}'),
     (UsageEvent(request_id="r", ts=1, org_id="o", project_id="p", key_id="k", model="m", provider="mock",
                 status=200, lease_id="lse_1", held_micros=86), UsageEvent,
      b'{"request_id":"r","ts":1,"org_id":"o","project_id":"p","key_id":"k","model":"m","provider":"mock",'

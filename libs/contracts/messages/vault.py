@@ -196,3 +196,10 @@ class ProbeResult(msgspec.Struct, frozen=True, kw_only=True, tag="ok", tag_field
 
 
 ProbeReply = ProbeResult | Denied | Fault
+
+
+class RoutesChanged(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A tenant's providers, keys or aliases changed: drop cached routes (core fan-out to every
+    vault replica)."""
+
+    org_id: str
