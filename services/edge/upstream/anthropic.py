@@ -248,6 +248,7 @@ class _StreamToOpenAI:
         self.id = "chatcmpl-anthropic"
         self.usage = Usage()
         self.tools: dict[int, int] = {}  # Anthropic block index → OpenAI tool-call index
+        self.finished = False
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
@@ -262,10 +263,11 @@ class _StreamToOpenAI:
             if not isinstance(payload, dict):
                 continue
             kind = payload.get("type") or event
+            if self.finished:
+                continue  # read the body to its end: the connection goes back to the pool
             for chunk in self._translate(kind, payload):
                 yield chunk
-            if kind in ("message_stop", "error"):
-                return
+            self.finished = kind in ("message_stop", "error")
 
     def _translate(self, kind: str, event: dict[str, Any]) -> list[dict[str, Any]]:
         if kind == "message_start":

@@ -84,10 +84,15 @@ class OpenAIAdapter(HttpAdapter):
 
 
 async def _chunks(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
-    """OpenAI's stream as chunk objects, up to ``[DONE]``; unparseable frames are dropped."""
+    """OpenAI's stream as chunk objects, up to ``[DONE]``; unparseable frames are dropped. The body
+    is read to its end, so the connection goes back to the pool instead of being closed."""
+    done = False
     async for _, data in sse_events(response):
+        if done:
+            continue
         if data == "[DONE]":
-            return
+            done = True
+            continue
         try:
             chunk = msgspec.json.decode(data)
         except msgspec.DecodeError:
