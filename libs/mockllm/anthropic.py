@@ -149,3 +149,20 @@ async def _frames(message: dict[str, Any], arguments: str) -> AsyncIterator[byte
     yield _event("message_delta", delta={"stop_reason": message["stop_reason"], "stop_sequence": None},
                  usage={"output_tokens": usage["output_tokens"]})  # fmt: skip
     yield _event("message_stop")
+
+
+@post("/v1/messages/count_tokens", status_code=200)
+async def count_tokens(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Anthropic token counting: ``{"input_tokens": n}`` (words of the system prompt and messages)."""
+    body = common.decode(await request.body())
+    key = request.headers.get("x-api-key") or request.headers.get("authorization") or ""
+    common.record("/v1/messages/count_tokens", body, key)
+    if not key:
+        return _error(401, "authentication_error", "x-api-key header is required")
+    if body is None or not isinstance(body.get("messages"), list) or not isinstance(body.get("model"), str):
+        return _error(400, "invalid_request_error", "model and messages are required")
+    texts = [
+        _text_of(body.get("system")),
+        *(_text_of(m.get("content")) for m in body["messages"] if isinstance(m, dict)),
+    ]
+    return Response({"input_tokens": common.tokens(" ".join(texts))})

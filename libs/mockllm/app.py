@@ -5,9 +5,10 @@ whitespace word counts (at least 1).
 
 * OpenAI (``openai.py``): ``POST /v1/chat/completions`` (JSON, or SSE with ``stream_options.include_usage``
   honoured; tool calls) and ``POST /v1/embeddings`` (``float`` or little-endian float32 ``base64``).
-* Anthropic (``anthropic.py``): ``POST /v1/messages`` (needs ``x-api-key``; JSON or named-event SSE; tool use).
+* Anthropic (``anthropic.py``): ``POST /v1/messages`` (needs ``x-api-key``; JSON or named-event SSE; tool use)
+  and ``POST /v1/messages/count_tokens``.
 * Gemini (``gemini.py``): ``POST /v1beta/models/<model>:generateContent``, ``:streamGenerateContent``
-  (``?alt=sse`` for SSE, else one JSON array), ``:embedContent``, ``:batchEmbedContents``; ``GET /v1beta/models``
+  (``?alt=sse`` for SSE, else one JSON array), ``:embedContent``, ``:batchEmbedContents``, ``:countTokens``; ``GET /v1beta/models``
   (needs ``x-goog-api-key`` or ``?key=``).
 * ``GET /v1/models`` serves OpenAI's and Anthropic's list shape at once.
 
@@ -61,6 +62,6 @@ async def reset() -> None:
 
 def create_app() -> Litestar:
     """The mock provider app."""
-    handlers = [openai.chat, openai.embeddings, anthropic.messages, gemini.model_method, gemini.list_models,
+    handlers = [openai.chat, openai.embeddings, anthropic.messages, anthropic.count_tokens, gemini.model_method, gemini.list_models,
                 gemini.get_model, models, received, reset]  # fmt: skip
     return Litestar(route_handlers=handlers, openapi_config=None)

@@ -85,13 +85,19 @@ async def model_method(request: Request[Any, Any, Any], target: FromPath[str]) -
     if not key:
         return _unauthenticated()
     model, _, method = target.partition(":")
-    if method not in ("generateContent", "streamGenerateContent", "embedContent", "batchEmbedContents"):
+    if method not in ("generateContent", "streamGenerateContent", "embedContent", "batchEmbedContents", "countTokens"):
         return _error(404, f"Method not found: {method or target}.")
     if body is None:
         return _error(400, "Invalid JSON payload received.")
     failure = await _failure(model)
     if failure is not None:
         return failure
+    if method == "countTokens":
+        inner = body.get("generateContentRequest")
+        counted: dict[str, Any] = inner if isinstance(inner, dict) else body
+        texts = [_content_text(c) for c in counted.get("contents") or []]
+        texts.append(_content_text(counted.get("systemInstruction")))
+        return Response({"totalTokens": common.tokens(" ".join(texts))})
     if method == "embedContent":
         return _embed_one(body)
     if method == "batchEmbedContents":

@@ -22,7 +22,7 @@ from services.edge.middleware import request_id_middleware
 from services.edge.routes.chat import chat_completions
 from services.edge.routes.embeddings import create_embeddings
 from services.edge.routes.health import healthz, readyz
-from services.edge.routes.messages import create_message
+from services.edge.routes.messages import count_message_tokens, create_message
 from services.edge.routes.models import list_models
 from services.edge.settings import get_settings
 from services.edge.upstream.anthropic import AnthropicAdapter
@@ -79,7 +79,15 @@ def build_app() -> Litestar:
     logs.setup("edge", settings.log_level)
     telemetry.setup("edge", settings.trace_file)
     return Litestar(
-        route_handlers=[chat_completions, create_message, create_embeddings, list_models, healthz, readyz],
+        route_handlers=[
+            chat_completions,
+            create_message,
+            count_message_tokens,
+            create_embeddings,
+            list_models,
+            healthz,
+            readyz,
+        ],
         lifespan=[lifespan],
         exception_handlers={
             errors.ApiError: errors.handle_api_error,

@@ -266,3 +266,22 @@ def test_catch_all_openai_compatible_provider_serves_any_model_name(stack: Stack
         assert done.choices[0].message.content == "Mock reply: hi"
         assert last_upstream_request(stack)["body"]["model"] == name  # type: ignore[index]
     assert "*" not in {m.id for m in client.models.list()}
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_anthropic_sdk_counts_tokens_on_every_adapter(
+    stack: Stack, upstreams: Upstreams, claude: anthropic.Anthropic, model: str
+) -> None:
+    counted = claude.messages.count_tokens(model=model, system="Be brief.",
+                                           messages=[{"role": "user", "content": "one two three four"}])  # fmt: skip
+    assert counted.input_tokens > 0
+    if model.startswith("claude"):
+        assert last_upstream_request(stack)["path"] == "/v1/messages/count_tokens"
+        assert counted.input_tokens == 6  # the mock counts words: system + message
+    if model.startswith("gemini"):
+        assert str(last_upstream_request(stack)["path"]).endswith(":countTokens")
+        assert counted.input_tokens == 6
+    raw = httpx.post(f"{stack.edge}/v1/messages/count_tokens", headers={"x-api-key": stack.api_key},
+                     json={"model": model, "messages": [{"role": "user", "content": "one two three four"}]})  # fmt: skip
+    assert raw.status_code == 200
+    assert (raw.headers.get("x-bastion-estimated") == "true") == model.startswith("mock-gpt")

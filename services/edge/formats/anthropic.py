@@ -44,6 +44,18 @@ class MessagesRequest(msgspec.Struct, kw_only=True):
     stream: bool = False
 
 
+class CountRequest(msgspec.Struct, kw_only=True):
+    """``POST /v1/messages/count_tokens``: a Messages request without ``max_tokens``."""
+
+    model: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    messages: Annotated[list[Message], msgspec.Meta(min_length=1)]
+    system: str | list[dict[str, Any]] | None = None
+
+    def as_messages_request(self) -> MessagesRequest:
+        """The same request in the shape :func:`request_to_openai` takes."""
+        return MessagesRequest(model=self.model, max_tokens=1, messages=self.messages, system=self.system)
+
+
 def error_body(status: int, message: str) -> dict[str, Any]:
     """Anthropic's error shape."""
     kind = ERROR_TYPES.get(status, "api_error")

@@ -13,10 +13,11 @@ from litestar import Request, Response, post
 from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
-from services.edge import errors
+from services.edge import errors, textparts
 from services.edge.access import check_model
 from services.edge.errors import ApiError
 from services.edge.formats.anthropic import (
+    CountRequest,
     MessagesRequest,
     StreamToAnthropic,
     error_body,
@@ -24,8 +25,8 @@ from services.edge.formats.anthropic import (
     response_from_openai,
 )
 from services.edge.gateway import Call
-from services.edge.routes.common import authenticate
-from services.edge.routes.pipeline import SSE_HEADERS, Timing, handle, run_chat
+from services.edge.routes.common import authenticate, gateway
+from services.edge.routes.pipeline import SSE_HEADERS, Timing, adapter_for, handle, run_chat
 from services.edge.schemas import decode_object, validate
 
 
@@ -78,3 +79,36 @@ async def _read_body(request: Request[Any, Any, Any]) -> tuple[dict[str, Any], M
     except ValueError as exc:
         raise ApiError(400, str(exc), code="invalid_request_error") from None
     return raw, parsed
+
+
+@post(
+    "/v1/messages/count_tokens",
+    status_code=200,
+    exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
+)
+async def count_message_tokens(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
+    """Anthropic's token counting, for any upstream: the provider's own count where it has one
+    (Anthropic, Gemini), else an estimate (``x-bastion-estimated: true``). The request passes the
+    same checks as a message — its content goes upstream."""
+
+    async def run(call: Call) -> Response[bytes]:
+        principal = await authenticate(request, call)
+        try:
+            raw = decode_object(await request.body())
+            parsed: CountRequest = validate(raw, CountRequest)
+        except ValueError as exc:
+            raise ApiError(400, str(exc), code="invalid_request_error") from None
+        call.model = parsed.model
+        check_model(principal.limits, parsed.model)
+        payload = request_to_openai(raw, parsed.as_messages_request())
+        payload.pop("max_tokens", None)
+        texts, paths = textparts.collect(payload["messages"])
+        target, verdict, _ = await gateway(request).prepare(call, principal, texts, 0)
+        if verdict.texts is not None:
+            textparts.replace(payload["messages"], paths, verdict.texts)
+            texts = verdict.texts
+        tokens, estimated = await adapter_for(request, target.adapter).count(target, payload, sum(map(len, texts)))
+        headers = {"x-bastion-estimated": "true"} if estimated else {}
+        return Response(msgspec.json.encode({"input_tokens": tokens}), media_type="application/json", headers=headers)
+
+    return await handle(request, "messages.count_tokens", run)

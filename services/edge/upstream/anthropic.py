@@ -39,6 +39,9 @@ API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
 """Anthropic requires ``max_tokens``; OpenAI-format requests often leave it out."""
 
+_COUNTED = frozenset({"model", "messages", "system", "tools", "tool_choice", "thinking"})
+"""What ``/messages/count_tokens`` accepts of a Messages request."""
+
 STOP_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -232,6 +235,15 @@ class AnthropicAdapter(HttpAdapter):
         model = str(payload.get("model") or target.upstream_model)
         chunks = _StreamToOpenAI(model)
         return StreamResult(frames=relay_chunks(response, chunks, usage, prompt_chars, include_usage), usage=usage)
+
+    async def count(self, target: Resolved, payload: dict[str, Any], prompt_chars: int) -> tuple[int, bool]:
+        """``POST {base_url}/messages/count_tokens`` with the fields it takes."""
+        body = {k: v for k, v in to_anthropic(payload, target.upstream_model).items() if k in _COUNTED}
+        url = target.base_url.rstrip("/") + "/messages/count_tokens"
+        parsed = await self._post_json(self._build(target, url, body, self._headers(target)))
+        if not isinstance(parsed.get("input_tokens"), int):
+            raise ApiError(502, "The upstream provider sent an invalid response.", code="upstream_error")
+        return int(parsed["input_tokens"]), False
 
     async def embed(self, target: Resolved, payload: dict[str, Any], prompt_chars: int) -> JsonResult:
         """Anthropic has no embeddings endpoint."""

@@ -75,6 +75,8 @@ class Adapter(Protocol):
 
     async def embed(self, target: Resolved, payload: dict[str, Any], prompt_chars: int) -> JsonResult: ...
 
+    async def count(self, target: Resolved, payload: dict[str, Any], prompt_chars: int) -> tuple[int, bool]: ...
+
 
 def upstream_error(response: httpx.Response, message: str | None = None) -> ApiError:
     """Map an upstream error status: 429 keeps retry-after, 5xx → 502, 4xx passes through."""

@@ -273,6 +273,16 @@ class GeminiAdapter(HttpAdapter):
         chunks = _StreamToOpenAI(str(payload.get("model") or target.upstream_model))
         return StreamResult(frames=relay_chunks(response, chunks, usage, prompt_chars, include_usage), usage=usage)
 
+    async def count(self, target: Resolved, payload: dict[str, Any], prompt_chars: int) -> tuple[int, bool]:
+        """``:countTokens`` over the whole request (system instruction and tools included)."""
+        model = "models/" + target.upstream_model.removeprefix("models/")
+        body = {"generateContentRequest": {"model": model, **to_gemini(payload)}}
+        url = self._url(target, "countTokens")
+        parsed = await self._post_json(self._build(target, url, body, self._headers(target)))
+        if not isinstance(parsed.get("totalTokens"), int):
+            raise ApiError(502, "The upstream provider sent an invalid response.", code="upstream_error")
+        return int(parsed["totalTokens"]), False
+
     async def embed(self, target: Resolved, payload: dict[str, Any], prompt_chars: int) -> JsonResult:
         """OpenAI embeddings through ``:batchEmbedContents``."""
         inputs = payload.get("input")

@@ -82,6 +82,10 @@ class OpenAIAdapter(HttpAdapter):
             usage = Usage(prompt_tokens=estimate_tokens(prompt_chars), estimated=True)
         return JsonResult(status=200, body=msgspec.json.encode(parsed), usage=usage)
 
+    async def count(self, target: Resolved, payload: dict[str, Any], prompt_chars: int) -> tuple[int, bool]:
+        """OpenAI has no token-counting endpoint: an estimate (≈4 characters per token), marked so."""
+        return estimate_tokens(prompt_chars), True
+
 
 async def _chunks(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
     """OpenAI's stream as chunk objects, up to ``[DONE]``; unparseable frames are dropped. The body
