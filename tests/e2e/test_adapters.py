@@ -285,3 +285,32 @@ def test_anthropic_sdk_counts_tokens_on_every_adapter(
                      json={"model": model, "messages": [{"role": "user", "content": "one two three four"}]})  # fmt: skip
     assert raw.status_code == 200
     assert (raw.headers.get("x-bastion-estimated") == "true") == model.startswith("mock-gpt")
+
+
+def test_guardrails_apply_to_the_messages_api_in_and_out(stack: Stack, upstreams: Upstreams,
+                                                         claude: anthropic.Anthropic) -> None:  # fmt: skip
+    """Input redaction reaches an Anthropic upstream already redacted (system prompt and text); a
+    secret the model echoes is redacted in the Anthropic-format stream, split across chunks."""
+    secret = "sk-proj-" + "Gh3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0Q"
+    claude.messages.create(model="claude-mock-1", max_tokens=32, system=f"ops key {secret}",
+                           messages=[{"role": "user", "content": f"my key is {secret}"}])  # fmt: skip
+    sent = last_upstream_request(stack)["body"]
+    assert secret not in str(sent)
+    assert "[REDACTED_OPENAI_KEY]" in str(sent["system"])  # type: ignore[index]
+    # a project whose secrets rule acts on output only: the secret reaches the mock, which echoes it
+    with stack.admin() as http:
+        project = http.post("/v1/projects/", json={"name": f"msg-guard-{time.time_ns()}"}).json()["id"]
+        key = http.post("/v1/keys/", json={"project_id": project}).json()["key"]
+        made = http.post("/v1/guardrails/rules", json={"project_id": project, "kind": "secrets", "action": "redact",
+                                                       "direction": "output"})  # fmt: skip
+        assert made.status_code == 201, made.text
+    stack.created_secrets.append(key)
+    time.sleep(0.3)
+    scoped = anthropic.Anthropic(base_url=stack.edge, api_key=key, max_retries=0, timeout=15)
+    with scoped.messages.stream(model="mock/mock-chunk-3", max_tokens=32,
+                                messages=[{"role": "user", "content": f"echo {secret} now"}]) as stream:  # fmt: skip
+        text = "".join(stream.text_stream)
+    assert secret in str(last_upstream_request(stack)["body"])  # the input went up as it was
+    assert secret not in text
+    assert "[REDACTED_OPENAI_KEY]" in text
+    assert text.startswith("Mock reply: echo ")
