@@ -75,3 +75,21 @@ def max_tokens(payload: dict[str, Any], default: int) -> int:
         if isinstance(value, int) and value > 0:
             return value
     return default
+
+
+def add_turn(turns: list[dict[str, Any]], role: str, items: list[dict[str, Any]], field: str) -> None:
+    """Append ``items`` as a ``role`` turn (under ``field``), merged into the previous turn when it
+    has the same role: Anthropic and Gemini want user and assistant turns to alternate."""
+    if not items:
+        return
+    if turns and turns[-1]["role"] == role:
+        turns[-1][field].extend(items)
+    else:
+        turns.append({"role": role, field: items})
+
+
+def image_url(part: dict[str, Any]) -> str | None:
+    """The URL of an OpenAI ``image_url`` part (a link or a data URL)."""
+    image = part.get("image_url")
+    url = image.get("url") if isinstance(image, dict) else image
+    return url if isinstance(url, str) else None

@@ -19,8 +19,10 @@ from libs.contracts.messages import Resolved
 from services.edge.errors import ApiError
 from services.edge.errors import body as error_body
 from services.edge.formats.common import (
+    add_turn,
     arguments_json,
     arguments_object,
+    image_url,
     max_tokens,
     parse_data_url,
     stop_list,
@@ -53,9 +55,8 @@ STOP_REASONS = {
 
 
 def _image_block(part: dict[str, Any]) -> dict[str, Any] | None:
-    image = part.get("image_url")
-    url = image.get("url") if isinstance(image, dict) else image
-    if not isinstance(url, str):
+    url = image_url(part)
+    if url is None:
         return None
     parsed = parse_data_url(url)
     if parsed is not None:
@@ -86,12 +87,7 @@ def to_anthropic(payload: dict[str, Any], model: str) -> dict[str, Any]:
     messages: list[dict[str, Any]] = []
 
     def add(role: str, blocks: list[dict[str, Any]]) -> None:
-        if not blocks:
-            return
-        if messages and messages[-1]["role"] == role:  # Anthropic wants user/assistant turns alternating
-            messages[-1]["content"].extend(blocks)
-        else:
-            messages.append({"role": role, "content": blocks})
+        add_turn(messages, role, blocks, "content")
 
     for message in payload.get("messages") or []:
         role = message.get("role")

@@ -22,9 +22,11 @@ from libs.contracts.messages import Resolved
 from services.edge.errors import ApiError
 from services.edge.errors import body as error_body
 from services.edge.formats.common import (
+    add_turn,
     arguments_json,
     arguments_object,
     call_id,
+    image_url,
     parse_data_url,
     stop_list,
     text_of,
@@ -72,9 +74,8 @@ def _parts(content: Any) -> list[dict[str, Any]]:
         if part.get("type") == "text" and isinstance(part.get("text"), str):
             parts.append({"text": part["text"]})
         elif part.get("type") == "image_url":
-            image = part.get("image_url")
-            url = image.get("url") if isinstance(image, dict) else image
-            if not isinstance(url, str):
+            url = image_url(part)
+            if url is None:
                 continue
             parsed = parse_data_url(url)
             if parsed is not None:
@@ -91,12 +92,7 @@ def to_gemini(payload: dict[str, Any]) -> dict[str, Any]:
     names: dict[str, str] = {}  # tool_call_id → function name (Gemini answers by name)
 
     def add(role: str, parts: list[dict[str, Any]]) -> None:
-        if not parts:
-            return
-        if contents and contents[-1]["role"] == role:
-            contents[-1]["parts"].extend(parts)
-        else:
-            contents.append({"role": role, "parts": parts})
+        add_turn(contents, role, parts, "parts")
 
     for message in payload.get("messages") or []:
         role = message.get("role")
