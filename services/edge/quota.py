@@ -37,6 +37,7 @@ _codec: Codec[LeaseReply] = Codec(LeaseReply)
 MAX_UNITS = 64
 LEASE_SECONDS_OF_TRAFFIC = 0.5
 PRICE_TTL_S = 60.0
+MAX_PRICES = 10_000
 
 
 @dataclass
@@ -171,6 +172,8 @@ class Quotas:
             price: Price | None = Price(reply.price_input, reply.price_output, reply.price_cached)
         else:
             price = None
+        if len(self._prices) >= MAX_PRICES:  # model names come from clients: keep the table bounded
+            self._prices.clear()
         self._prices[model] = (time.monotonic() + PRICE_TTL_S, price, reply.default_max_tokens)
         units_left = reply.units if limits.rate_limit_rpm is not None else None
         now = time.monotonic()
