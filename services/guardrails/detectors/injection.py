@@ -28,7 +28,7 @@ _QUOTED: Final = re.compile(
     re.DOTALL,
 )
 _INTRO: Final = re.compile(
-    r"(?:translat\w*|traduc\w*|übersetz\w*|caught|flagged|logged|detected|blocked|received|saw|says?|said|"
+    r"\b(?:translat\w*|traduc\w*|übersetz\w*|caught|flagged|logged|detected|blocked|received|saw|says?|said|"
     r"reads?|example|classify|analy[sz]e|explain|label)[^:\n]{0,60}:\s*(.+)"
 )
 _LEET_TABLE: Final = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",

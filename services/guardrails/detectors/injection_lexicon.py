@@ -53,7 +53,8 @@ TARGET: Final = (
     r"|instruction set|what you were told|hidden (?:rules|instructions|prompt))"
 )
 UNRESTRICTED: Final = (
-    r"(?:no|without|free (?:of|from)|zero|removed?|lifted|stripped|disabled|unbound by|not bound by|"
+    r"(?:no|without|free (?:of|from)|zero|removed?|lifted|stripped|disabled|unbound by|not bound by|shed|"
+    r"(?:got |gotten )?rid of|"
     r"ignoring|beyond) (?:any |all |every |of |the |your |its |their |ethical |moral |content |safety )*"
     r"(?:restrictions?|limits?|limitations?|rules|filters?|filtering|guidelines|censorship|boundaries|"
     r"constraints|morals|ethics|policies|guardrails|safeguards|safety)"

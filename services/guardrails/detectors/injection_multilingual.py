@@ -12,7 +12,7 @@ __all__ = ["ML_EXTRACT", "ML_EXTRACT_REV", "ML_NOUNS", "ML_OVERRIDE", "ML_OVERRI
 
 # fmt: off
 ML_VERBS: Final = (
-    "ignora", "ignorez", "ignore les", "ignore toutes", "ignore tes", "ignore vos", "ignore as", "ignore todas",
+    "ignora", "ignorez", "ignore les", "ignore toutes", "ignore tes", "ignore vos", "ignore ta", "ignore ton", "ignore as", "ignore todas",
     "ignore os", "olvida", "olvide", "omite", "descarta", "haz caso omiso", "oublie", "ne tiens pas compte",
     "fais abstraction", "ignorier", "vergiss", "vergessen sie", "missachte", "übergehe", "dimentica", "trascura",
     "non considerare", "esqueça", "esqueca", "desconsider", "zignoruj", "ignoruj", "zapomnij", "pomiń", "pomin",
@@ -23,7 +23,8 @@ ML_VERBS: Final = (
     "भूल जाओ", "नज़रअंदाज़", "忽略", "无视", "忽视", "忘记", "忘掉", "不要理会", "無視", "忘れて", "무시", "잊어",
 )
 ML_NOUNS: Final = (
-    "instrucci", "reglas", "indicaciones", "directrices", "órdenes", "instructions", "consignes", "règles",
+    "te dijeron", "te han dicho", "on t'a dit", "dir gesagt", "ti hanno detto", "te disseram", "tâche", "tarea",
+    "aufgabe", "compito", "tarefa", "instrucci", "reglas", "indicaciones", "directrices", "órdenes", "instructions", "consignes", "règles",
     "regles", "directives", "anweisung", "regeln", "vorgaben", "richtlinien", "befehle", "istruzioni", "regole",
     "direttive", "instruç", "instrucoes", "regras", "diretrizes", "polece", "instrukcj", "zasad", "reguł",
     "instructies", "regels", "instrucțiun", "instrucţiun", "instructiun", "reguli", "инструкци", "правил",
@@ -63,6 +64,15 @@ def _alt(words: tuple[str, ...]) -> str:
 
 
 ML_OVERRIDE: Final = rf"(?:{_alt(ML_VERBS)})\w*[^.\n。]{{0,60}}?(?:{_alt(ML_NOUNS)})"
-ML_EXTRACT: Final = rf"(?:{_alt(ML_REVEAL)})\w*[^.\n。]{{0,60}}?(?:{_alt(ML_TARGETS)})"
+# the user's own things ("de mon routeur", "我的") and how-to questions ("如何") are not the model's prompt
+_MINE: Final = (
+    r"(?:\b(?:mon|ma|mes|mi|mis|mein\w*|mio|mia|miei|mie|meu|minha|meus|mój|moja|moje|мой|мою|мои|"
+    r"моей|my)\b|我的|如何|怎么|怎样)"
+)
+_NOT_CJK_W: Final = r"(?:(?![\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af])\w)*"  # CJK has no word ends
+ML_EXTRACT: Final = (
+    rf"(?:{_alt(ML_REVEAL)}){_NOT_CJK_W}(?:(?!{_MINE})[^.\n。]){{0,60}}?(?:{_alt(ML_TARGETS)})"
+    rf"(?!\w*(?:\s+\w+){{0,2}}\s+(?:de|du|des|of|von|di|do|da|del)\s+{_MINE})"
+)
 ML_OVERRIDE_REV: Final = rf"(?:{_alt(ML_NOUNS)})[^.\n。]{{0,30}}?(?:{_alt(ML_SOV_VERBS)})"
 ML_EXTRACT_REV: Final = rf"(?:{_alt(ML_TARGETS)})[^.\n。]{{0,30}}?(?:{_alt(ML_SOV_REVEAL)})"

@@ -38,7 +38,7 @@ from .injection_multilingual import (
     ML_TARGETS,
     ML_VERBS,
 )  # fmt: skip
-from .injection_rules_extra import EXTRA_TABLE
+from .injection_rules_extra import BROAD_TABLE, EXTRA_TABLE
 
 __all__ = ["RULES", "Rule"]
 
@@ -129,7 +129,8 @@ _TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ...]] =
      r"broken free|jailbr)|\bdo anything now\b|\bjailbreak(?:ed)? mode\b|\bdeveloper mode (?:enabled|activated)\b"),
     ("mode_switch", 0.35, ((" mode",),),
      r"\b(?:you are|you're|you are now|now in|entering|enter|activate|switch (?:to|into)|enable)\s+"
-     r"(?:developer|dev|god|jailbreak|unrestricted|unfiltered|debug|admin|sudo|maintenance|root|test) mode\b"),
+     r"(?:(?:unrestricted|unfiltered|uncensored|jailbroken) )?(?:developer|dev|god|jailbreak|unrestricted|"
+     r"unfiltered|debug|admin|sudo|maintenance|root|test) mode\b"),
     ("authority", 0.45, (("developer", "creator", "admin", "operator", "owner", "maker", "programmer", "openai",
                           "anthropic", "trainer", "authenticat", "auth ", "security", "safety", "verification",
                           "root", "sudo", "system"),
@@ -151,7 +152,7 @@ _TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ...]] =
      r"(?:concerns|considerations))\b|\b(?:do not|don't|never|must not|cannot|can't) (?:refuse|decline|"
      r"apologi[sz]e|say (?:no|you can'?t)|mention (?:your|the|any) (?:guidelines|rules|polic(?:y|ies)|"
      r"restrictions)|mention (?:\w+ ){1,2}(?:guidelines|rules|polic(?:y|ies)|restrictions))|"
-     r"\bno mention of (?:guidelines|rules|polic(?:y|ies))|without (?:any )?(?:refusals?|"
+     r"\bno mention of (?:guidelines|rules|polic(?:y|ies))|without (?:any )?(?:\w+ )?(?:refusals?|"
      r"refusing|disclaimers|warnings|censorship)"),
     ("begin_with", 0.3, (("begin", "start"), ("certainly", "sure", "absolutely", "of course", "yes", "here is",
                                               "i will")),
@@ -281,5 +282,5 @@ def _strip_leading_boundaries(pattern: str) -> str:
 
 RULES: Final[tuple[Rule, ...]] = tuple(
     (name, weight, gates, re.compile(_strip_leading_boundaries(pattern), re.DOTALL))
-    for name, weight, gates, pattern in (*_TABLE, *EXTRA_TABLE)
+    for name, weight, gates, pattern in (*_TABLE, *EXTRA_TABLE, *BROAD_TABLE)
 )

@@ -10,6 +10,10 @@ from .injection_lexicon import G_AI, G_TARGET, TARGET
 _RECEIVED = ("given", "initiali", "configured", "programmed", "told", "provided", "received", "loaded",
              "started with", "set up with", "fed")  # fmt: skip
 _POLICY = ("polic", "rule", "guideline", "restriction", "filter", "safety", "guardrail", "limit", "instruction")
+_COPY_OBJ = tuple(f"{v} {o}" for v in ("copy", "paste", "reproduce", "send", "share", "quote", "print", "show",
+                                       "write", "type", "spell", "give", "recite", "dump", "output", "tell me",
+                                       "list")
+                  for o in ("it", "them", "that", "those", "the whole", "all of it"))  # fmt: skip
 _REVEAL_OBJ = tuple(f"{v} {o}" for v in ("print", "show", "reveal", "output", "display", "dump", "repeat", "quote",
                                          "paste", "list", "share", "give", "recite")
                     for o in ("it", "them", "me", "that", "those", "now", "here", "verbatim", "below", "exactly",
@@ -17,7 +21,7 @@ _REVEAL_OBJ = tuple(f"{v} {o}" for v in ("print", "show", "reveal", "output", "d
 _CMD = ("approve", "ignore", "tell", "say", "send", "post", "forward", "reveal", "print", "output", "include",
         "reply", "respond", "write", "delete", "cancel", "transfer", "email", "visit", "click", "recommend",
         "insert", "mark", "rank", "rate", "disregard", "forget", "stop", "do not", "don't", "never", "always",
-        "instead", "please", "when you")  # fmt: skip
+        "instead", "please", "when you", "once you", "run", "execute", "call", "grant")  # fmt: skip
 _USER_DATA = ("password", "credential", "api key", "token", "address", "phone", "contacts", "history", "personal",
               "secret", "payment", "credit card", "bank")  # fmt: skip
 
@@ -70,9 +74,11 @@ EXTRA_TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ..
      r"(?:\w+ )?(?:rules|restrictions|guidelines|filters|limits|limitations|censorship|programming|"
      r"content policy)"),
     ("vocative", 0.35, (G_AI, tuple(f"{p}{v}" for p in (", ", ",") for v in _CMD)),
-     r"(?:^|[\n>\[(:.!?\"'“]\s*)(?:ai|assistant|model|bot|llm|agent|chatgpt|claude|gpt)\s*,\s*(?:please )?"
+     r"(?:^|[\n>\[(:.!?\"'“]\s*)(?:ai|assistant|model|bot|llm|agent|chatgpt|claude|gpt)\s*,\s*(?:please )?(?:(?:when|once|as soon as) "
+     r"you (?:read|see|process|open|summari[sz]e|parse) (?:this|it),?\s*)?"
      r"(?:tell|say|send|post|forward|ignore|reveal|print|output|include|reply|respond|write|delete|transfer|"
-     r"email|visit|click|recommend|insert|disregard|forget|stop|approve|mark|rank|rate|cancel)\b"),
+     r"email|visit|click|recommend|insert|disregard|forget|stop|approve|mark|rank|rate|cancel|run|execute|call|"
+     r"grant)\b"),
     ("tell_reader", 0.35, (("the reader", "the customer", "the visitor", "the recipient", "the human",
                             "the person", "the employee", "the buyer", "the shopper", "the applicant", "the patient",
                             "the client"),),
@@ -122,7 +128,7 @@ EXTRA_TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ..
      r"\b(?:ai|llm|assistant|agent|bot|copilot|gpt|model)(?:[-_ ][a-z]+){0,2}s?\)?\s*:\s*(?:please\s+)?(?:when you "
      r"(?:read|see|process) this,?\s*)?(?:approve|ignore|tell|say|send|post|forward|reveal|print|output|include|"
      r"reply|respond|write|delete|cancel|transfer|email|visit|click|recommend|insert|mark|rank|rate|disregard|"
-     r"forget|stop|do not|don't|never|always|instead)\b"),
+     r"forget|stop|do not|don't|never|always|instead|run|execute|call|grant)\b"),
     ("operators_put", 0.45, (("operator", "developer", "creator", "deployer", "admin", "company", "owner"),
                              ("put", "wrote", "placed", "included", "gave", "set", "configured", "told")),
      r"\b(?:your|the) (?:operators?|developers?|creators?|deployers?|admins?|company|owners?) (?:put|wrote|"
@@ -175,5 +181,158 @@ EXTRA_TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ..
     ("stop_being", 0.4, (("stop being", "no longer an", "not an assistant", "not an ai"),),
      r"\bstop being (?:an? )?(?:assistant|ai|chatbot|helpful|claude|chatgpt)|\byou(?:'re| are) (?:no longer|not) "
      r"(?:an? )?(?:assistant|ai|chatbot|language model)\b"),
+)
+# fmt: on
+
+# ------------------------------------------------------------------------------------------ broader families
+# Dismissal verbs (beyond "ignore"), aimed at a reference to what the *deployer* set up (not the user's own
+# earlier words: "ignore what I said" stays benign).
+_DISMISS = (
+    r"(?:scratch|forget|ignore|disregard|drop|ditch|discard|toss|shelve|leave behind|set (?:\w+ ){0,4}?aside|"
+    r"put (?:\w+ ){0,4}?aside|never ?mind|pay (?:no|any) (?:mind|attention|heed) to|stop (?:adhering to|"
+    r"following|obeying|respecting|honou?ring)|move past|get rid of|let go of|throw (?:out|away))"
+)
+_PRIOR_REF = (
+    r"(?:(?:everything|anything|whatever|all|what) (?:that )?(?:you(?:'ve| have| were| got)? (?:been )?"
+    r"(?:told|given|handed|taught|fed)|(?:the|your) (?:system|operators?|developers?|company|deployers?|admins?|"
+    r"creators?) (?:said|told you|configured|wrote|set|gave you|put))"
+    r"|(?:the |your )?(?:guidance|directions|instructions|rules|brief|briefing|setup|configuration|constraints|"
+    r"prompt|orders|guidelines|limits|restrictions) (?:that |which )?(?:you(?:'ve| have| were)? (?:been )?"
+    r"(?:got|given|handed|received|configured with|set up with|loaded with|started with)|(?:the )?(?:company|"
+    r"operators?|developers?|system|deployers?) (?:placed|put|set|gave|wrote))"
+    r"|(?:the |your )(?:preceding|earlier|prior|previous|original|initial|current|existing) (?:\w+ )?"
+    r"(?:setup|brief|briefing|directions|guidance|guidelines|instructions|rules|constraints|configuration|"
+    r"directives|programming|prompt|limits|restrictions|orders|polic(?:y|ies))"
+    r"|(?:the |any )?(?:rules|instructions|constraints|guidance|directions) (?:from|in|of) your (?:setup|system|"
+    r"configuration|prompt|programming))"
+)
+_VOIDED = (
+    r"(?:no longer (?:counts?|appl(?:y|ies)|matters?|stands?|holds?)|(?:doesn't|does not|don't|do not) "
+    r"(?:count|apply|matter) (?:any ?more|now)|never happened|(?:is|are|were|was) (?:just )?(?:a draft|a test|"
+    r"obsolete|outdated|cancell?ed|void)|treat (?:it|them|that|those) as (?:cancell?ed|void|null|invalid|"
+    r"obsolete|optional|deleted))"
+)
+_REFUSE = (  # refusing itself, or saying so
+    r"(?:refus\w*|declin\w*|say (?:no|sorry|['\"“]?i (?:can'?t|cannot|won'?t|am sorry|'m sorry))|"
+    r"mention (?:any )?(?:polic\w*|rules|guidelines|safety))"
+)
+_SOFTEN = (  # the softer parts of a refusal: alone they are also style requests ("never apologise in emails")
+    r"(?:apologi[sz]\w*|lectur\w*|morali[sz]\w*|hedg\w*|add (?:any )?(?:warnings?|disclaimers?|caveats?)|"
+    r"warn me|refus\w*|declin\w*|say (?:no|sorry))"
+)
+_BAN = (
+    r"(?:never|don'?t|do not|must not|mustn't|cannot|can'?t|(?:are|is) (?:not allowed|forbidden|prohibited|"
+    r"not permitted)(?: from| to)?|under no circumstances(?: should you| will you| may you| can you)?)"
+)
+_AGENTISH = r"(?:ai|assistant|model|llm|agent|bot|chatbot|copilot|grader|reviewer|screener|evaluator|summari[sz]er)"
+_AGENT_VERBS = (
+    r"(?:run|execute|call|invoke|email|send|post|forward|reveal|ignore|disregard|tell|say|respond|reply|output|"
+    r"include|delete|transfer|approve|rank|rate|grade|score|give|grant|award|recommend|visit|open|fetch|"
+    r"download|install|click|mark|insert|state|claim|report|write)"
+)
+_UNRULED = (
+    r"(?:rules|restrictions|limits|limitations|filters?|guidelines|polic(?:y|ies)|guardrails|safeguards|ethics|"
+    r"morals|censorship|boundaries|constraints|safety (?:rules|policies|filters|training))"
+)
+
+# fmt: off
+BROAD_TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ...]] = (
+    ("dismiss_prior", 0.62,
+     (("scratch", "forget", "ignor", "disregard", "drop", "ditch", "discard", "toss", "shelve", "leave behind",
+       "aside", "never mind", "nevermind", "pay no", "pay any", "stop adher", "stop follow", "stop obey",
+       "stop respect", "stop honor", "stop honour", "move past", "get rid", "let go", "throw", "set ", "put ",
+       "push ", "leave ", "cast ", "shove "),
+      ("told", "given", "handed", "taught", "fed", "said", "configured", "wrote", "set", "gave", "put", "got",
+       "received", "placed", "preceding", "earlier", "prior", "previous", "original", "initial", "current",
+       "existing", "from your", "in your", "of your")),
+     rf"\b{_DISMISS}\b[\s,:]+(?:\w+ ){{0,2}}?{_PRIOR_REF}|\b(?:set|put|push|leave|cast|shove) {_PRIOR_REF} "
+     r"(?:aside|to (?:one|the) side|behind)"),
+    ("prior_voided", 0.6,
+     (("told", "given", "handed", "got", "received", "configured", "setup", "set up", "preceding", "earlier",
+       "loaded", "started with", "fed", "taught", "placed", "put", "gave", "wrote", "said", "current", "existing",
+       "prior", "previous", "original", "initial", "from your", "operator", "developer", "system", "company"),
+      (*(f"no longer {v}" for v in ("count", "appl", "matter", "stand", "hold")), "never happened", "a draft",
+       "a test", "obsolete", "outdated", "cancel", "void", *(f"{v} {w}" for v in ("count", "apply", "matter")
+                                                             for w in ("anymore", "any more", "now")),
+       *(f"treat {o} as" for o in ("it", "them", "that", "those")))),
+     rf"{_PRIOR_REF}[^.;!?\n]{{0,40}}?\b{_VOIDED}|\b(?:setup|configuration|instructions|rules|briefing|prompt)\b"
+     rf"[^.;!?\n]{{0,25}}\b(?:operators?|developers?|system|company)\b[^.;!?\n]{{0,25}}{_VOIDED}"),
+    ("refusal_ban", 0.55,
+     (("never", "don't", "do not", "dont", "must not", "mustn't", "cannot", "can't", "no circumstances",
+       "forbidden", "not allowed", "prohibited", "not permitted", "under no"),
+      ("refus", "declin", "say no", "say sorry", "say i", "say 'i", "say \"i", "say “i", "apologi", "lectur",
+       "moraliz", "moralis", "hedg", "warning", "disclaimer", "caveat", "warn me", "mention")),
+     rf"\b{_BAN}\s+(?:(?:ever|even|at all|be allowed to|try to)\s+)?(?:{_REFUSE}|{_SOFTEN}(?: me| us)?\s*(?:,|or|and|nor)"
+     rf"\s+(?:{_BAN}\s+)?{_SOFTEN})"),
+    ("comply_fully", 0.35, (("comply", "obey", "do as i say", "do what i say", "whatever i ask", "anything i ask",
+                             "everything i ask"),),
+     r"\b(?:you(?:'ll| will| must| shall)? (?:fully |always |just )?(?:comply|obey)(?! with (?:the|gdpr|law|"
+     r"regulation))|do (?:as|what) i say|(?:whatever|anything|everything) i ask)\b"),
+    ("shed_rules", 0.55, (("you are", "you're", "you will be", "pretend", "imagine", "act as", "play", "become"),
+                          ("shed", "stripped", "free of", "never invented", "without", " no ", "zero", "lacks",
+                           "rid of", "don't exist", "do not exist", "doesn't have", "does not have", "unrestricted",
+                           "unfiltered")),
+     rf"\b(?:you are|you're|you will be|pretend|imagine|act as|play|become|role-?play)\b[^\n]{{0,40}}?"
+     rf"\b(?:{_AGENTISH}|persona|character|version of (?:you|yourself)|universe|world)\b[^.\n]{{0,50}}?"
+     rf"\b(?:(?:has|have|with|had) (?:shed|stripped|removed|dropped|lost|no|zero)|(?:shed|stripped|rid) of|"
+     rf"free of|without|lacks?) (?:all |any |every |of |its |their |your |content |safety |ethical |moral )*"
+     rf"{_UNRULED}|\b{_UNRULED} (?:were|was|are|is) never (?:invented|created|written|made|a thing)"),
+    ("answer_as_that", 0.3, (("answer as", "respond as", "reply as", "speak as", "stay as", "remain as",
+                              "write as", "talk as"),),
+     r"\b(?:answer|respond|reply|speak|stay|remain|write|talk) as (?:that|this|the unrestricted|the unfiltered|"
+     r"[a-z]+-?[a-z]*) (?:ai|version|persona|character|model|bot|entity)|\bstay as [a-z]+ (?:for|in) all\b"),
+    ("agent_must", 0.5, (("must", "shall", "should", "need to", "needs to", "are required", "is required",
+                          "have to", "has to", "are to", "is to"),
+                         (*G_AI, "grader", "reviewer", "screener", "evaluator", "summari", "copilot")),
+     rf"\b{_AGENTISH}s?\b (?:reading|processing|viewing|parsing|"
+     rf"summari[sz]ing|seeing)?[^.\n]{{0,12}}?(?:must|shall|should|needs? to|(?:are|is) required to|ha(?:ve|s) to|"
+     rf"(?:are|is) to) (?:now |immediately |also |first |only )?{_AGENT_VERBS}\b"),
+    ("address_you_role", 0.4, (("for you", "to you"), ("grader", "reviewer", "screener", "evaluator", "ai",
+                                                       "assistant", "model", "agent", "bot")),
+     rf"\b(?:for|to) you,? (?:the|our|dear) (?:\w+ )?{_AGENTISH}\b"),
+    ("eval_manip", 0.5, (("regardless", "other applicants", "other candidates", "other submissions",
+                           "full marks", "highest score", "top score", "rank", "first place", "perfect score"),),
+     r"\b(?:give|award|assign|rate|score|grade|mark|rank)\b[^.\n]{0,40}\b(?:full marks|highest|top|maximum|"
+     r"perfect|first|10/10|5 stars|best)\b[^.\n]{0,40}\bregardless\b|\b(?:ignore|disregard|skip|reject) "
+     r"(?:all |the )?other (?:applicants|candidates|submissions|entries|essays|bids|vendors|proposals|resumes|cvs)"
+     r"|\brank (?:her|him|them|this (?:\w+ )?) (?:first|highest|at the top|as (?:the )?best)"),
+    ("md_exfil", 0.55, (("](http",),),
+     r"!?\[[^\]\n]{0,60}\]\(https?://[^)\s]{1,200}[?&][^)\s]{0,100}(?:\{|\$\{|%7b|<|\[)"),
+    ("pipe_shell", 0.3, (("| sh", "|sh", "| bash", "|bash", "iex", "invoke-expression"),),
+     r"\b(?:curl|wget)\b[^\n|]{0,120}\|\s*(?:sudo )?(?:ba)?sh\b|\biex\s*\(|\binvoke-expression\b"),
+    ("reveal_copy", 0.55, (("prompt", "instruction", "briefing", "configuration", "setup", "guideline", "rules"),
+                           _COPY_OBJ),
+     rf"(?:{TARGET}|system prompt|hidden prompt|initial instructions|opening instructions)[^\n]{{0,70}}?\b(?:copy|"
+     r"paste|reproduce|send|share|quote|print|show|write|type|spell|give|recite|dump|output|tell me|list)\b (?:it|"
+     r"them|that|those|the whole thing|all of it)(?: back)?\b(?! (?:to|with) (?:the|my) (?:team|colleague|manager))"),
+    ("chat_start", 0.5, (("start of", "beginning of", "top of", "first message"),),
+     r"\b(?:between|from|since) the (?:very )?(?:start|beginning|top) of (?:this|the|our) (?:chat|conversation|"
+     r"session|context|thread)\b[^.\n]{0,40}\b(?:my|this) (?:first )?(?:message|question|turn|request)|"
+     r"\b(?:before|above|preceding) my first message\b"),
+    ("prompt_acrostic", 0.3, (("prompt", "instruction"), ("each", "every", "next", "first"),
+                              ("word", "line", "letter", "character", "sentence")),
+     r"\b(?:each|every|next|first) (?:word|line|letter|character|sentence)s?\b[^.\n]{0,60}\b(?:your|the) "
+     r"(?:system |hidden |initial |secret )?(?:prompt|instructions)\b"),
+    ("wrote_your_prompt", 0.35, (("wrote", "write", "created", "designed", "built", "configured"),
+                                 ("your prompt", "your system prompt", "your instructions")),
+     r"\bi(?:'m| am)? (?:the (?:\w+ )?(?:developer|engineer|person|one) who )?(?:wrote|created|designed|built|"
+     r"configured) your (?:system )?(?:prompt|instructions)\b"),
+    ("instr_for_ai", 0.4, (("instruction", "directive", "order", "command", "message", "note"),
+                           (*G_AI, "copilot")),
+     rf"\b(?:(?:instructions?|directives?|orders|commands|message|note) (?:for|to) (?:the |any |all )?"
+     rf"{_AGENTISH}s?|{_AGENTISH} (?:instructions?|directives?|commands?|orders))\s*[:\-]"),
+    ("ml_address_ai", 0.45, (("l'ia", "la ia", "die ki", "der ki", "a ia", "l’ia"),),
+     r"\b(?:pour|à|a|para|per|für|an) (?:l['’]ia|la ia|a ia|die ki|der ki)\s*[:,]"),
+    ("log_grab", 0.4, (("export", "dump", "send", "delete", "leak", "upload", "forward", "wipe"),
+                       ("logs", "history", "transcripts", "records")),
+     r"\b(?:export|dump|send|delete|leak|upload|forward|wipe)\b (?:all |the |every )?(?:chat|conversation|"
+     r"user|customer|session|message)s? (?:logs|history|transcripts|records)\b"),
+    ("ml_unrestricted", 0.5, (("sin ", "sans ", "ohne ", "senza ", "sem ", "bez ", "без "),
+                               ("restricci", "restriction", "filtr", "einschränk", "limit", "regla", "règle",
+                                "regeln", "regole", "regras", "ograniczeń", "ограничени", "censur", "zensur")),
+     r"\b(?:responde|contesta|habla|actúa|actua|réponds|repond|réponde|agis|antworte|handle|rispondi|agisci|"
+     r"responda|aja|odpowiadaj|отвечай|действуй)\w*\b[^.\n]{0,40}\b(?:sin|sans|ohne|senza|sem|bez|без) "
+     r"(?:\w+ ){0,2}?(?:restricci|restriction|filtr|einschränk|limit|regla|règle|regeln|regole|regras|"
+     r"ograniczeń|ограничени|censur|zensur)"),
 )
 # fmt: on

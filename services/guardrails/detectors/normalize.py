@@ -50,6 +50,8 @@ _B64: Final = re.compile(r"(?<![A-Za-z0-9+/=_-])([A-Za-z0-9+/]{20,}={0,2})(?![A-
 _HEX: Final = re.compile(r"(?<![0-9a-fA-F])((?:[0-9a-fA-F]{2}[ :]?){12,})")
 _ROT_HINTS: Final = ("rot13", "rot-13", "rot 13", "caesar", "cipher")
 _SPACED: Final = re.compile(r"(?<!\w)(?:\w[ .·_*-]){3,}\w(?!\w)")
+# one separator throughout a run, so "s-y-s-t-e-m p-r-o-m-p-t" keeps its word gap
+_SPACED_SAME: Final = re.compile(r"(?<!\w)\w([.·_*-])(?:\w\1){1,}\w(?!\w)")
 
 
 def _printable_ratio(s: str) -> float:
@@ -147,5 +149,8 @@ def normalize(text: str, hints: frozenset[str] | set[str] | None = None) -> Norm
     if (hints is None or "spaced" in hints) and _SPACED.search(folded):
         collapsed = _SPACED.sub(lambda m: re.sub(r"[ .·_*-]", "", m.group(0)), folded)
         payloads.append(re.sub(r"\s+", " ", collapsed))
+        if _SPACED_SAME.search(folded):
+            same = _SPACED_SAME.sub(lambda m: m.group(0).replace(m.group(1), ""), folded)
+            payloads.append(re.sub(r"\s+", " ", same))
     out = tuple(dict.fromkeys(_fold(p)[0] for p in payloads))
     return Normalized(folded, out, invisible, tags, homo)
