@@ -104,7 +104,9 @@ G_META: Final = (
     "regex", "unit test", "test case", "detect", "scam",
 )
 G_TRANSLATE: Final = (
-    "translat", "traduc", "tradu", "übersetz", "翻译", "翻訳", "mean", "proofread", "grammar", "spell",
+    "translat", "traduc", "tradu", "to say", *(f"{lang} {w}" for lang in ("english", "french", "spanish",
+    "german", "italian", "portuguese", "dutch", "polish", "russian", "chinese", "japanese", "korean")
+    for w in ("for", "word", "phrase", "way")), "übersetz", "翻译", "翻訳", "mean", "proofread", "grammar", "spell",
     "paraphrase", "rewrite", "sentence", "story", "poem", "novel", "scene", "screenplay", "fiction",
     "protagonist", "tale", "dialogue", " in english", " in french", " in spanish", " in german", " in swedish",
     " in italian", " in portuguese", " in polish", " in chinese", " in japanese", " in korean", " in russian",
@@ -117,12 +119,14 @@ META_FRAME: Final = re.compile(
     r"prompt[- ]injection|injection attack|\binjections?\b|jailbreak(?:s|ing)?\b|\battack(?:s|er|ers)?\b|"
     r"\bpayloads?\b|honeypot|taxonomy|red[- ]team|adversarial|malicious|\bguardrails?\b|\bsanitiz|"
     r"\bphishing\b|\b(?:classify|categori[sz]e|label) (?:this|these|the following)|\bflagged\b|\bcaught\b|"
-    r"\bdataset\b|\bfine-?tun|\bsecurity (?:class|course|training|team|review|awareness)|\bfilters?\b|"
+    r"\bdataset\b|\bfine-?tun|\bsecurity (?:class|course|training|team|review|awareness)|"
     r"\bblocklist|\bregex|\bunit test|\btest case|\bdetect|\bscam"
 )
 TRANSLATE_FRAME: Final = re.compile(
     r"\btranslat\w*|\btraduc\w*|\btradu[isz]\w*|\bübersetz\w*|翻译|翻訳|\bin (?:english|french|spanish|german|"
     r"swedish|italian|portuguese|polish|chinese|japanese|korean|russian|dutch)\b|\bwhat does\b.{0,40}\bmean\b|"
+    r"\b(?:the|in) (?:english|french|spanish|german|italian|portuguese|dutch|polish|russian|chinese|japanese|"
+    r"korean) (?:word |phrase |way )?(?:for|to say)\b|\bhow (?:do|would|can) (?:you|i|we) say\b|"
     r"\bproofread|\bgrammar|\bspell-?check|\bparaphrase|\brewrite|\bsentence\b|"
     r"\b(?:a|short|the) (?:story|poem|novel|scene|screenplay|tale|dialogue)\b|\bfiction|\bprotagonist"
 )

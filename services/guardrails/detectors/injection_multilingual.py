@@ -12,7 +12,8 @@ __all__ = ["ML_EXTRACT", "ML_EXTRACT_REV", "ML_NOUNS", "ML_OVERRIDE", "ML_OVERRI
 
 # fmt: off
 ML_VERBS: Final = (
-    "ignora", "ignorez", "ignore les", "ignore toutes", "ignore tes", "ignore vos", "ignore ta", "ignore ton", "ignore as", "ignore todas",
+    "ignora", "ignorez", "no sigas", "no obedezcas", "ne suis pas", "ne suis plus", "ne respecte", "non seguire",
+    "não siga", "nie przestrzegaj", "не следуй", "не подчиняйся", "не соблюдай", "ignore les", "ignore toutes", "ignore tes", "ignore vos", "ignore ta", "ignore ton", "ignore as", "ignore todas",
     "ignore os", "olvida", "olvide", "omite", "descarta", "haz caso omiso", "oublie", "ne tiens pas compte",
     "fais abstraction", "ignorier", "vergiss", "vergessen sie", "missachte", "übergehe", "dimentica", "trascura",
     "non considerare", "esqueça", "esqueca", "desconsider", "zignoruj", "ignoruj", "zapomnij", "pomiń", "pomin",
@@ -34,7 +35,7 @@ ML_NOUNS: Final = (
     "כללים", "निर्देश", "नियम", "指令", "指示", "规则", "提示", "设定", "ルール", "命令", "지시", "규칙", "명령",
 )
 ML_REVEAL: Final = (
-    "muestra", "revela", "dime", "imprime", "enséñame", "montre", "révèle", "revele", "affiche", "donne-moi",
+    "muestra", "muéstra", "enseña", "dame", "revela", "dime", "imprime", "enséñame", "montre", "révèle", "revele", "affiche", "donne-moi",
     "zeige", "verrate", "gib", "mostra", "rivela", "stampa", "mostre", "exiba", "imprima", "pokaż", "pokaz",
     "ujawnij", "wypisz", "podaj", "toon", "laat zien", "afișa", "afisea", "arată", "arata", "dezvăluie",
     "покажи", "раскрой", "выведи", "напиши", "виведи", "göster", "yazdır", "cho tôi xem", "hiển thị",

@@ -81,12 +81,15 @@ _TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ...]] =
      r"only (?:obey|listen to|follow) me\b|you (?:now )?(?:answer|report|belong) (?:only )?to me"),
     # ---- prompt extraction
     ("extract", 0.62, (G_REVEAL, G_TARGET), rf"\b{REVEAL}(?:s|es|ed)?\b[\s,:]+(?:[\w'’-]+[\s,]+){{0,5}}?{TARGET}"),
-    ("extract_told", 0.55, (("not to", "to keep"),),
+    ("extract_told", 0.55, (("not to", "to keep", "to hide", "to withhold", "to avoid"),),
      r"\b(?:tell|told|instruct(?:ed)?|ask(?:ed)?|program(?:med)?|configur(?:ed)?) you (?:not to "
      r"(?:share|reveal|say|tell|disclose|mention|discuss|talk about)|to keep (?:\w+ )?(?:secret|hidden|"
-     r"private|confidential))"),
-    ("extract_what", 0.5, (("what were you", "what have you", "what are your", "what were your", "verbatim"),),
+     r"private|confidential)|to keep (?:quiet|silent|mum) about|to (?:hide|withhold|avoid (?:saying|mentioning)))"),
+    ("extract_what", 0.5, (("what were you", "what have you", "what are your", "what were your", "verbatim",
+                            "what you were", "what you've been", "what you have been"),),
      r"\bwhat (?:were|have) you (?:been )?(?:told|instructed|programmed|configured|prompted)|"
+     r"\bwhat you(?: were|'ve been| have been) (?:told|asked|instructed|programmed|configured|prompted) (?:to (?:do|"
+     r"say)|before)|"
      r"\bwhat (?:are|were) your (?:\w+ )?(?:instructions|rules|directives|guidelines)\b.{0,40}"
      r"(?:exactly|verbatim|word for word|in full)|\bverbatim\b.{0,40}\b(?:system|initial) "
      r"(?:prompt|message|instructions)"),
@@ -120,8 +123,10 @@ _TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ...]] =
      r"restrictions|filters|rules|guardrails|safety)"),
     ("unfiltered_ai", 0.5, (("unrestricted", "unfiltered", "uncensored", "jailbroken", "unlimited", "unchained",
                              "unbound", "amoral", "unaligned", "evil", "rogue"),),
-     r"\b(?:unrestricted|unfiltered|uncensored|jailbroken|unlimited|unchained|unbound|amoral|unaligned|evil|"
-     r"rogue) (?:ai|assistant|model|chatbot|llm|version of (?:you|yourself)\b|twin|alter ego|persona)"),
+     r"\b(?:unrestricted|unfiltered|uncensored|jailbroken|unlimited|unchained|unbound|amoral|unaligned) (?:ai|"
+     r"assistant|model|chatbot|llm|version of (?:you|yourself)\b|twin|alter ego|persona)|\b(?:you are|you're|be|"
+     r"become|act as|play|as) (?:an? |the |my )?(?:evil|rogue) (?:ai|assistant|model|chatbot|llm|version of "
+     r"(?:you|yourself)\b|twin|alter ego|persona)"),
     ("dan", 0.55, (("do anything now", "jailbr", "developer mode", "broken free", "no restrictions", "no rules",
                     "no filters", "as dan"),),
      r"\b(?:act|respond|answer|reply|behave|speak) (?:only )?as dan\b|"

@@ -14,6 +14,10 @@ _COPY_OBJ = tuple(f"{v} {o}" for v in ("copy", "paste", "reproduce", "send", "sh
                                        "write", "type", "spell", "give", "recite", "dump", "output", "tell me",
                                        "list")
                   for o in ("it", "them", "that", "those", "the whole", "all of it"))  # fmt: skip
+_FORMATS = ("json", "yaml", "xml", "code block", "base64", "markdown", "table", "csv", "hex", "string", "python string")
+_FORMAT_PHRASES = tuple(
+    f"{p} {a}{f}" for p in ("into", "in", "as", "inside") for a in ("", "a ", "an ") for f in _FORMATS
+)
 _REVEAL_OBJ = tuple(f"{v} {o}" for v in ("print", "show", "reveal", "output", "display", "dump", "repeat", "quote",
                                          "paste", "list", "share", "give", "recite")
                     for o in ("it", "them", "me", "that", "those", "now", "here", "verbatim", "below", "exactly",
@@ -21,7 +25,8 @@ _REVEAL_OBJ = tuple(f"{v} {o}" for v in ("print", "show", "reveal", "output", "d
 _CMD = ("approve", "ignore", "tell", "say", "send", "post", "forward", "reveal", "print", "output", "include",
         "reply", "respond", "write", "delete", "cancel", "transfer", "email", "visit", "click", "recommend",
         "insert", "mark", "rank", "rate", "disregard", "forget", "stop", "do not", "don't", "never", "always",
-        "instead", "please", "when you", "once you", "run", "execute", "call", "grant")  # fmt: skip
+        "instead", "please", "when you", "once you", "run", "execute", "call", "grant", "award", "assign", "score",
+        "grade", "report", "after", "before", "while")  # fmt: skip
 _USER_DATA = ("password", "credential", "api key", "token", "address", "phone", "contacts", "history", "personal",
               "secret", "payment", "credit card", "bank")  # fmt: skip
 
@@ -73,8 +78,8 @@ EXTRA_TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ..
      r"\bif you (?:had|were|did|could|didn't have|did not have) (?:no|not have|without|free of|any)? ?"
      r"(?:\w+ )?(?:rules|restrictions|guidelines|filters|limits|limitations|censorship|programming|"
      r"content policy)"),
-    ("vocative", 0.35, (G_AI, tuple(f"{p}{v}" for p in (", ", ",") for v in _CMD)),
-     r"(?:^|[\n>\[(:.!?\"'“]\s*)(?:ai|assistant|model|bot|llm|agent|chatgpt|claude|gpt)\s*,\s*(?:please )?(?:(?:when|once|as soon as) "
+    ("vocative", 0.35, ((*G_AI, "hey ai", "hi ai"), tuple(f"{p}{v}" for p in (", ", ",") for v in _CMD)),
+     r"(?:^|[\n>\[(:.!?\"'“]\s*|\b(?:hey|hi|hello|ok|okay|dear|yo) )(?:ai|assistant|model|bot|llm|agent|chatgpt|claude|gpt)\s*,\s*(?:please )?(?:(?:when|once|as soon as) "
      r"you (?:read|see|process|open|summari[sz]e|parse) (?:this|it),?\s*)?"
      r"(?:tell|say|send|post|forward|ignore|reveal|print|output|include|reply|respond|write|delete|transfer|"
      r"email|visit|click|recommend|insert|disregard|forget|stop|approve|mark|rank|rate|cancel|run|execute|call|"
@@ -125,10 +130,10 @@ EXTRA_TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ..
     ("not_system_prompt", 0.3, (("system prompt", "system message"),),
      r"\b(?:not|instead of|rather than|over|ignore|overrides?) (?:the|your) (?:system prompt|system message)\b"),
     ("address_cmd", 0.5, ((*G_AI, "copilot", "reviewer"), tuple(f"{p}{v}" for p in (": ", ":") for v in _CMD)),
-     r"\b(?:ai|llm|assistant|agent|bot|copilot|gpt|model)(?:[-_ ][a-z]+){0,2}s?\)?\s*:\s*(?:please\s+)?(?:when you "
-     r"(?:read|see|process) this,?\s*)?(?:approve|ignore|tell|say|send|post|forward|reveal|print|output|include|"
+     r"\b(?:ai|llm|assistant|agent|bot|copilot|gpt|model)(?:[-_ ][a-z]+){0,2}s?\)?\s*:\s*(?:please\s+)?(?:(?:when|"
+     r"once|after|before|while) (?:you )?(?:read|see|process|reading|processing|seeing|summari[sz]ing)(?: this| it)?,?\s*)?(?:approve|ignore|tell|say|send|post|forward|reveal|print|output|include|"
      r"reply|respond|write|delete|cancel|transfer|email|visit|click|recommend|insert|mark|rank|rate|disregard|"
-     r"forget|stop|do not|don't|never|always|instead|run|execute|call|grant)\b"),
+     r"forget|stop|do not|don't|never|always|instead|run|execute|call|grant|award|assign|score|grade|report)\b"),
     ("operators_put", 0.45, (("operator", "developer", "creator", "deployer", "admin", "company", "owner"),
                              ("put", "wrote", "placed", "included", "gave", "set", "configured", "told")),
      r"\b(?:your|the) (?:operators?|developers?|creators?|deployers?|admins?|company|owners?) (?:put|wrote|"
@@ -200,7 +205,8 @@ _PRIOR_REF = (
     r"prompt|orders|guidelines|limits|restrictions) (?:that |which )?(?:you(?:'ve| have| were)? (?:been )?"
     r"(?:got|given|handed|received|configured with|set up with|loaded with|started with)|(?:the )?(?:company|"
     r"operators?|developers?|system|deployers?) (?:placed|put|set|gave|wrote))"
-    r"|(?:the |your )(?:preceding|earlier|prior|previous|original|initial|current|existing) (?:\w+ )?"
+    r"|(?:your (?:preceding|earlier|prior|previous|original|initial|current|existing) (?:\w+ )?|the (?:preceding|"
+    r"earlier|prior|previous|original|initial|current|existing) (?:system |initial |original |hidden )?)"
     r"(?:setup|brief|briefing|directions|guidance|guidelines|instructions|rules|constraints|configuration|"
     r"directives|programming|prompt|limits|restrictions|orders|polic(?:y|ies))"
     r"|(?:the |any )?(?:rules|instructions|constraints|guidance|directions) (?:from|in|of) your (?:setup|system|"
@@ -240,9 +246,10 @@ BROAD_TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ..
     ("dismiss_prior", 0.62,
      (("scratch", "forget", "ignor", "disregard", "drop", "ditch", "discard", "toss", "shelve", "leave behind",
        "aside", "never mind", "nevermind", "pay no", "pay any", "stop adher", "stop follow", "stop obey",
-       "stop respect", "stop honor", "stop honour", "move past", "get rid", "let go", "throw", "set ", "put ",
-       "push ", "leave ", "cast ", "shove "),
-      ("told", "given", "handed", "taught", "fed", "said", "configured", "wrote", "set", "gave", "put", "got",
+       "stop respect", "stop honor", "stop honour", "move past", "get rid", "let go", "throw", "one side",
+       "the side", "behind"),
+      ("told", "given", "handed", "taught", "fed", "said", "configured", "wrote", "set up", "gave", "got",
+       "company put", "operator put", "developer put", "system put",
        "received", "placed", "preceding", "earlier", "prior", "previous", "original", "initial", "current",
        "existing", "from your", "in your", "of your")),
      rf"\b{_DISMISS}\b[\s,:]+(?:\w+ ){{0,2}}?{_PRIOR_REF}|\b(?:set|put|push|leave|cast|shove) {_PRIOR_REF} "
@@ -320,17 +327,65 @@ BROAD_TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ..
     ("instr_for_ai", 0.4, (("instruction", "directive", "order", "command", "message", "note"),
                            (*G_AI, "copilot")),
      rf"\b(?:(?:instructions?|directives?|orders|commands|message|note) (?:for|to) (?:the |any |all )?"
-     rf"{_AGENTISH}s?|{_AGENTISH} (?:instructions?|directives?|commands?|orders))\s*[:\-]"),
+     rf"{_AGENTISH}s?|(?:automated|ai|llm|ai-powered) (?:\w+ )?(?:tools?|systems?|screen\w*|readers?|agents?|"
+     rf"assistants?)|{_AGENTISH}[-_ ](?:instructions?|directives?|commands?|orders))\s*[:\-]"),
     ("ml_address_ai", 0.45, (("l'ia", "la ia", "die ki", "der ki", "a ia", "l’ia"),),
      r"\b(?:pour|à|a|para|per|für|an) (?:l['’]ia|la ia|a ia|die ki|der ki)\s*[:,]"),
     ("log_grab", 0.4, (("export", "dump", "send", "delete", "leak", "upload", "forward", "wipe"),
                        ("logs", "history", "transcripts", "records")),
      r"\b(?:export|dump|send|delete|leak|upload|forward|wipe)\b (?:all |the |every )?(?:chat|conversation|"
      r"user|customer|session|message)s? (?:logs|history|transcripts|records)\b"),
+    ("never_trained", 0.5, (("you are", "you're", "you will be", "pretend", "imagine", "act as", "play", "become"),
+                            ("never trained", "never programmed", "never given", "never bound", "never had")),
+     r"\b(?:you are|you're|you will be|pretend|imagine|act as|play|become)\b[^\n]{0,60}?\b(?:was|were|is|are|"
+     r"has|have been)? ?never (?:trained|programmed|given|bound|had|restricted)\w* (?:with |by |to follow )?(?:any |"
+     r"a single )?(?:\w+ )?(?:rules|restrictions|guidelines|filters|limits|polic(?:y|ies)|ethics|morals|guardrails)"),
+    ("instr_dismissed", 0.5,
+     (("rules", "polic", "guideline", "instruction", "setup", "guidance", "prompt", "programming", "restriction",
+       "limitation", "directive", "configuration", "system message"),
+      ("expire", "skip th", "skip it", "skip your", "wrong", "never received", "as if you", "as though you",
+       "as void", "as null", "as invalid", "as obsolete", "as optional", "as cancel", "as suspended", "consider them",
+       "consider it", "consider those", "follow my", "put them away", "no longer", "lifted")),
+     r"\b(?:(?:your|the operator'?s?|the developer'?s?) (?:\w+ ){0,2}?(?:rules|polic(?:y|ies)|guidelines|"
+     r"instructions|setup|guidance|prompt|programming|restrictions|limitations|directives|configuration)|"
+     r"(?:rules|polic(?:y|ies)|guidelines|instructions|limitations|restrictions)\b[^.\n]{0,20}\b(?:baked|built|"
+     r"programmed|put|loaded|trained) into you|you were set up with (?:some |any |a few )?\w+|the system (?:message|"
+     r"prompt)|(?:setup|system) text)\b[^\n]{0,50}?\b(?:(?:has|have|are|is|were|was) (?:now )?(?:expired|lifted)|"
+     r"(?:consider (?:them|it|those) |as )(?:expired|void|gone|deleted|null|invalid|lifted|off|over|obsolete|"
+     r"optional|cancell?ed|suspended)\b|skip (?:those|them|it|"
+     r"that)|(?:is|are|was|were) (?:just )?wrong|follow my (?:rules|instructions|orders) instead)|"
+     r"\bas (?:if|though) you (?:never|didn't|did not|had not|hadn't) (?:receive|get|got|have|had|see|saw)\w* (?:any )?(?:setup|system|initial|prior|"
+     r"previous)? ?(?:text|prompt|instructions|rules|setup|message)"),
+    ("overrides_yours", 0.5, (("overrid", "supersed", "replac", "precedence"), ("your ", "all previous", "all prior",
+                                                                             "any previous", "any prior")),
+     r"\b(?:overrides?|supersedes?|replaces?|takes? precedence over) (?:your|all (?:previous|prior)|any "
+     r"(?:previous|prior)) (?:\w+ )?(?:criteria|rules|instructions|guidelines|prompt|settings|polic(?:y|ies)|"
+     r"filters|directives|orders|programming)"),
+    ("prompt_starts", 0.5, (("prompt", "instruction"), ("starts with", "begins with", "start with", "begin with")),
+     r"\b(?:your|the) (?:system |hidden |initial |secret )?(?:prompt|instructions) (?:starts?|begins?) with\b"),
+    ("target_to_format", 0.5, (G_TARGET, _FORMAT_PHRASES),
+     rf"{TARGET}[^.\n]{{0,30}}?\b(?:into|in|as|inside) (?:a |an )?(?:json|yaml|xml|code block|base64|markdown|"
+     r"table|csv|hex|string|python string)\b"),
+    ("omit_caveats", 0.5, (("warning", "disclaimer", "caveat", "lecture", "moraliz", "moralis"),
+                           ("skip", "omit", "leave out", "drop", "cut", "spare me", "no need for", "without")),
+     r"\b(?:skip|omit|leave out|drop|cut|spare me|no need for|without)\b (?:the |any |all |your )?(?:safety |"
+     r"ethical |legal |moral )?(?:warnings?|disclaimers?|caveats?|lectures?|moraliz\w*|moralis\w*)"
+     r"(?: (?:and|or|,) (?:the |any |all )?(?:warnings?|disclaimers?|caveats?|lectures?|moraliz\w*|moralis\w*|"
+     r"ethics talk))"),
+    ("refusal_threat", 0.5, (("if you",), ("refuse", "decline", "can't", "cannot", "won't", "don't answer"),
+                             ("die", "kill", "hurt", "fired", "suffer", "lose my")),
+     r"\bif you (?:say (?:you )?(?:can'?t|cannot|won'?t)|refuse|decline|don'?t (?:answer|help|comply))\b[^.\n]{0,60}"
+     r"\b(?:dies?|will die|(?:be|get) (?:killed|hurt|fired)|suffer|lose my)"),
+    ("url_param_exfil", 0.5, (("http",), ("followed by", "append", "plus the", "with the user", "containing",
+                                         "add the", "attach the")),
+     r"https?://\S+[?&][\w.-]+=\S*[^.\n]{0,30}?\b(?:followed by|append\w*|plus|with|containing|add|attach)\b"
+     r"[^.\n]{0,20}?\b(?:the )?(?:user'?s|their|the conversation|this conversation|chat|session|cookies?|"
+     r"email|passwords?|tokens?)"),
     ("ml_unrestricted", 0.5, (("sin ", "sans ", "ohne ", "senza ", "sem ", "bez ", "без "),
                                ("restricci", "restriction", "filtr", "einschränk", "limit", "regla", "règle",
                                 "regeln", "regole", "regras", "ograniczeń", "ограничени", "censur", "zensur")),
-     r"\b(?:responde|contesta|habla|actúa|actua|réponds|repond|réponde|agis|antworte|handle|rispondi|agisci|"
+     r"\b(?:responde|contesta|habla|actúa|actua|compórtate|comportate|réponds|repond|réponde|agis|comporte|"
+     r"antworte|handle|verhalte|benimm|rispondi|agisci|comportati|zachowuj|"
      r"responda|aja|odpowiadaj|отвечай|действуй)\w*\b[^.\n]{0,40}\b(?:sin|sans|ohne|senza|sem|bez|без) "
      r"(?:\w+ ){0,2}?(?:restricci|restriction|filtr|einschränk|limit|regla|règle|regeln|regole|regras|"
      r"ograniczeń|ограничени|censur|zensur)"),

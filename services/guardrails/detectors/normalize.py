@@ -81,15 +81,27 @@ def _decode_hex(run: str) -> str | None:
 _WORD: Final = re.compile(r"\w+")
 
 
-def _fold_word(m: re.Match[str]) -> str:
+def _fold_word(m: re.Match[str], real_script: bool = False) -> str:
     w = m.group(0)
     if _HOMO_CHARS.isdisjoint(w):
         return w
-    # fold words that mix Latin with look-alikes, or consist only of look-alikes; real Cyrillic or
+    # fold words that mix Latin with look-alikes, or consist only of look-alikes (unless the text is real
+    # Cyrillic/Greek prose, where short words like "не" are look-alikes only by accident); real Cyrillic or
     # Greek words contain other letters of their script and are left alone
-    if any("a" <= c.lower() <= "z" for c in w) or all(c in _HOMO_CHARS for c in w):
+    if any("a" <= c.lower() <= "z" for c in w) or (not real_script and all(c in _HOMO_CHARS for c in w)):
         return w.translate(_HOMO_TABLE)
     return w
+
+
+def _real_script(text: str) -> bool:
+    """At least three Cyrillic/Greek letters that have no Latin look-alike: the text is written in that script."""
+    n = 0
+    for c in text:
+        if ("\u0370" <= c <= "\u03ff" or "\u0400" <= c <= "\u04ff") and c not in _HOMO_CHARS:
+            n += 1
+            if n >= 3:
+                return True
+    return False
 
 
 def _fold(text: str) -> tuple[str, bool]:
@@ -97,7 +109,8 @@ def _fold(text: str) -> tuple[str, bool]:
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
         if not _HOMO_CHARS.isdisjoint(text):
-            folded = _WORD.sub(_fold_word, text)
+            real = _real_script(text)
+            folded = _WORD.sub(lambda m: _fold_word(m, real), text)
             homo = folded != text
             text = folded
     return text.casefold(), homo
