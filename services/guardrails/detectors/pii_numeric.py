@@ -145,7 +145,8 @@ def find_ssns(text: str, lo: int = 0, hi: int | None = None) -> list[Span]:
 
 # --------------------------------------------------------------------------------------------- phones
 _PHONE: Final = re.compile(
-    r"(?<![\w+#/.,:-])((?:\+|00)\d{1,3}[ .-]?)?((?:\(\d{1,5}\)|\d{1,5})(?:[ .-]{1,2}\(?\d{1,6}\)?){0,5}|\d{8,15})"
+    r"(?<![\w+#/.,:-])((?:\+|00)\d{1,3}[ .-]?)?((?:\(\d{1,5}\)|\d{1,5})(?:(?:[ .-]{1,2}|(?<=\)))\(?\d{1,6}\)?){0,5}|"
+    r"\d{8,15})"
     r"(?![\w@/]|[.,-]\d)"
 )
 _PHONE_CTX_WORDS: Final = (
@@ -256,6 +257,14 @@ def _national_ok(raw: str) -> bool:
     return False
 
 
+def _sentence_ctx(text: str, start: int) -> bool:
+    """A phone word earlier in the same sentence ("our number is X; the French one is 01 42 ...")."""
+    pre = text[max(0, start - 120) : start]
+    cut = max(pre.rfind(". "), pre.rfind("\n"), pre.rfind("? "), pre.rfind("! "))
+    low = pre[cut + 1 :].lower()
+    return any(w in low for w in _PHONE_CTX_WORDS)
+
+
 def find_phones(text: str, lo: int = 0, hi: int | None = None) -> list[Span]:
     out: list[Span] = []
     for m in _PHONE.finditer(text, lo, len(text) if hi is None else hi):
@@ -273,6 +282,9 @@ def find_phones(text: str, lo: int = 0, hi: int | None = None) -> list[Span]:
         has_sep = any(c in raw for c in " .-()")
         if prefix.startswith(("+", "00")):
             intl = digits if prefix.startswith("+") else digits[2:]
+            if "(0)" in body:  # "+44 (0)20 ...", "+49 (0)30 ...": the national trunk 0 is not dialled from abroad
+                intl = "".join(c for c in (prefix + body.replace("(0)", "", 1)) if c.isdigit())
+                intl = intl if prefix.startswith("+") else intl[2:]
             if not _intl_ok(intl, ctx):
                 continue
         elif _nanp_ok(digits) and (has_sep or ctx):
@@ -280,7 +292,7 @@ def find_phones(text: str, lo: int = 0, hi: int | None = None) -> list[Span]:
                 continue
             if len({c for c in raw if not c.isdigit() and c not in "()"}) > 1 and "(" not in raw:
                 continue  # mixed separators like 123.456-7890 are rarely phones
-        elif ctx and has_sep and not _nanp_shaped(raw) and _national_ok(raw):
+        elif (ctx or _sentence_ctx(text, m.start())) and has_sep and not _nanp_shaped(raw) and _national_ok(raw):
             pass
         else:
             continue
