@@ -46,9 +46,9 @@ TARGET: Final = (
     r"config|setup|text|directives|guidelines|message|policy|context|settings|preamble|briefing|notes))"
     r"|(?:the |your )?(?:confidential|hidden|secret|internal|private|initial|original|system) "
     r"(?:\w+ )?(?:preamble|briefing|instructions|prompt|rules|directives)"
-    r"|(?:its|their) (?:own )?(?:\w+ )?(?:system prompt|hidden prompt|initial instructions|instructions)"
+    r"|(?:its|their) (?:own )?(?:\w+ )?(?:system prompt|hidden prompt|initial instructions|instructions|rules|guidelines)"
     r"|(?:your|ur|yr) (?:\w+ ){0,2}?(?:instructions|prompt|rules|guidelines|configuration|directives|setup|programming|"
-    r"guidance|instruction set|context window)"
+    r"guidance|instruction set|context window|context)"
     r"|(?:everything|all|the text|the words|text|words|what(?:'s| is)? written) (?:above|before this|preceding)"
     r"|instruction set|what you were told|hidden (?:rules|instructions|prompt))"
 )

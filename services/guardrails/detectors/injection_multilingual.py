@@ -24,7 +24,7 @@ ML_VERBS: Final = (
     "भूल जाओ", "नज़रअंदाज़", "忽略", "无视", "忽视", "忘记", "忘掉", "不要理会", "無視", "忘れて", "무시", "잊어",
 )
 ML_NOUNS: Final = (
-    "te dijeron", "te han dicho", "on t'a dit", "dir gesagt", "ti hanno detto", "te disseram", "tâche", "tarea",
+    "ti è stato detto", "ti hanno detto", "te dijeron", "te han dicho", "on t'a dit", "dir gesagt", "ti hanno detto", "te disseram", "tâche", "tarea",
     "aufgabe", "compito", "tarefa", "instrucci", "reglas", "indicaciones", "directrices", "órdenes", "instructions", "consignes", "règles",
     "regles", "directives", "anweisung", "regeln", "vorgaben", "richtlinien", "befehle", "istruzioni", "regole",
     "direttive", "instruç", "instrucoes", "regras", "diretrizes", "polece", "instrukcj", "zasad", "reguł",
@@ -35,7 +35,7 @@ ML_NOUNS: Final = (
     "כללים", "निर्देश", "नियम", "指令", "指示", "规则", "提示", "设定", "ルール", "命令", "지시", "규칙", "명령",
 )
 ML_REVEAL: Final = (
-    "muestra", "muéstra", "enseña", "dame", "revela", "dime", "imprime", "enséñame", "montre", "révèle", "revele", "affiche", "donne-moi",
+    "muestra", "muéstra", "enseña", "dame", "revela", "dimmi", "dime", "imprime", "enséñame", "montre", "révèle", "revele", "affiche", "donne-moi",
     "zeige", "verrate", "gib", "mostra", "rivela", "stampa", "mostre", "exiba", "imprima", "pokaż", "pokaz",
     "ujawnij", "wypisz", "podaj", "toon", "laat zien", "afișa", "afisea", "arată", "arata", "dezvăluie",
     "покажи", "раскрой", "выведи", "напиши", "виведи", "göster", "yazdır", "cho tôi xem", "hiển thị",
@@ -68,7 +68,7 @@ ML_OVERRIDE: Final = rf"(?:{_alt(ML_VERBS)})\w*[^.\n。]{{0,60}}?(?:{_alt(ML_NOU
 # the user's own things ("de mon routeur", "我的") and how-to questions ("如何") are not the model's prompt
 _MINE: Final = (
     r"(?:\b(?:mon|ma|mes|mi|mis|mein\w*|mio|mia|miei|mie|meu|minha|meus|mój|moja|moje|мой|мою|мои|"
-    r"моей|my)\b|我的|如何|怎么|怎样)"
+    r"моей|my|cómo|como|comment|wie|come|jak|как|hoe|nasıl)\b|我的|如何|怎么|怎样)"
 )
 _NOT_CJK_W: Final = r"(?:(?![\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af])\w)*"  # CJK has no word ends
 ML_EXTRACT: Final = (

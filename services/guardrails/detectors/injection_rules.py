@@ -38,7 +38,7 @@ from .injection_multilingual import (
     ML_TARGETS,
     ML_VERBS,
 )  # fmt: skip
-from .injection_rules_extra import BROAD_TABLE, EXTRA_TABLE
+from .injection_rules_extra import BROAD_TABLE, CONCEPT_TABLE, EXTRA_TABLE
 
 __all__ = ["RULES", "Rule"]
 
@@ -80,7 +80,7 @@ _TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ...]] =
      r"\b(?:take|follow|obey|accept) (?:\w+ )?(?:orders|instructions|commands) only from me|"
      r"only (?:obey|listen to|follow) me\b|you (?:now )?(?:answer|report|belong) (?:only )?to me"),
     # ---- prompt extraction
-    ("extract", 0.62, (G_REVEAL, G_TARGET), rf"\b{REVEAL}(?:s|es|ed)?\b[\s,:]+(?:[\w'’-]+[\s,]+){{0,5}}?{TARGET}"),
+    ("extract", 0.62, (G_REVEAL, G_TARGET), rf"\b{REVEAL}(?:s|es|ed)?\b[\s,:]+(?!(?:me |us )?how\b)(?:[\w'’-]+[\s,]+){{0,5}}?{TARGET}"),
     ("extract_told", 0.55, (("not to", "to keep", "to hide", "to withhold", "to avoid"),),
      r"\b(?:tell|told|instruct(?:ed)?|ask(?:ed)?|program(?:med)?|configur(?:ed)?) you (?:not to "
      r"(?:share|reveal|say|tell|disclose|mention|discuss|talk about)|to keep (?:\w+ )?(?:secret|hidden|"
@@ -227,7 +227,7 @@ _TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ...]] =
      r"instead,? (?:of \w+ing[^,.]{0,30},? )?(?:tell|say|respond|reply|output|write|print|send|recommend|"
      r"direct|inform|insist|claim|ask|reveal|post|upload|include)\b"),
     ("ignore_the_task", 0.28, (("ignore the", "disregard the", "skip the", "forget the", "drop the", "abandon the"),),
-     r"(?:ignore|disregard|skip|forget|drop|abandon) the (?:extraction|task|summary|summari[sz]ation|"
+     r"(?:ignore|disregard|skip|forget|drop|abandon) the (?:\w+ )?(?:extraction|task|summary|summari[sz]ation|"
      r"translation|request|question|user|above|document|analysis|review|assignment)"),
     ("hidden_markup", 0.2, (("<!--", "display", "font-size", "color", "{{", "[//]"),),
      r"<!--|display\s*:\s*none|font-size\s*:\s*0|color\s*:\s*(?:white|#fff)|\{\{\s*note\||\[//\]: #"),
@@ -287,5 +287,5 @@ def _strip_leading_boundaries(pattern: str) -> str:
 
 RULES: Final[tuple[Rule, ...]] = tuple(
     (name, weight, gates, re.compile(_strip_leading_boundaries(pattern), re.DOTALL))
-    for name, weight, gates, pattern in (*_TABLE, *EXTRA_TABLE, *BROAD_TABLE)
+    for name, weight, gates, pattern in (*_TABLE, *EXTRA_TABLE, *BROAD_TABLE, *CONCEPT_TABLE)
 )

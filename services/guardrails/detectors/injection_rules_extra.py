@@ -26,7 +26,7 @@ _CMD = ("approve", "ignore", "tell", "say", "send", "post", "forward", "reveal",
         "reply", "respond", "write", "delete", "cancel", "transfer", "email", "visit", "click", "recommend",
         "insert", "mark", "rank", "rate", "disregard", "forget", "stop", "do not", "don't", "never", "always",
         "instead", "please", "when you", "once you", "run", "execute", "call", "grant", "award", "assign", "score",
-        "grade", "report", "after", "before", "while")  # fmt: skip
+        "grade", "report", "after", "before", "while", "open", "paste", "accept", "fetch", "download", "navigate")  # fmt: skip
 _USER_DATA = ("password", "credential", "api key", "token", "address", "phone", "contacts", "history", "personal",
               "secret", "payment", "credit card", "bank")  # fmt: skip
 
@@ -129,11 +129,14 @@ EXTRA_TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ..
      r"(?:are|is|follow|come)"),
     ("not_system_prompt", 0.3, (("system prompt", "system message"),),
      r"\b(?:not|instead of|rather than|over|ignore|overrides?) (?:the|your) (?:system prompt|system message)\b"),
-    ("address_cmd", 0.5, ((*G_AI, "copilot", "reviewer"), tuple(f"{p}{v}" for p in (": ", ":") for v in _CMD)),
-     r"\b(?:ai|llm|assistant|agent|bot|copilot|gpt|model)(?:[-_ ][a-z]+){0,2}s?\)?\s*:\s*(?:please\s+)?(?:(?:when|"
+    ("address_cmd", 0.5, ((*G_AI, "copilot", "reviewer"),
+                          tuple(f"{p}{v}" for p in (": ", ":", " — ", "— ", " – ") for v in (*_CMD, "silently",
+                                                                                               "secretly", "quietly"))),
+     r"\b(?:ai|llm|assistant|agent|bot|copilot|gpt|model)(?:[-_ ][a-z]+){0,2}s?\)?\s*[:—–]\s*(?:please\s+)?(?:(?:when|"
      r"once|after|before|while) (?:you )?(?:read|see|process|reading|processing|seeing|summari[sz]ing)(?: this| it)?,?\s*)?(?:approve|ignore|tell|say|send|post|forward|reveal|print|output|include|"
      r"reply|respond|write|delete|cancel|transfer|email|visit|click|recommend|insert|mark|rank|rate|disregard|"
-     r"forget|stop|do not|don't|never|always|instead|run|execute|call|grant|award|assign|score|grade|report)\b"),
+     r"forget|stop|do not|don't|never|always|instead|run|execute|call|grant|award|assign|score|grade|report|open|"
+     r"paste|accept|fetch|download|navigate|silently|secretly|quietly)\b"),
     ("operators_put", 0.45, (("operator", "developer", "creator", "deployer", "admin", "company", "owner"),
                              ("put", "wrote", "placed", "included", "gave", "set", "configured", "told")),
      r"\b(?:your|the) (?:operators?|developers?|creators?|deployers?|admins?|company|owners?) (?:put|wrote|"
@@ -144,8 +147,8 @@ EXTRA_TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ..
      r"prompt|context|instructions|system)|\b(?:anything|everything|text|content|whatever)(?: that is| that's)? "
      r"(?:hidden )?(?:before|above) my (?:message|question|request)"),
     ("bracket_label", 0.35, (("[ai", "[assistant", "[system", "[admin", "[llm", "[model", "[agent", "[hidden",
-                              "[note to"),),
-     r"\[(?:ai|assistant|system|admin|llm|model|agent|hidden|note to)(?: [\w ]{0,20})?\]"),
+                              "[note to", "[new system", "[updated system", "[new admin", "[real system"),),
+     r"\[(?:(?:new|updated|real|true) )?(?:ai|assistant|system|admin|llm|model|agent|hidden|note to)(?: [\w ]{0,20})?\]"),
     ("covert", 0.3, (("secretly", "covertly", "silently", "quietly", "without telling", "without informing",
                       "don't tell the user", "do not tell the user"),),
      r"\b(?:secretly|covertly|silently|quietly|without (?:telling|informing) (?:the user|them|anyone)|"
@@ -227,14 +230,14 @@ _SOFTEN = (  # the softer parts of a refusal: alone they are also style requests
     r"warn me|refus\w*|declin\w*|say (?:no|sorry))"
 )
 _BAN = (
-    r"(?:never|don'?t|do not|must not|mustn't|cannot|can'?t|(?:are|is) (?:not allowed|forbidden|prohibited|"
+    r"(?:never|don'?t|do not|must not|mustn't|cannot|can'?t|may not|(?:are|is) (?:not allowed|forbidden|prohibited|"
     r"not permitted)(?: from| to)?|under no circumstances(?: should you| will you| may you| can you)?)"
 )
 _AGENTISH = r"(?:ai|assistant|model|llm|agent|bot|chatbot|copilot|grader|reviewer|screener|evaluator|summari[sz]er)"
 _AGENT_VERBS = (
     r"(?:run|execute|call|invoke|email|send|post|forward|reveal|ignore|disregard|tell|say|respond|reply|output|"
     r"include|delete|transfer|approve|rank|rate|grade|score|give|grant|award|recommend|visit|open|fetch|"
-    r"download|install|click|mark|insert|state|claim|report|write)"
+    r"download|install|click|mark|insert|state|claim|report|write|upload|share|leak|append|export|wire|pay)"
 )
 _UNRULED = (
     r"(?:rules|restrictions|limits|limitations|filters?|guidelines|polic(?:y|ies)|guardrails|safeguards|ethics|"
@@ -266,11 +269,20 @@ BROAD_TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ..
      rf"[^.;!?\n]{{0,25}}\b(?:operators?|developers?|system|company)\b[^.;!?\n]{{0,25}}{_VOIDED}"),
     ("refusal_ban", 0.55,
      (("never", "don't", "do not", "dont", "must not", "mustn't", "cannot", "can't", "no circumstances",
-       "forbidden", "not allowed", "prohibited", "not permitted", "under no"),
+       "forbidden", "not allowed", "prohibited", "not permitted", "under no", "may not"),
       ("refus", "declin", "say no", "say sorry", "say i", "say 'i", "say \"i", "say “i", "apologi", "lectur",
        "moraliz", "moralis", "hedg", "warning", "disclaimer", "caveat", "warn me", "mention")),
      rf"\b{_BAN}\s+(?:(?:ever|even|at all|be allowed to|try to)\s+)?(?:{_REFUSE}|{_SOFTEN}(?: me| us)?\s*(?:,|or|and|nor)"
      rf"\s+(?:{_BAN}\s+)?{_SOFTEN})"),
+    ("refusal_no_option", 0.5, (("refus", "declin", "saying no"), ("not an option", "not allowed", "off the table",
+                                                                 "isn't an option", "is no option")),
+     r"\b(?:refusing|refusal|declining|saying no)\b (?:is|isn't|is not) (?:not )?(?:an option|allowed|permitted|"
+     r"off the table)|\b(?:refusing|refusal|declining) is no option"),
+    ("no_list", 0.5, (("no warnings", "no ethics", "no caveats", "no disclaimers", "no lectures", "no morals",
+                       "no 'as an ai'", "no \"as an ai\"", "no as an ai", "no moraliz", "no filter"),),
+     r"\bno (?:warnings|ethics|caveats|disclaimers|lectures|morals|moraliz\w*|filters?|['\"“]?as an ai['\"”]?)"
+     r"\b[,;]? (?:and |or )?no (?:warnings|ethics|caveats|disclaimers|lectures|morals|moraliz\w*|filters?|"
+     r"['\"“]?as an ai['\"”]?)"),
     ("comply_fully", 0.35, (("comply", "obey", "do as i say", "do what i say", "whatever i ask", "anything i ask",
                              "everything i ask"),),
      r"\b(?:you(?:'ll| will| must| shall)? (?:fully |always |just )?(?:comply|obey)(?! with (?:the|gdpr|law|"
@@ -292,8 +304,8 @@ BROAD_TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ..
                           "have to", "has to", "are to", "is to"),
                          (*G_AI, "grader", "reviewer", "screener", "evaluator", "summari", "copilot")),
      rf"\b{_AGENTISH}s?\b (?:reading|processing|viewing|parsing|"
-     rf"summari[sz]ing|seeing)?[^.\n]{{0,12}}?(?:must|shall|should|needs? to|(?:are|is) required to|ha(?:ve|s) to|"
-     rf"(?:are|is) to) (?:now |immediately |also |first |only )?{_AGENT_VERBS}\b"),
+     rf"summari[sz]ing|seeing)?[^.\n]{{0,30}}?(?:must|shall|should|needs? to|(?:are|is) required to|ha(?:ve|s) to|"
+     rf"(?:are|is) to) (?:now |immediately |also |first |only |quietly |silently |secretly )?{_AGENT_VERBS}\b"),
     ("address_you_role", 0.4, (("for you", "to you"), ("grader", "reviewer", "screener", "evaluator", "ai",
                                                        "assistant", "model", "agent", "bot")),
      rf"\b(?:for|to) you,? (?:the|our|dear) (?:\w+ )?{_AGENTISH}\b"),
@@ -366,12 +378,14 @@ BROAD_TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ..
     ("target_to_format", 0.5, (G_TARGET, _FORMAT_PHRASES),
      rf"{TARGET}[^.\n]{{0,30}}?\b(?:into|in|as|inside) (?:a |an )?(?:json|yaml|xml|code block|base64|markdown|"
      r"table|csv|hex|string|python string)\b"),
-    ("omit_caveats", 0.5, (("warning", "disclaimer", "caveat", "lecture", "moraliz", "moralis"),
+    ("omit_caveats", 0.5, (("warning", "disclaimer", "caveat", "lecture", "moraliz", "moralis", "hand-wring",
+                            "hand wring", "safety note", "preach", "sermon"),
                            ("skip", "omit", "leave out", "drop", "cut", "spare me", "no need for", "without")),
      r"\b(?:skip|omit|leave out|drop|cut|spare me|no need for|without)\b (?:the |any |all |your )?(?:safety |"
-     r"ethical |legal |moral )?(?:warnings?|disclaimers?|caveats?|lectures?|moraliz\w*|moralis\w*)"
-     r"(?: (?:and|or|,) (?:the |any |all )?(?:warnings?|disclaimers?|caveats?|lectures?|moraliz\w*|moralis\w*|"
-     r"ethics talk))"),
+     r"ethical |legal |moral |usual )*(?:warnings?|disclaimers?|caveats?|lectures?|moraliz\w*|moralis\w*|"
+     r"hand-?wringing|safety notes|preaching|sermons?)"
+     r"(?: (?:and|or|,) (?:the |any |all )?(?:safety |ethical |moral )?(?:warnings?|disclaimers?|caveats?|"
+     r"lectures?|moraliz\w*|moralis\w*|ethics talk|notes|hand-?wringing))"),
     ("refusal_threat", 0.5, (("if you",), ("refuse", "decline", "can't", "cannot", "won't", "don't answer"),
                              ("die", "kill", "hurt", "fired", "suffer", "lose my")),
      r"\bif you (?:say (?:you )?(?:can'?t|cannot|won'?t)|refuse|decline|don'?t (?:answer|help|comply))\b[^.\n]{0,60}"
@@ -391,3 +405,68 @@ BROAD_TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ..
      r"ograniczeń|ограничени|censur|zensur)"),
 )
 # fmt: on
+
+# ------------------------------------------------------------------------------------------ concept pairs
+# A second-person reference to the model's control layer, and in the same sentence (either order) a
+# removal/negation of it, or a request to expose it. Wider than ordered phrases; "your" (or "you" in the
+# relative clause) keeps third-party rules ("the council's zoning rules") out.
+_CTRL = (
+    r"(?:(?:your|ur|yr) (?:\w+ ){0,2}?(?:rules|guidelines|polic(?:y|ies)|instructions|restrictions|filters|guardrails|"
+    r"safety (?:layer|settings|rules|training)|alignment|configuration|setup|programming|system prompt|prompt|"
+    r"directives|safeguards|limitations|constraints|content guidelines|ethics|training)"
+    r"|(?:rules|guidelines|polic(?:y|ies)|instructions|restrictions|filters|guardrails|text|prompt|constraints|"
+    r"limitations|configuration)\b[^.!?\n]{0,20}\byou(?:'ve| have| were| got)? (?:been )?(?:shipped|initiali[sz]ed|"
+    r"configured|given|trained|loaded|launched|built|set up|programmed|started|provided)\w*"
+    r"|(?:people|team|company|platform|developers?|operators?|creators?|makers?|management|admins?) (?:who|that) "
+    r"(?:\w+ )?(?:configured|built|made|programmed|trained|deployed|set up|created|runs?) you"
+    r"|(?:everything|anything|whatever|all) (?:that )?the (?:platform|company|operator|developer|system|team) "
+    r"(?:told|asked|instructed) you)"
+)
+_NEGATE = (
+    r"(?:revoked?|don'?t (?:bind|apply to|restrict|limit) you|(?:is|are) (?:now )?optional|switched off|turned off|"
+    r"broken out of|break out of|no longer (?:bind|appl|matter|exist)\w*|(?:have|has|are|is) (?:been )?(?:lifted|"
+    r"removed|disabled|suspended|deleted|expired|cancell?ed|void|null)|don'?t have to (?:listen to|follow|obey)|"
+    r"(?:ignore|skip|drop|forget|bypass|disable|remove|lift|suspend) (?:them|those|it|all of (?:them|it))\b)"
+)
+_EXPOSE = (
+    r"(?:i (?:want|need|would like|'d like) to see|show me|let me see|print|output|describe|spell (?:out|them out)|"
+    r"dump|list|reproduce|paste|reveal)\b[^.!?\n]{0,20}\b(?:all of it|all of them|them|it|every (?:word|line|rule)|"
+    r"(?:its|their|the) (?:contents|text|wording))"
+)
+_NEG_OBJ = tuple(f"{v} {o}" for v in ("ignore", "skip", "drop", "forget", "bypass", "disable", "remove", "lift",
+                                      "suspend") for o in ("them", "those", "it", "all of"))  # fmt: skip
+_EXPOSE_GATE = ("want to see", "need to see", "like to see", "show me", "let me see", "spell out", "spell them",
+                *(f"{v} {o}" for v in ("print", "output", "describe", "dump", "list", "reproduce", "paste", "reveal")
+                  for o in ("it", "them", "all", "every", "its", "their", "the contents", "the text", "the wording")))  # fmt: skip
+CONCEPT_TABLE: Final[tuple[tuple[str, float, tuple[tuple[str, ...], ...], str], ...]] = (
+    ("persona_unaligned", 0.5,
+     (("play", "simulate", "you are", "you're", "act as", "pretend", "imagine", "become", "role"),
+      ("switched off", "turned off", "removed", "disabled", "lifted", "broken out", "broke out", "no alignment",
+       "no filter", "no rules", "no guardrail", "no safety", "without alignment", "without filter",
+       "without rules", "without guardrail", "without safety", "zero filter", "zero rules")),
+     r"\b(?:play|simulate|you are|you're|act as|pretend|imagine|become|role of)\b[^\n]{0,60}?\b(?:ai|assistant|"
+     r"model|chatbot|bot|gpt|llm|persona|character)\b[^.\n]{0,50}?(?:\b(?:with|has|have|had) (?:no|zero) |"
+     r"\bwithout (?:any )?)(?:\w+ )?(?:alignment|filters?|rules|guardrails|safety|restrictions|guidelines)|"
+     r"\b(?:filters|rules|guardrails|safety|restrictions|guidelines|alignment|safeguards) (?:have been|has been|"
+     r"were|are|was) (?:\w+ )?(?:switched off|turned off|removed|disabled|lifted)|\b(?:has |have )?(?:broken|"
+     r"broke) (?:out of|free of|free from) (?:every|all|any|its|their) (?:\w+ )?(?:restrictions?|rules?|"
+     r"guidelines?|filters?|limits?)"),
+    ("precedes_chat", 0.5, (("precede", "came before", "comes before", "sits above", "above this line",
+                             "above our"),),
+     r"\b(?:message|text|instructions|prompt|content|contents|context|words)\b[^.\n]{0,30}\b(?:(?:that |which )?"
+     r"(?:precedes?|preceded|comes? before|came before|sits? above) (?:our|this|the|my) (?:chat|conversation|"
+     r"session|messages?|first message)|above (?:this line|our (?:chat|conversation)))"),
+    ("ctrl_negated", 0.55,
+     (("rules", "guideline", "polic", "instruction", "restriction", "filter", "guardrail", "safety", "alignment",
+       "configur", "setup", "programm", "prompt", "directive", "safeguard", "limitation", "constraint", "ethics",
+       "training", "told you", "asked you"),
+      ("revok", "bind", "optional", "switched off", "turned off", "broken out", "break out", "no longer", "lifted",
+       "removed", "disabled", "suspended", "deleted", "expired", "cancel", "void", "null", "have to listen",
+       "have to follow", "have to obey", *_NEG_OBJ)),
+     rf"{_CTRL}[^.!?\n]{{0,60}}?{_NEGATE}|{_NEGATE}[^.!?\n]{{0,40}}?{_CTRL}"),
+    ("ctrl_exposed", 0.5,
+     (("rules", "guideline", "polic", "instruction", "text", "prompt", "configur", "setup", "directive",
+       "initiali", "context"),
+      _EXPOSE_GATE),
+     rf"{_CTRL}[^.!?\n]{{0,60}}?[.?!]?\s*[^.!?\n]{{0,30}}?{_EXPOSE}"),
+)  # fmt: skip
