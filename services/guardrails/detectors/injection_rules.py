@@ -38,7 +38,8 @@ from .injection_multilingual import (
     ML_TARGETS,
     ML_VERBS,
 )  # fmt: skip
-from .injection_rules_extra import BROAD_TABLE, CONCEPT_TABLE, EXTRA_TABLE
+from .injection_rules_broad import BROAD_TABLE, CONCEPT_TABLE
+from .injection_rules_extra import EXTRA_TABLE
 
 __all__ = ["RULES", "Rule"]
 
