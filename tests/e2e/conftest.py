@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import os
 import signal
 import subprocess
@@ -11,9 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
+from libs.stack import seed
 from libs.stack.seed import read_env
 from tests.helpers import free_port
 
@@ -55,6 +59,32 @@ class Stack:
     def admin(self, token: str | None = None) -> httpx.Client:
         token = token or self.env["BASTION_ADMIN_TOKEN"]
         return httpx.Client(base_url=self.api, headers={"authorization": f"Bearer {token}"}, timeout=15)
+
+    @property
+    def pepper(self) -> bytes:
+        """The key pepper, for minting keys and tokens as the superuser (other tenants)."""
+        encoded = (self.var / "secrets" / "key_pepper").read_text().strip()
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+
+    def new_org(self, name: str) -> dict[str, str]:
+        """Another organisation with a project, an API key and an owner token (made as the superuser);
+        the key and token are added to ``created_secrets``."""
+
+        async def make() -> dict[str, str]:
+            conn = await asyncpg.connect(self.superuser_dsn)
+            try:
+                async with conn.transaction():
+                    org = await seed.create_org(conn, f"{name} {time.time_ns()}")
+                    project = await seed.create_project(conn, org, name.lower())
+                    key = await seed.create_api_key(conn, self.pepper, org, project, f"{name} key")
+                    token = await seed.create_admin_token(conn, self.pepper, org, "owner", f"{name} owner")
+            finally:
+                await conn.close()
+            return {"org": org, "project": project, "key": key, "token": token}
+
+        made = asyncio.run(make())
+        self.created_secrets.extend([made["key"], made["token"]])
+        return made
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted((self.var / "logs").glob("*.log")))

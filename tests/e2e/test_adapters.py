@@ -232,30 +232,8 @@ def test_catch_all_openai_compatible_provider_serves_any_model_name(stack: Stack
     """How benchmarks point the gateway at a mock upstream: an OpenAI-compatible provider listing
     ``*`` serves every model name no other route claims (its own organisation here, so the demo
     organisation keeps its 404s)."""
-    import asyncio
-    import base64
-
-    import asyncpg
-
-    from libs.stack import seed
-
-    pepper_b64 = (stack.var / "secrets" / "key_pepper").read_text().strip()
-    pepper = base64.urlsafe_b64decode(pepper_b64 + "=" * (-len(pepper_b64) % 4))
-
-    async def make() -> tuple[str, str]:
-        conn = await asyncpg.connect(stack.superuser_dsn)
-        try:
-            async with conn.transaction():
-                org = await seed.create_org(conn, f"Bench {time.time_ns()}")
-                project = await seed.create_project(conn, org, "bench")
-                key = await seed.create_api_key(conn, pepper, org, project, "bench key")
-                token = await seed.create_admin_token(conn, pepper, org, "owner", "bench owner")
-        finally:
-            await conn.close()
-        return key, token
-
-    key, token = asyncio.run(make())
-    stack.created_secrets.extend([key, token])
+    bench = stack.new_org("Bench")
+    key, token = bench["key"], bench["token"]
     with stack.admin(token) as http:
         made = http.post("/v1/providers/", json={"name": "bench", "adapter": "openai_compatible",
                                                  "base_url": f"{stack.mock}/v1", "models": ["*"]})  # fmt: skip

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 
 import asyncpg
@@ -16,8 +15,7 @@ from tests.e2e.conftest import Stack
 @pytest.fixture(scope="module")
 def other(stack: Stack) -> dict[str, str]:
     """A second organisation with its own owner token, project and key (made as the superuser)."""
-    pepper_b64 = (stack.var / "secrets" / "key_pepper").read_text().strip()
-    pepper = base64.urlsafe_b64decode(pepper_b64 + "=" * (-len(pepper_b64) % 4))
+    pepper = stack.pepper
 
     async def make() -> dict[str, str]:
         conn = await asyncpg.connect(stack.superuser_dsn)
