@@ -37,7 +37,11 @@ def _params(args: argparse.Namespace, *names: str) -> dict[str, Any]:
 def cmd_usage_list(args: argparse.Namespace) -> int:
     """Usage records."""
     with _client() as http:
-        return _show(http.get("/v1/usage/", params=_params(args, "limit", "key_id", "request_id", "since", "until")))
+        return _show(
+            http.get(
+                "/v1/usage/", params=_params(args, "limit", "key_id", "request_id", "correlation_id", "since", "until")
+            )
+        )
 
 
 def cmd_usage_summary(args: argparse.Namespace) -> int:
@@ -59,7 +63,7 @@ def cmd_usage_export(args: argparse.Namespace) -> int:
 def cmd_audit_list(args: argparse.Namespace) -> int:
     """Audit events."""
     with _client() as http:
-        return _show(http.get("/v1/audit/", params=_params(args, "limit", "request_id", "action")))
+        return _show(http.get("/v1/audit/", params=_params(args, "limit", "request_id", "correlation_id", "action")))
 
 
 def _json_arg(value: str | None) -> list[str] | None:
@@ -283,7 +287,8 @@ def _add_reporting(groups: Any) -> None:
     ul = usage.add_parser("list", help="usage records, newest first")
     ul.add_argument("--limit", type=int)
     ul.add_argument("--key-id", dest="key_id")
-    ul.add_argument("--request-id", dest="request_id")
+    ul.add_argument("--request-id", dest="request_id", help="the gateway's id (x-request-id of the answer)")
+    ul.add_argument("--correlation-id", dest="correlation_id", help="the client's own request id")
     ul.add_argument("--since")
     ul.add_argument("--until")
     ul.set_defaults(func=cmd_usage_list)
@@ -302,7 +307,8 @@ def _add_reporting(groups: Any) -> None:
     audit = groups.add_parser("audit", help="audit trail").add_subparsers(dest="command", required=True)
     al = audit.add_parser("list", help="audit events, newest first")
     al.add_argument("--limit", type=int)
-    al.add_argument("--request-id", dest="request_id")
+    al.add_argument("--request-id", dest="request_id", help="the gateway's id (x-request-id of the answer)")
+    al.add_argument("--correlation-id", dest="correlation_id", help="the client's own request id")
     al.add_argument("--action")
     al.set_defaults(func=cmd_audit_list)
 

@@ -18,6 +18,7 @@ from libs.db.pool import create_pool
 from libs.svc import logs
 from libs.svc.bus import Bus, close_quietly, connect
 from libs.svc.events import EventPublisher, spool_for
+from libs.svc.requestid import request_id_middleware
 from libs.telemetry import setup as telemetry
 from services.api import problems
 from services.api.controllers.aliases import AliasController
@@ -65,10 +66,11 @@ def healthz() -> dict[str, str]:
 
 
 def create_app() -> ASGIApp:
-    """The API as uvicorn serves it: rate limiting wraps everything."""
+    """The API as uvicorn serves it: request ids wrap everything (so even a rate-limited answer
+    has one), then rate limiting."""
     settings = get_settings()
-    return rate_limit_middleware(
-        strict_credentials(build_app()), FixedWindow(settings.rate_limit, settings.rate_window_s)
+    return request_id_middleware(
+        rate_limit_middleware(strict_credentials(build_app()), FixedWindow(settings.rate_limit, settings.rate_window_s))
     )
 
 
@@ -94,7 +96,7 @@ def build_app() -> Litestar:
         cors_config=CORSConfig(
             allow_origins=settings.origin_urls,
             allow_credentials=True,
-            allow_headers=["authorization", "content-type", "x-request-id"],
+            allow_headers=["authorization", "content-type", "x-request-id", "x-client-request-id"],
         )
         if settings.origin_urls
         else None,

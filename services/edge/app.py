@@ -13,12 +13,12 @@ from litestar.types import ASGIApp
 from libs.svc import logs, periodic
 from libs.svc.bus import Bus, close_quietly, connect
 from libs.svc.events import EventPublisher, spool_for
+from libs.svc.requestid import request_id_middleware
 from libs.svc.streams import ALL as STREAMS
 from libs.svc.streams import ensure
 from libs.telemetry import setup as telemetry
 from services.edge import errors
 from services.edge.gateway import Gateway
-from services.edge.middleware import request_id_middleware
 from services.edge.routes.chat import chat_completions
 from services.edge.routes.embeddings import create_embeddings
 from services.edge.routes.health import healthz, readyz

@@ -14,8 +14,9 @@ from services.metering.limits import settle, settle_leased
 _INSERT = """
 INSERT INTO metering.usage_events (
     request_id, ts, org_id, project_id, key_id, model, provider, status,
-    prompt_tokens, completion_tokens, cached_tokens, estimated, latency_ms, stream, cost_micros, priced)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+    prompt_tokens, completion_tokens, cached_tokens, estimated, latency_ms, stream, cost_micros, priced,
+    correlation_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 ON CONFLICT (request_id) DO NOTHING
 """
 
@@ -39,7 +40,7 @@ async def record(pool: asyncpg.Pool, event: UsageEvent, cost_micros: int = 0, pr
         status = await conn.execute(
             _INSERT, event.request_id, ts, event.org_id, event.project_id, event.key_id, event.model,
             event.provider, event.status, event.prompt_tokens, event.completion_tokens, event.cached_tokens,
-            event.estimated, event.latency_ms, event.stream, cost_micros, priced,
+            event.estimated, event.latency_ms, event.stream, cost_micros, priced, event.correlation_id,
         )  # fmt: skip
         if not status.endswith(" 1"):
             return False

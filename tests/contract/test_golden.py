@@ -119,6 +119,10 @@ CASES: list[tuple[Any, Any, bytes]] = [
      b'{"request_id":"r","ts":1,"org_id":"o","project_id":"p","key_id":"k","model":"m","provider":"mock",'
      b'"status":200,"prompt_tokens":3,"completion_tokens":4}'),
     (RoutesChanged(org_id="o"), RoutesChanged, b'{"org_id":"o"}'),
+    (UsageEvent(request_id="req_1", ts=1, org_id="o", project_id="p", key_id="k", model="m", provider="mock",
+                status=200, correlation_id="client-7"), UsageEvent,
+     b'{"request_id":"req_1","ts":1,"org_id":"o","project_id":"p","key_id":"k","model":"m","provider":"mock",'
+     b'"status":200,"correlation_id":"client-7"}'),
     (UsageEvent(request_id="r", ts=1, org_id="o", project_id="p", key_id="k", model="m", provider="mock",
                 status=200, lease_id="lse_1", held_micros=86), UsageEvent,
      b'{"request_id":"r","ts":1,"org_id":"o","project_id":"p","key_id":"k","model":"m","provider":"mock",'

@@ -37,7 +37,8 @@ def test_one_usage_and_one_audit_event_per_request(stack: Stack) -> None:
         }
         response = httpx.post(f"{stack.base_url}/chat/completions", json=body, headers={**headers, "x-request-id": rid})
         assert response.status_code == 200
-        assert response.headers["x-request-id"] == rid
+        assert response.headers["x-client-request-id"] == rid
+        ids[-1] = response.headers["x-request-id"]
     for rid in ids:
         usage = _wait_for(stack, "/v1/usage/", rid)
         audit = _wait_for(stack, "/v1/audit/", rid)
@@ -56,6 +57,7 @@ def test_failed_requests_are_audited_too(stack: Stack) -> None:
         headers={"authorization": f"Bearer {stack.api_key}", "x-request-id": rid},
     )
     assert response.status_code == 404
+    rid = response.headers["x-request-id"]
     audit = _wait_for(stack, "/v1/audit/", rid)
     assert len(audit) == 1
     assert audit[0]["success"] is False
@@ -84,14 +86,16 @@ def test_cli_shows_usage_and_audit(stack: Stack) -> None:
         headers={"authorization": f"Bearer {stack.api_key}", "x-request-id": rid},
     )
     assert response.status_code == 200
+    client_id, rid = rid, response.headers["x-request-id"]
     assert len(_wait_for(stack, "/v1/audit/", rid)) == 1
     env = {**os.environ, "BASTION_ENV_FILE": str(stack.var / "demo.env")}
     env.pop("BASTION_ADMIN_URL", None)
     env.pop("BASTION_ADMIN_TOKEN", None)
     for group in ("usage", "audit"):
-        out = subprocess.run([sys.executable, "-m", "libs.cli.main", group, "list", "--request-id", rid],
-                             env=env, capture_output=True, text=True, check=True)  # fmt: skip
-        assert len(json.loads(out.stdout)["data"]) == 1
+        for flag, value in (("--request-id", rid), ("--correlation-id", client_id)):
+            out = subprocess.run([sys.executable, "-m", "libs.cli.main", group, "list", flag, value],
+                                 env=env, capture_output=True, text=True, check=True)  # fmt: skip
+            assert [r["request_id"] for r in json.loads(out.stdout)["data"]] == [rid]
 
 
 def test_cost_summary_and_exports(stack: Stack) -> None:
@@ -100,7 +104,7 @@ def test_cost_summary_and_exports(stack: Stack) -> None:
     response = httpx.post(f"{stack.base_url}/chat/completions", headers={**headers, "x-request-id": rid},
                           json={"model": "mock-gpt-4o", "messages": [{"role": "user", "content": "price me"}]})  # fmt: skip
     assert response.status_code == 200
-    rows = _wait_for(stack, "/v1/usage/", rid)
+    rows = _wait_for(stack, "/v1/usage/", response.headers["x-request-id"])
     assert rows[0]["priced"] is True
     assert rows[0]["cost_micros"] > 0
     assert isinstance(rows[0]["cost_micros"], int)

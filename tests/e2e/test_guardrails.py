@@ -65,6 +65,7 @@ def test_warn_and_monitor_rules(stack: Stack, tenant: dict[str, str]) -> None:
         "model": "mock-gpt-4o-mini", "messages": [{"role": "user", "content": "share the quarterly numbers"}]},
         headers={"authorization": f"Bearer {tenant['key']}", "x-request-id": rid})  # fmt: skip
     assert monitored.status_code == 200  # recorded, not acted on
+    rid = monitored.headers["x-request-id"]
     deadline = time.monotonic() + 10
     rows: list[dict] = []
     with stack.admin() as http:

@@ -1,6 +1,7 @@
 """Durable events (JetStream): usage for metering, audit for the audit trail.
 
-Both are delivered at least once; consumers are idempotent by ``request_id`` / ``event_id``.
+Both are delivered at least once; consumers are idempotent by ``request_id`` / ``event_id``, which
+the gateway generates (a client's own id is only a ``correlation_id``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class UsageEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     lease_id: str = ""
     """The quota lease the request was admitted from (its hold comes off that lease)."""
     held_micros: int = 0
+    correlation_id: str = ""
+    """The client's own request id (``x-client-request-id`` / ``x-request-id``), if any; stored,
+    never used for deduplication (``request_id`` is always the gateway's)."""
 
 
 class AuditEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -46,3 +50,4 @@ class AuditEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     user_agent: str = ""
     status: int = 0
     detail: dict[str, str] = {}
+    """The client's own request id, if it sent one, is ``detail["correlation_id"]``."""

@@ -57,17 +57,20 @@ class UsageController(Controller):
     async def list_usage(
         self, admin: Admin, db: Db, limit: Limit = 100, cursor: str | None = None, key_id: str | None = None,
         request_id: str | None = None, since: datetime | None = None, until: datetime | None = None,
+        correlation_id: str | None = None,
     ) -> dict[str, Any]:  # fmt: skip
-        """Usage records (one per request) with their cost, newest first by id."""
+        """Usage records (one per request) with their cost, newest first by id; ``request_id`` is
+        the gateway's (``x-request-id`` of the answer), ``correlation_id`` the client's own."""
         async with tenant_tx(db, admin.org_id) as conn:
             rows = await conn.fetch(
                 "SELECT request_id, ts, project_id, key_id, model, provider, status, prompt_tokens,"
-                " completion_tokens, cached_tokens, estimated, latency_ms, stream, cost_micros, priced"
+                " completion_tokens, cached_tokens, estimated, latency_ms, stream, cost_micros, priced, correlation_id"
                 " FROM metering.usage_events"
                 " WHERE ($1::text IS NULL OR request_id < $1) AND ($2::text IS NULL OR key_id = $2)"
                 " AND ($3::text IS NULL OR request_id = $3) AND ($4::timestamptz IS NULL OR ts >= $4)"
-                " AND ($5::timestamptz IS NULL OR ts < $5) ORDER BY request_id DESC LIMIT $6",
-                cursor, key_id, request_id, since, until, limit + 1,
+                " AND ($5::timestamptz IS NULL OR ts < $5) AND ($7::text IS NULL OR correlation_id = $7)"
+                " ORDER BY request_id DESC LIMIT $6",
+                cursor, key_id, request_id, since, until, limit + 1, correlation_id,
             )  # fmt: skip
         items = [{**dict(r), "cost_usd": _usd(r["cost_micros"])} for r in rows[:limit]]
         return {"data": items, "next_cursor": items[-1]["request_id"] if len(rows) > limit else None}

@@ -23,6 +23,7 @@ def start_call(request: Request[Any, Any, Any], action: str) -> Call:
     peer = request.client.host if request.client else ""
     return Call(
         request_id=request.scope["state"]["request_id"],
+        correlation_id=request.scope["state"].get("correlation_id", ""),
         client_ip=client_ip(peer, request.headers, tuple(settings.trusted_proxies), settings.client_ip_header),
         user_agent=request.headers.get("user-agent", ""),
         action=action,
