@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-int test-e2e check lint fmt type migrate lock bench clean
+.PHONY: help install run test test-unit test-int test-e2e check lint fmt type migrate lock bench bench-gateway clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -59,3 +59,7 @@ lock: ## Re-lock dependencies from the current .venv
 
 clean: ## Remove the virtualenv and caches (not var/)
 	rm -rf $(VENV) .mypy_cache .ruff_cache build *.egg-info
+
+bench-gateway: $(STAMP) ## Gateway vs direct call in one run (starts its own mock upstream and stack; needs wrk)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk); } || { echo "install wrk (apt-get install wrk)"; exit 1; }
+	$(BIN)/python bench/gateway_bench.py $(BENCH_ARGS)
