@@ -29,6 +29,16 @@ class BaseSettings(msgspec.Struct, frozen=True, kw_only=True):
         return f"{type(self).__name__}(nats_url={self.nats_url!r}, log_level={self.log_level!r})"
 
 
+class HttpSettings(BaseSettings, frozen=True, kw_only=True):
+    """What every HTTP service (edge, management API) needs besides: who may speak for a client."""
+
+    trusted_proxies: list[str] = []
+    """CIDRs of the proxies allowed to name the client in ``client_ip_header``; empty: nobody,
+    the socket peer is the client."""
+    client_ip_header: str = "x-forwarded-for"
+    """The forwarding header those proxies set (``x-forwarded-for``, ``x-real-ip`` or ``forwarded``)."""
+
+
 def load(cls: type[S], environ: Mapping[str, str] | None = None, prefix: str = "BASTION_") -> S:
     """Fill ``cls`` from ``<prefix><FIELD>`` variables; "5" becomes 5 and "true" True.
 

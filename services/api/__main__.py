@@ -11,7 +11,8 @@ def main() -> None:
     """Serve the management API."""
     settings = get_settings()
     uvicorn.run("services.api.app:create_app", factory=True, host=settings.api_host, port=settings.api_port,
-                loop="uvloop", http="httptools", access_log=False, log_level="warning")  # fmt: skip
+                loop="uvloop", http="httptools", access_log=False, log_level="warning",
+                proxy_headers=False)  # fmt: skip  # only our trusted_proxies name the client (libs/svc/clientaddr.py)
 
 
 if __name__ == "__main__":

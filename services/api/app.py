@@ -17,6 +17,7 @@ from litestar.types import ASGIApp
 from libs.db.pool import create_pool
 from libs.svc import logs
 from libs.svc.bus import Bus, close_quietly, connect
+from libs.svc.clientaddr import client_address_middleware
 from libs.svc.events import EventPublisher, spool_for
 from libs.svc.requestid import request_id_middleware
 from libs.telemetry import setup as telemetry
@@ -67,10 +68,14 @@ def healthz() -> dict[str, str]:
 
 def create_app() -> ASGIApp:
     """The API as uvicorn serves it: request ids wrap everything (so even a rate-limited answer
-    has one), then rate limiting."""
+    has one), then the client address (only configured trusted proxies may name another), then
+    rate limiting by that address."""
     settings = get_settings()
+    limited = rate_limit_middleware(
+        strict_credentials(build_app()), FixedWindow(settings.rate_limit, settings.rate_window_s)
+    )
     return request_id_middleware(
-        rate_limit_middleware(strict_credentials(build_app()), FixedWindow(settings.rate_limit, settings.rate_window_s))
+        client_address_middleware(limited, settings.trusted_proxies, settings.client_ip_header)
     )
 
 

@@ -16,7 +16,8 @@ from services.api.problems import Problem
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
-    """The socket peer."""
+    """The client address (the socket peer unless a configured trusted proxy named another;
+    resolved once, by :mod:`libs.svc.clientaddr`)."""
     return request.client.host if request.client else ""
 
 

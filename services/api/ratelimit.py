@@ -45,7 +45,8 @@ class FixedWindow:
 
 
 def rate_limit_middleware(app: ASGIApp, limiter: FixedWindow) -> ASGIApp:
-    """Wrap ``app`` with ``limiter``, keyed by the socket peer."""
+    """Wrap ``app`` with ``limiter``, keyed by the client address (``scope["client"]``, set by
+    :mod:`libs.svc.clientaddr`: the peer unless a configured trusted proxy named another)."""
     policy = f"{limiter.limit};w={int(limiter.window_s)}".encode()
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:

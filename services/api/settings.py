@@ -7,10 +7,10 @@ from functools import lru_cache
 
 import msgspec
 
-from libs.svc.settings import BaseSettings, load
+from libs.svc.settings import HttpSettings, load
 
 
-class ApiSettings(BaseSettings, frozen=True, kw_only=True):
+class ApiSettings(HttpSettings, frozen=True, kw_only=True):
     """Control-plane HTTP settings."""
 
     api_host: str = "127.0.0.1"

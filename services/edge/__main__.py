@@ -21,6 +21,7 @@ def main() -> None:
         access_log=False,
         log_level="warning",
         timeout_graceful_shutdown=10,
+        proxy_headers=False,  # only our own trusted_proxies may name the client (libs/svc/clientaddr.py)
     )
 
 

@@ -1,4 +1,5 @@
-"""Who is calling: the presented key, the client IP, and the key's model and IP allow-lists."""
+"""Who is calling: the presented key, and the key's model and IP allow-lists (the client IP
+itself is resolved once, by :mod:`libs.svc.clientaddr`)."""
 
 from __future__ import annotations
 
@@ -38,18 +39,6 @@ def presented_key(headers: Mapping[str, str]) -> str:
 @lru_cache(maxsize=256)
 def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
-
-
-def client_ip(peer: str, headers: Mapping[str, str], trusted: tuple[str, ...], header: str) -> str:
-    """The socket peer, or — only when the peer is a trusted proxy — the right-most address in
-    ``header`` that is not itself a trusted proxy."""
-    if not trusted or not peer or not _in(peer, trusted):
-        return peer
-    forwarded = [h.strip() for h in headers.get(header, "").split(",") if h.strip()]
-    for candidate in reversed(forwarded):
-        if not _in(candidate, trusted):
-            return candidate
-    return peer
 
 
 def _in(address: str, cidrs: tuple[str, ...]) -> bool:

@@ -12,6 +12,7 @@ from litestar.types import ASGIApp
 
 from libs.svc import logs, periodic
 from libs.svc.bus import Bus, close_quietly, connect
+from libs.svc.clientaddr import client_address_middleware
 from libs.svc.events import EventPublisher, spool_for
 from libs.svc.requestid import request_id_middleware
 from libs.svc.streams import ALL as STREAMS
@@ -69,8 +70,12 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
 
 def create_app() -> ASGIApp:
     """The edge as uvicorn serves it: the request-id layer wraps everything, so even responses
-    Litestar produces before routing (unknown path, wrong method) carry ``x-request-id``."""
-    return request_id_middleware(build_app())
+    Litestar produces before routing (unknown path, wrong method) carry ``x-request-id``; then
+    the client address (only configured trusted proxies may name another)."""
+    settings = get_settings()
+    return request_id_middleware(
+        client_address_middleware(build_app(), settings.trusted_proxies, settings.client_ip_header)
+    )
 
 
 def build_app() -> Litestar:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from libs.svc.settings import BaseSettings, load
+from libs.svc.settings import HttpSettings, load
 
 
-class EdgeSettings(BaseSettings, frozen=True, kw_only=True):
+class EdgeSettings(HttpSettings, frozen=True, kw_only=True):
     """HTTP front door settings."""
 
     edge_host: str = "127.0.0.1"
@@ -17,8 +17,6 @@ class EdgeSettings(BaseSettings, frozen=True, kw_only=True):
     bus_timeout_s: float = 1.5
     """Per-hop deadline for auth/guardrails/vault; the client gets 503 within ~2 s."""
     upstream_connect_timeout_s: float = 5.0
-    trusted_proxies: list[str] = []
-    client_ip_header: str = "x-forwarded-for"
     event_queue_size: int = 100_000
 
 

@@ -6,9 +6,8 @@ from typing import Any
 
 from litestar import Request
 
-from services.edge.access import check_ip, client_ip, presented_key
+from services.edge.access import check_ip, presented_key
 from services.edge.gateway import Call, Gateway
-from services.edge.settings import get_settings
 
 
 def gateway(request: Request[Any, Any, Any]) -> Gateway:
@@ -19,12 +18,10 @@ def gateway(request: Request[Any, Any, Any]) -> Gateway:
 
 def start_call(request: Request[Any, Any, Any], action: str) -> Call:
     """A :class:`Call` for this HTTP request."""
-    settings = get_settings()
-    peer = request.client.host if request.client else ""
     return Call(
         request_id=request.scope["state"]["request_id"],
         correlation_id=request.scope["state"].get("correlation_id", ""),
-        client_ip=client_ip(peer, request.headers, tuple(settings.trusted_proxies), settings.client_ip_header),
+        client_ip=request.client.host if request.client else "",  # resolved by libs.svc.clientaddr
         user_agent=request.headers.get("user-agent", ""),
         action=action,
     )
