@@ -21,6 +21,8 @@ class Code(StrEnum):
     PROVIDER_KEY_MISSING = "vault.key_missing"
     LIMIT_EXCEEDED = "metering.limit_exceeded"
     RATE_LIMITED = "metering.rate_limited"
+    FORBIDDEN = "auth.forbidden"
+    CONFLICT = "conflict"
     # faults
     BAD_REQUEST = "bad_request"
     INTERNAL = "internal"

@@ -9,6 +9,7 @@ from litestar import Request
 
 from libs.contracts import subjects
 from libs.contracts.codec import Codec
+from libs.contracts.errors import Code
 from libs.contracts.messages import Changed, ChangeReply, Denied, Issued, IssueReply
 from libs.svc.bus import Bus, Unavailable
 from services.api.problems import Problem
@@ -16,6 +17,7 @@ from services.api.problems import Problem
 T = TypeVar("T")
 _issue: Codec[IssueReply] = Codec(IssueReply)
 _change: Codec[ChangeReply] = Codec(ChangeReply)
+_STATUS = {"auth.not_found": 404, str(Code.FORBIDDEN): 403, str(Code.CONFLICT): 409}
 
 
 def request_id() -> str:
@@ -31,7 +33,7 @@ async def _send(request: Request[Any, Any, Any], subject: str, message: Any, cod
         raise Problem(503, "The auth service is unavailable; nothing was changed. Retry shortly.",
                       kind="unavailable") from None  # fmt: skip
     if isinstance(reply, Denied):
-        status = 404 if reply.code == "auth.not_found" else 400
+        status = _STATUS.get(reply.code, 400)
         raise Problem(status, reply.reason)
     return reply
 

@@ -42,3 +42,15 @@ def require(principal: AdminPrincipal, role: str) -> None:
     """403 unless ``principal`` holds at least ``role``."""
     if ROLES.index(principal.role) < ROLES.index(role):
         raise Problem(403, f"This action needs the {role} role.")
+
+
+def may_grant(principal: AdminPrincipal, role: str) -> None:
+    """403 unless ``role`` is at or below the caller's own (nobody hands out more than they hold)."""
+    if ROLES.index(role) > ROLES.index(principal.role):
+        raise Problem(403, f"You cannot grant the {role} role; it is above your own ({principal.role}).")
+
+
+def may_act_on(principal: AdminPrincipal, role: str) -> None:
+    """403 unless a member or token with ``role`` is at or below the caller's own role."""
+    if ROLES.index(role) > ROLES.index(principal.role):
+        raise Problem(403, f"You cannot change or remove a {role}; it is above your own role ({principal.role}).")

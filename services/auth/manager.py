@@ -121,9 +121,15 @@ class Manager:
         return Issued(id=token_id, secret=secret, masked=cred.masked)
 
     async def revoke_token(self, cmd: RevokeToken) -> Changed | Denied:
-        """Revoke a management token."""
-        if not await store.revoke_token(self._pool, cmd.org_id, cmd.token_id):
+        """Revoke a management token, never one above the caller's role, never the last owner's."""
+        outcome = await store.revoke_token(self._pool, cmd.org_id, cmd.token_id, cmd.max_role)
+        if outcome == "not_found":
             return _NOT_FOUND
+        if outcome == "forbidden":
+            return Denied(code=str(Code.FORBIDDEN), reason="You cannot revoke a token with a role above your own.")
+        if outcome == "last_owner":
+            return Denied(code=str(Code.CONFLICT),
+                          reason="This is the last owner token of the organisation; create another owner token first.")  # fmt: skip
         await self._invalidate(cmd.token_id, "revoked")
         return Changed(id=cmd.token_id, status="revoked")
 

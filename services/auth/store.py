@@ -147,12 +147,28 @@ async def insert_token(
         )  # fmt: skip
 
 
-async def revoke_token(pool: asyncpg.Pool, org_id: str, token_id: str) -> bool:
-    """Revoke a management token."""
+async def revoke_token(pool: asyncpg.Pool, org_id: str, token_id: str, max_role: str) -> str:
+    """Revoke a management token at or below ``max_role``: ``revoked``, ``not_found``,
+    ``forbidden`` (above ``max_role``) or ``last_owner`` (refused by the database: an
+    organisation keeps one active owner token)."""
     async with tenant_tx(pool, org_id) as conn:
-        status = await conn.execute(
-            "UPDATE auth.admin_tokens SET status = 'revoked', revoked_at = now(), updated_at = clock_timestamp()"
-            " WHERE id = $1 AND status = 'active'",
-            token_id,
-        )
-        return bool(status.endswith(" 1"))
+        row = await conn.fetchrow(
+            "SELECT auth.role_rank(role) <= auth.role_rank(coalesce(nullif($2, ''), 'viewer')) AS allowed"
+            " FROM auth.admin_tokens WHERE id = $1 AND status = 'active' FOR UPDATE",
+            token_id, max_role,
+        )  # fmt: skip
+        if row is None:
+            return "not_found"
+        if not row["allowed"]:
+            return "forbidden"
+        try:
+            await conn.execute(
+                "UPDATE auth.admin_tokens SET status = 'revoked', revoked_at = now(), updated_at = clock_timestamp()"
+                " WHERE id = $1",
+                token_id,
+            )
+        except asyncpg.CheckViolationError as exc:
+            if exc.constraint_name == "last_owner":
+                return "last_owner"
+            raise
+        return "revoked"

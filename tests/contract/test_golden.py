@@ -45,6 +45,7 @@ from libs.contracts.messages import (
     ProbeResult,
     Resolve,
     Resolved,
+    RevokeToken,
     RoutesChanged,
     SetAlias,
     UsageEvent,
@@ -119,6 +120,8 @@ CASES: list[tuple[Any, Any, bytes]] = [
      b'{"request_id":"r","ts":1,"org_id":"o","project_id":"p","key_id":"k","model":"m","provider":"mock",'
      b'"status":200,"prompt_tokens":3,"completion_tokens":4}'),
     (RoutesChanged(org_id="o"), RoutesChanged, b'{"org_id":"o"}'),
+    (RevokeToken(request_id="c", org_id="o", token_id="tok_1", max_role="admin"), RevokeToken,
+     b'{"request_id":"c","org_id":"o","token_id":"tok_1","max_role":"admin"}'),
     (UsageEvent(request_id="req_1", ts=1, org_id="o", project_id="p", key_id="k", model="m", provider="mock",
                 status=200, correlation_id="client-7"), UsageEvent,
      b'{"request_id":"req_1","ts":1,"org_id":"o","project_id":"p","key_id":"k","model":"m","provider":"mock",'

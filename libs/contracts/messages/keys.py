@@ -81,6 +81,8 @@ class RevokeToken(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     org_id: str
     token_id: str
     actor: Actor | None = None
+    max_role: str = ""
+    """The caller's role: a token above it is refused (empty: only viewer tokens may be revoked)."""
 
 
 class Issued(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
@@ -14,7 +16,7 @@ from services.api.deps import Admin, Db
 from services.api.pagination import Limit, page
 from services.api.problems import Problem
 from services.api.schemas import MemberIn, MemberPatch, OrgPatch, ProjectIn
-from services.api.security import require
+from services.api.security import may_act_on, may_grant, require
 
 
 class OrgController(Controller):
@@ -122,6 +124,7 @@ class MemberController(Controller):
         """Add a user (created if new) with a role (login comes with the sessions issue)."""
         async with audited(request, admin, "membership.created", f"user:{data.email}") as detail:
             require(admin, "admin")
+            may_grant(admin, data.role)
             async with tenant_tx(db, admin.org_id) as conn:
                 user_id = await conn.fetchval(
                     "SELECT auth.ensure_user($1, $2, $3)", new_id("usr"), data.email, data.name
@@ -137,23 +140,41 @@ class MemberController(Controller):
     @patch("/{user_id:str}", operation_id="updateMember")
     async def update_member(self, request: Request[Any, Any, Any], admin: Admin, db: Db, user_id: str,
                             data: MemberPatch) -> dict[str, Any]:  # fmt: skip
-        """Change a member's role."""
+        """Change a member's role (both the old and the new role at or below the caller's)."""
         async with audited(request, admin, "membership.updated", f"user:{user_id}"):
-            require(admin, "owner" if data.role == "owner" else "admin")
-            async with tenant_tx(db, admin.org_id) as conn:
-                done = await conn.execute(
-                    "UPDATE auth.memberships SET role = $2 WHERE user_id = $1", user_id, data.role
-                )
-            if not done.endswith(" 1"):
-                raise Problem(404, "No such member.")
+            require(admin, "admin")
+            may_grant(admin, data.role)
+            with last_owner_kept():
+                async with tenant_tx(db, admin.org_id) as conn:
+                    may_act_on(admin, await _role_of(conn, user_id))
+                    await conn.execute("UPDATE auth.memberships SET role = $2 WHERE user_id = $1", user_id, data.role)
         return {"id": user_id, "role": data.role}
 
     @delete("/{user_id:str}", operation_id="removeMember", status_code=204)
     async def remove_member(self, request: Request[Any, Any, Any], admin: Admin, db: Db, user_id: str) -> None:
-        """Remove a member from the organisation."""
+        """Remove a member (whose role is at or below the caller's) from the organisation."""
         async with audited(request, admin, "membership.deleted", f"user:{user_id}"):
             require(admin, "admin")
-            async with tenant_tx(db, admin.org_id) as conn:
-                done = await conn.execute("DELETE FROM auth.memberships WHERE user_id = $1", user_id)
-            if not done.endswith(" 1"):
-                raise Problem(404, "No such member.")
+            with last_owner_kept():
+                async with tenant_tx(db, admin.org_id) as conn:
+                    may_act_on(admin, await _role_of(conn, user_id))
+                    await conn.execute("DELETE FROM auth.memberships WHERE user_id = $1", user_id)
+
+
+async def _role_of(conn: asyncpg.Connection, user_id: str) -> str:
+    """The member's role, locked for this transaction (404 if not a member)."""
+    role = await conn.fetchval("SELECT role FROM auth.memberships WHERE user_id = $1 FOR UPDATE", user_id)
+    if role is None:
+        raise Problem(404, "No such member.")
+    return str(role)
+
+
+@contextmanager
+def last_owner_kept() -> Iterator[None]:
+    """409 when the database refuses to lose an organisation's last owner."""
+    try:
+        yield
+    except asyncpg.CheckViolationError as exc:
+        if exc.constraint_name != "last_owner":
+            raise
+        raise Problem(409, "This is the last owner of the organisation; make another member an owner first.") from None

@@ -14,9 +14,8 @@ from services.api.auditing import audited
 from services.api.controllers.keys import _ts, actor
 from services.api.deps import Admin, Db
 from services.api.pagination import Limit, page
-from services.api.problems import Problem
 from services.api.schemas import TokenIn
-from services.api.security import ROLES, require
+from services.api.security import may_grant, require
 
 _COLUMNS = "id, name, role, masked, status, created_at, expires_at, revoked_at"
 
@@ -43,8 +42,7 @@ class TokenController(Controller):
         """A token bearing ``role`` (never above the caller's own role)."""
         async with audited(request, admin, "admin_token.created", "admin_token:new") as detail:
             require(admin, "admin")
-            if ROLES.index(data.role) > ROLES.index(admin.role):
-                raise Problem(403, f"You cannot create a token with the {data.role} role.")
+            may_grant(admin, data.role)
             issued = await commands.issue(request, subjects.AUTH_TOKEN_ISSUE, IssueToken(
                 request_id=commands.request_id(), org_id=admin.org_id, role=data.role, name=data.name,
                 expires_at=_ts(data.expires_at), actor=actor(request, admin)))  # fmt: skip
@@ -58,5 +56,5 @@ class TokenController(Controller):
             require(admin, "admin")
             changed = await commands.change(request, subjects.AUTH_TOKEN_REVOKE, RevokeToken(
                 request_id=commands.request_id(), org_id=admin.org_id, token_id=token_id,
-                actor=actor(request, admin)))  # fmt: skip
+                actor=actor(request, admin), max_role=admin.role))  # fmt: skip
         return {"id": changed.id, "status": changed.status}
