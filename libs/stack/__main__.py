@@ -36,6 +36,9 @@ def _service_env(
         BASTION_INSTANCE=f"{name}-{os.getpid()}",
         PYTHONUNBUFFERED="1",
     )
+    # Providers may reach non-public addresses only where the operator says; the local stack's
+    # own mock provider listens on config.host (an operator's own value wins).
+    env.setdefault("BASTION_UPSTREAM_ALLOW", f"{config.host}/32")
     env.update(extra)
     return env
 

@@ -24,6 +24,9 @@ class BaseSettings(msgspec.Struct, frozen=True, kw_only=True):
     instance: str = ""
     spool_dir: str = ""
     """Where durable events are journaled until JetStream acks them (empty: memory only)."""
+    upstream_allow: list[str] = []
+    """CIDRs of non-public destinations providers may use (a self-hosted model, the local mock);
+    everything else that is not globally routable is refused (``libs/svc/egress.py``)."""
 
     def __repr__(self) -> str:  # never print passwords or DSNs with credentials
         return f"{type(self).__name__}(nats_url={self.nats_url!r}, log_level={self.log_level!r})"

@@ -13,6 +13,7 @@ from litestar.types import ASGIApp
 from libs.svc import logs, periodic
 from libs.svc.bus import Bus, close_quietly, connect
 from libs.svc.clientaddr import client_address_middleware
+from libs.svc.egress import EgressPolicy, guarded_client
 from libs.svc.events import EventPublisher, spool_for
 from libs.svc.requestid import request_id_middleware
 from libs.svc.streams import ALL as STREAMS
@@ -44,8 +45,10 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     events.start()
     # Idle connections are dropped before the common 5 s server keep-alive (uvicorn's default),
     # so a pooled connection is rarely reused just as the upstream closes it.
-    client = httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=4.0)
+    # Every connection is checked against the egress policy (resolved address, no redirects).
+    client = guarded_client(
+        EgressPolicy(settings.upstream_allow),
+        limits=httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=4.0),
     )
     connect_s = settings.upstream_connect_timeout_s
     openai = OpenAIAdapter(client, connect_s)

@@ -10,6 +10,7 @@ from libs.contracts.codec import encode
 from libs.contracts.messages import RoutesChanged
 from libs.db.pool import create_pool, ready_check
 from libs.svc import periodic, runner
+from libs.svc.egress import EgressPolicy, guarded_client
 from libs.svc.micro import Service
 from services.vault import handlers
 from services.vault.aliases import Aliases
@@ -27,12 +28,12 @@ async def run() -> None:
     pool = await create_pool(settings.db_dsn, max_size=settings.pool_size)
     svc = Service(handlers.SERVICE)
     resolver = Resolver(pool, keys, settings.route_cache_ttl_s)
-    # Only for provider tests: no redirects (an auth header would follow), small pool.
-    client = httpx.AsyncClient(
-        timeout=settings.probe_timeout_s, follow_redirects=False, limits=httpx.Limits(max_connections=16)
-    )
+    # Only for provider tests: no redirects (an auth header would follow), small pool, and every
+    # connection checked against the egress policy (a provider test is an SSRF probe otherwise).
+    policy = EgressPolicy(settings.upstream_allow)
+    client = guarded_client(policy, limits=httpx.Limits(max_connections=16), timeout=settings.probe_timeout_s)
     prober = Prober(pool, resolver, client, settings.probe_timeout_s)
-    handlers.register(svc, resolver, ProviderKeys(pool, keys, resolver), Aliases(pool, resolver), prober)
+    handlers.register(svc, resolver, ProviderKeys(pool, keys, resolver, policy), Aliases(pool, resolver), prober)
 
     async def on_connect(nc: Client) -> None:
         async def announce(org_id: str) -> None:

@@ -18,6 +18,7 @@ from libs.contracts.messages import (
 )
 from libs.db.ids import new_id
 from libs.db.pool import tenant_tx
+from libs.svc.egress import BadBaseUrl, EgressPolicy, check_base_url
 from services.vault import envelope
 from services.vault.keyring_watch import KeyringHolder
 from services.vault.resolver import Resolver
@@ -34,10 +35,12 @@ def mask(secret: str) -> str:
 class ProviderKeys:
     """Provider-key commands for one vault replica."""
 
-    def __init__(self, pool: asyncpg.Pool, keys: KeyringHolder, resolver: Resolver) -> None:
+    def __init__(self, pool: asyncpg.Pool, keys: KeyringHolder, resolver: Resolver,
+                 policy: EgressPolicy | None = None) -> None:  # fmt: skip
         self._pool = pool
         self._keys = keys
         self._resolver = resolver
+        self._policy = policy or EgressPolicy()
 
     async def _dek(self, conn: asyncpg.Connection, org_id: str) -> bytes:
         row = await conn.fetchrow("SELECT kid, wrapped FROM vault.data_keys WHERE org_id = $1", org_id)
@@ -64,12 +67,16 @@ class ProviderKeys:
         """Add a provider, its sealed key and its model routes."""
         if cmd.adapter not in ADAPTERS:
             return Denied(code=str(Code.BAD_REQUEST), reason=f"adapter must be one of {', '.join(sorted(ADAPTERS))}")
+        try:  # the management API checked it too; the vault stores only what it would connect to
+            base_url = check_base_url(cmd.base_url, self._policy)
+        except BadBaseUrl as exc:
+            return Denied(code=str(Code.BAD_REQUEST), reason=str(exc))
         provider_id = new_id("prv")
         try:
             async with tenant_tx(self._pool, cmd.org_id) as conn:
                 await conn.execute(
                     "INSERT INTO vault.providers (id, org_id, name, adapter, base_url, timeout_s) VALUES ($1,$2,$3,$4,$5,$6)",
-                    provider_id, cmd.org_id, cmd.name, cmd.adapter, cmd.base_url, cmd.timeout_s,
+                    provider_id, cmd.org_id, cmd.name, cmd.adapter, base_url, cmd.timeout_s,
                 )  # fmt: skip
                 if cmd.api_key:
                     await self._seal_into(conn, cmd.org_id, provider_id, cmd.api_key, 1)

@@ -20,6 +20,7 @@ import httpx
 
 from libs.contracts.errors import Code
 from libs.contracts.messages import Denied, Fault, ProbeProvider, ProbeResult
+from libs.svc import egress
 from services.vault import store
 from services.vault.resolver import Resolver
 
@@ -59,6 +60,8 @@ def failure_detail(exc: BaseException) -> str:
         return "timeout"
     if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
         return "invalid base URL"
+    if egress.refusal(exc):
+        return "refused: the provider's address is not public (egress policy; an operator can allow it)"
     if isinstance(exc, httpx.ConnectError):
         causes: list[BaseException] = []
         cause: BaseException | None = exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -20,12 +21,15 @@ from libs.contracts.messages import (
     RotateProviderKey,
     StoreProvider,
 )
+from libs.svc.egress import BadBaseUrl, EgressPolicy, check_base_url
 from services.api import vault
 from services.api.auditing import audited
 from services.api.commands import request_id
 from services.api.deps import Admin
+from services.api.problems import Problem
 from services.api.schemas import Body
 from services.api.security import require
+from services.api.settings import get_settings
 
 _reply: Codec[ProviderReply] = Codec(ProviderReply)
 _probe: Codec[ProbeReply] = Codec(ProbeReply)
@@ -39,7 +43,11 @@ class ProviderIn(Body):
 
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
     adapter: Literal["openai", "anthropic", "gemini", "openai_compatible"]
-    base_url: Annotated[str, msgspec.Meta(min_length=8, max_length=512, pattern=r"^https?://")]
+    base_url: Annotated[str, msgspec.Meta(
+        min_length=8, max_length=512,
+        description="https URL including the API version; checked by libs/svc/egress.py:check_base_url "
+        "(no query, fragment or user info; non-public hosts only where the operator allows)",
+    )]  # fmt: skip
     api_key: Secret | None = None
     models: Annotated[
         list[Annotated[str, msgspec.Meta(min_length=1, max_length=128)]], msgspec.Meta(max_length=500)
@@ -63,6 +71,11 @@ async def _vault(request: Request[Any, Any, Any], subject: str, message: Any) ->
     return await vault.ask(request, subject, message, ProviderList, _reply)
 
 
+@lru_cache(maxsize=1)
+def _policy() -> EgressPolicy:
+    return EgressPolicy(get_settings().upstream_allow)
+
+
 class ProviderController(Controller):
     """``/v1/providers``."""
 
@@ -82,9 +95,13 @@ class ProviderController(Controller):
         """Add a provider; its key is sealed by the vault and never shown again."""
         async with audited(request, admin, "provider.created", f"provider:{data.name}") as detail:
             require(admin, "admin")
+            try:
+                base_url = check_base_url(data.base_url, _policy())
+            except BadBaseUrl as exc:
+                raise Problem(400, str(exc)) from None
             listing = await _vault(request, subjects.VAULT_KEY_STORE, StoreProvider(
                 request_id=request_id(), org_id=admin.org_id, name=data.name, adapter=data.adapter,
-                base_url=data.base_url, api_key=data.api_key or "", models=data.models, timeout_s=data.timeout_s))  # fmt: skip
+                base_url=base_url, api_key=data.api_key or "", models=data.models, timeout_s=data.timeout_s))  # fmt: skip
             detail["resource"] = f"provider:{listing.providers[0].id}"
         return msgspec.structs.asdict(listing.providers[0])
 

@@ -16,6 +16,7 @@ import httpx
 import msgspec
 
 from libs.contracts.messages import Resolved
+from libs.svc import egress
 from libs.svc.logs import scrub
 from services.edge.errors import ApiError
 from services.edge.errors import body as error_body
@@ -113,6 +114,9 @@ def transport_error(exc: httpx.HTTPError) -> ApiError:
     """Timeouts → 504; anything else on the wire → 502."""
     if isinstance(exc, httpx.TimeoutException):
         return ApiError(504, "The upstream provider did not answer in time.", code="upstream_timeout")
+    if egress.refusal(exc):
+        return ApiError(502, "The provider's address is not allowed by the gateway's egress policy "
+                        "(not a public address); an operator can allow it.", code="upstream_refused")  # fmt: skip
     return ApiError(502, "The upstream provider could not be reached.", code="upstream_unreachable")
 
 

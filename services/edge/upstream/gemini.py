@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import struct
 import time
+import urllib.parse
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -244,7 +245,9 @@ class GeminiAdapter(HttpAdapter):
     """Speaks ``{base_url}/models/{model}:generateContent`` and friends."""
 
     def _url(self, target: Resolved, method: str) -> str:
-        model = target.upstream_model.removeprefix("models/")
+        # the model name can come from a client (a catch-all route): one path segment, escaped, so
+        # `../`, `?`, `#` or `@` in it cannot move the request elsewhere
+        model = urllib.parse.quote(target.upstream_model.removeprefix("models/"), safe="")
         return f"{target.base_url.rstrip('/')}/models/{model}:{method}"
 
     def _headers(self, target: Resolved) -> dict[str, str]:

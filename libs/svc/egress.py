@@ -1,0 +1,276 @@
+"""Where the gateway may connect to on a tenant's behalf (provider calls and provider tests).
+
+A tenant admin chooses a provider's base URL, so every outbound connection is a potential
+server-side request forgery. Three layers:
+
+1. :func:`check_base_url` — strict parsing when a URL is stored: ``https`` (plain ``http`` only
+   when the operator allowed local destinations), a host and nothing else: no user info, query,
+   fragment, backslash, whitespace or control characters (a trailing ``?`` would otherwise
+   swallow the path the adapter appends), and an IP-literal host must be allowed (below).
+2. :class:`EgressPolicy` — an address is allowed when it is globally routable, or when the
+   operator's allow-list (``BASTION_UPSTREAM_ALLOW``, CIDRs; the local stack names its own
+   mock) contains it. Loopback, private, link-local (cloud metadata), shared, reserved,
+   multicast and unspecified addresses are refused, also when hidden in IPv4-mapped, 6to4,
+   NAT64 or Teredo IPv6 forms.
+3. :func:`guarded_client` — an httpx client whose connections are made by :class:`GuardedBackend`:
+   the host is resolved there, every address checked, and the connection made **to the
+   checked address** (TLS still verifies the hostname), so DNS rebinding between check and
+   connect cannot win. Redirects are never followed and proxy variables from the environment
+   are ignored (a proxy would hide the destination).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import ipaddress
+import socket
+import ssl
+import typing
+import urllib.parse
+from collections.abc import Iterable
+
+import httpcore
+import httpx
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+_HOST_LABEL = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+_PATH_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/%:@!$&'()*+,;=")
+_plaintext: contextvars.ContextVar[bool] = contextvars.ContextVar("bastion_egress_plaintext", default=False)
+
+
+class EgressRefused(httpcore.ConnectError):
+    """A connection the policy does not allow (never made)."""
+
+
+class BadBaseUrl(ValueError):
+    """A base URL that cannot be stored; the message says why (safe to show the admin)."""
+
+
+class EgressPolicy:
+    """Globally routable destinations, plus the operator's allow-list."""
+
+    def __init__(self, allow: Iterable[str] = ()) -> None:
+        nets = []
+        for cidr in allow:
+            try:
+                nets.append(ipaddress.ip_network(cidr.strip(), strict=False))
+            except ValueError as exc:
+                raise ValueError(f"upstream_allow: {cidr!r} is not an IP network") from exc
+        self.allow: tuple[Network, ...] = tuple(nets)
+
+    def allowed_by_operator(self, address: Address) -> bool:
+        """Whether the operator's allow-list names ``address``."""
+        return any(address in net for net in self.allow)
+
+    def why_refused(self, address: Address) -> str | None:
+        """``None`` when a connection to ``address`` is allowed, else the reason."""
+        if self.allowed_by_operator(address):
+            return None
+        for candidate in _unwrapped(address):
+            if candidate.is_multicast or not candidate.is_global:
+                return f"{candidate} is not a public address (loopback, private, link-local or reserved)"
+        return None
+
+    def check_plaintext(self, address: Address) -> str | None:
+        """``None`` when plain http to ``address`` is allowed (operator-allowed destinations only)."""
+        if self.allowed_by_operator(address):
+            return None
+        return "plain http is only allowed to destinations the operator allows; use https"
+
+
+def _unwrapped(address: Address) -> list[Address]:
+    """``address`` and any IPv4 address embedded in it (mapped, 6to4, NAT64, Teredo)."""
+    found: list[Address] = [address]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            found.append(address.ipv4_mapped)
+        if address.sixtofour is not None:
+            found.append(address.sixtofour)
+        if address.teredo is not None:
+            found.extend(address.teredo)
+        if address in _NAT64 or address in _NAT64_LOCAL:
+            found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
+def check_base_url(url: str, policy: EgressPolicy) -> str:
+    """The normalised base URL (no trailing ``/``), or :class:`BadBaseUrl` saying why."""
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F or c == "\\" for c in url):
+        raise BadBaseUrl("base_url must not contain whitespace, control characters or backslashes")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise BadBaseUrl(f"base_url is not a valid URL ({exc})") from None
+    if parts.scheme not in ("https", "http"):
+        raise BadBaseUrl("base_url must start with https://")
+    if "?" in url or "#" in url:
+        raise BadBaseUrl("base_url must not have a query (?) or fragment (#); the adapter appends the path")
+    if "@" in parts.netloc:
+        raise BadBaseUrl("base_url must not carry user info (user:password@)")
+    host = parts.hostname or ""
+    if not host:
+        raise BadBaseUrl("base_url has no host")
+    if port == 0:
+        raise BadBaseUrl("base_url has no valid port")
+    if not set(parts.path) <= _PATH_OK:
+        raise BadBaseUrl("base_url has characters that are not allowed in a path")
+    literal = _literal(host)
+    if literal is not None:
+        reason = policy.why_refused(literal)
+        if reason:
+            raise BadBaseUrl(f"base_url is refused: {reason}")
+        if parts.scheme == "http" and policy.check_plaintext(literal):
+            raise BadBaseUrl("base_url must use https (plain http only to destinations the operator allows)")
+    else:
+        if not _hostname(host):
+            raise BadBaseUrl("base_url host is not a valid host name")
+        local = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
+        if local and not policy.allow:
+            raise BadBaseUrl(f"base_url is refused: {host} is a local name")
+        if parts.scheme == "http" and not policy.allow:
+            raise BadBaseUrl("base_url must use https (plain http only to destinations the operator allows)")
+    return url.rstrip("/")
+
+
+def _literal(host: str) -> Address | None:
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return _legacy_ipv4(host)
+    return address
+
+
+def _legacy_ipv4(host: str) -> Address | None:
+    """``2130706433``, ``0x7f.1``, ``0177.0.0.1``: forms ``inet_aton`` accepts and some resolvers
+    treat as addresses; they are addresses here too (so the policy applies), never host names."""
+    if not host or not all(c in "0123456789abcdefx." for c in host) or not host[0].isdigit():
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def _hostname(host: str) -> bool:
+    labels = host.rstrip(".").split(".")
+    return len(host) <= 253 and all(
+        0 < len(label) <= 63 and set(label) <= _HOST_LABEL and not label.startswith("-") and not label.endswith("-")
+        for label in labels
+    )
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves, checks and connects to the checked address; anything refused raises
+    :class:`EgressRefused` before a packet is sent."""
+
+    def __init__(self, policy: EgressPolicy, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._policy = policy
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def resolve(self, host: str, port: int) -> list[Address]:
+        """The addresses ``host`` resolves to (a literal resolves to itself)."""
+        literal = _literal(host)
+        if literal is not None:
+            return [literal]
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        return [ipaddress.ip_address(info[4][0]) for info in infos]
+
+    async def allowed(self, host: str, port: int) -> list[Address]:
+        """The resolved addresses the policy allows; :class:`EgressRefused` if there are none."""
+        try:
+            addresses = await self.resolve(host, port)
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve the provider's host ({exc.strerror or exc})") from None
+        reasons: list[str] = []
+        good: list[Address] = []
+        for resolved in addresses:
+            unmapped = resolved.ipv4_mapped if isinstance(resolved, ipaddress.IPv6Address) else None
+            address = unmapped or resolved
+            reason = self._policy.why_refused(address)
+            if reason is None and _plaintext.get():
+                reason = self._policy.check_plaintext(address)
+            if reason:
+                reasons.append(reason)
+            else:
+                good.append(address)
+        if not good:
+            raise EgressRefused(f"egress refused: {reasons[0] if reasons else 'no address'}")
+        return good
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Connect to the first allowed address ``host`` resolves to."""
+        last: Exception | None = None
+        for address in await self.allowed(host, port):
+            try:
+                return await self._inner.connect_tcp(str(address), port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Never: a provider is reached over TCP only."""
+        raise EgressRefused("egress refused: unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        """Delegate."""
+        await self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with :class:`GuardedBackend` making every connection."""
+
+    def __init__(self, policy: EgressPolicy, limits: httpx.Limits, verify: ssl.SSLContext | bool = True) -> None:
+        super().__init__(limits=limits, trust_env=False, verify=verify)
+        ssl_context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=GuardedBackend(policy),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Mark plain-http requests, so the backend holds them to the operator's allow-list."""
+        token = _plaintext.set(request.url.scheme == "http")
+        try:
+            return await super().handle_async_request(request)
+        finally:
+            _plaintext.reset(token)
+
+
+def guarded_client(policy: EgressPolicy, limits: httpx.Limits, **kwargs: typing.Any) -> httpx.AsyncClient:
+    """An httpx client for tenant-chosen destinations: policy-checked connections, no redirects,
+    no proxies from the environment."""
+    return httpx.AsyncClient(
+        transport=GuardedTransport(policy, limits), follow_redirects=False, trust_env=False, **kwargs
+    )
+
+
+def refusal(exc: BaseException) -> str | None:
+    """The policy's reason when ``exc`` (an httpx error) came from a refused connection."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, EgressRefused):
+            return str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
