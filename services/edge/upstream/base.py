@@ -8,6 +8,7 @@ provider speaks; the Anthropic-format endpoint translates that once more on the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -210,22 +211,52 @@ class HttpAdapter:
         return response
 
 
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
 async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
-    """``(event, data)`` pairs of a server-sent event stream (CRLF or LF line ends, multi-line data)."""
-    event = ""
+    """``(event, data)`` pairs of a server-sent event stream, per the WHATWG parsing rules.
+
+    Lines end only at CRLF, LF or CR — not at the other characters ``str.splitlines`` knows
+    (U+2028, form feed, …), which may appear raw inside a JSON string — and a chunk may end
+    anywhere, even between CR and LF. One space after the colon is removed; comments (``:``)
+    are skipped; an event without data is not dispatched; one cut short by the end of the
+    stream still is (providers that omit the last blank line).
+    """
+    event, buf = "", b""
     data: list[str] = []
-    async for raw in response.aiter_lines():
-        line = raw.rstrip("\r")
-        if not line:
-            if data:
-                yield event, "\n".join(data)
-            event, data = "", []
-        elif line.startswith("data:"):
-            data.append(line[5:].lstrip(" "))
-        elif line.startswith("event:"):
-            event = line[6:].strip()
-    if data:
-        yield event, "\n".join(data)
+    async for chunk in response.aiter_bytes():
+        buf += chunk
+        held_cr = buf.endswith(b"\r")  # maybe the first half of a CRLF split across chunks
+        lines = _LINE_END.split(buf[:-1] if held_cr else buf)
+        buf = lines.pop() + (b"\r" if held_cr else b"")
+        for line in lines:
+            if not line:
+                if joined := "\n".join(data):
+                    yield event, joined
+                event, data = "", []
+            else:
+                event = _sse_field(line, data, event)
+    if buf.endswith(b"\r"):
+        buf = buf[:-1]
+    if buf:
+        event = _sse_field(buf, data, event)
+    if joined := "\n".join(data):
+        yield event, joined
+
+
+def _sse_field(line: bytes, data: list[str], event: str) -> str:
+    """Apply one field line: ``data`` lines are collected, the event name is returned."""
+    name, _, value = line.decode("utf-8", "replace").partition(":")
+    value = value[1:] if value.startswith(" ") else value
+    if name == "data":
+        data.append(value)
+    elif name == "event":
+        return value
+    return event
 
 
 async def relay_chunks(
