@@ -13,7 +13,7 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 
 @dataclass

@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from libs.stack import seed
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 TARGET = "mock-gpt-4o-mini"
 

@@ -8,7 +8,7 @@ import nats
 import pytest
 
 from libs.contracts import subjects
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 
 async def _connect(stack: Stack, user: str, errors: list[str]) -> nats.NATS:

@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 REFUSED = [
     ("http://169.254.169.254/latest/meta-data", "not a public address"),

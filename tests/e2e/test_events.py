@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 
 def _wait_for(stack: Stack, path: str, request_id: str, expected: int = 1, timeout: float = 15) -> list[dict]:

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 BODY = {"model": "mock-gpt-4o-mini", "messages": [{"role": "user", "content": "are you there?"}]}
 

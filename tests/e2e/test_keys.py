@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 MODEL = "mock-gpt-4o-mini"
 

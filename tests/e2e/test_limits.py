@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 BODY = {"model": "mock-gpt-4o", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
 

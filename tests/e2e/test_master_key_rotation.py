@@ -13,7 +13,7 @@ import time
 
 import httpx
 
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 
 def test_master_key_rotation_under_load(stack: Stack) -> None:

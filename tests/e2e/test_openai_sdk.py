@@ -7,7 +7,7 @@ import openai
 import pytest
 
 from libs.crypto import apikeys
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 MODEL = "mock-gpt-4o-mini"
 

@@ -8,7 +8,7 @@ import time
 import httpx
 import openai
 
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 
 def test_provider_key_is_write_only_sealed_and_used_upstream(stack: Stack) -> None:

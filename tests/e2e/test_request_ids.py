@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 
 def _usage(stack: Stack, headers: dict[str, str], correlation_id: str, expected: int) -> list[dict]:

@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from libs.stack import seed
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 
 @pytest.fixture(scope="module")

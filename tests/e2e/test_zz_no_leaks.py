@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from libs.stack import pg
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 
 def _secret_part(secret: str) -> str:

@@ -1,4 +1,7 @@
-"""One whole stack per test session: ``python -m libs.stack run`` on free ports in a temp dir."""
+"""One whole stack per test session: ``python -m libs.stack run`` on free ports in a temp dir.
+
+A pytest plugin (``pytest_plugins`` in tests/conftest.py), so the end-to-end and the security
+tests share the one session stack."""
 
 from __future__ import annotations
 
