@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,12 +13,13 @@ from litestar.types import ASGIApp
 
 from libs.svc import logs, periodic
 from libs.svc.bus import Bus, close_quietly, connect
-from libs.svc.events import EventPublisher, spool_for
+from libs.svc.events import EventBacklogFull, EventPublisher, spool_for
 from libs.svc.requestid import request_id_middleware
 from libs.svc.streams import ALL as STREAMS
 from libs.svc.streams import ensure
 from libs.telemetry import setup as telemetry
 from services.edge import errors
+from services.edge.authfail import FailedAuths
 from services.edge.gateway import Gateway
 from services.edge.routes.chat import chat_completions
 from services.edge.routes.embeddings import create_embeddings
@@ -29,6 +31,8 @@ from services.edge.upstream.anthropic import AnthropicAdapter
 from services.edge.upstream.base import Adapter
 from services.edge.upstream.gemini import GeminiAdapter
 from services.edge.upstream.openai import OpenAIAdapter
+
+log = logging.getLogger("bastion.edge")
 
 
 @asynccontextmanager
@@ -54,14 +58,26 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         "anthropic": AnthropicAdapter(client, connect_s),
         "gemini": GeminiAdapter(client, connect_s),
     }
-    gateway = Gateway(Bus(nc, settings.bus_timeout_s), events)
+    failures = FailedAuths(lambda event: events.audit(event, source="edge"), window_s=settings.auth_fail_window_s)
+    gateway = Gateway(Bus(nc, settings.bus_timeout_s), events, failures=failures)
     app.state.gateway = gateway
     app.state.adapters = adapters
+
+    async def close_windows() -> None:
+        try:
+            failures.tick()
+        except EventBacklogFull:  # kept open; retried on the next tick
+            log.warning("failed-auth summary not queued: event backlog full")
+
     try:
-        async with periodic.every(0.25, gateway.quotas.sweep):  # expired quota leases go back
+        async with (
+            periodic.every(0.25, gateway.quotas.sweep),  # expired quota leases go back
+            periodic.every(1.0, close_windows),  # failed-auth counts whose window ended
+        ):
             yield
     finally:
         await gateway.quotas.close()
+        failures.flush()  # counts of open windows, before the publisher drains
         await events.close()
         await client.aclose()
         await close_quietly(nc)

@@ -20,6 +20,8 @@ class EdgeSettings(BaseSettings, frozen=True, kw_only=True):
     trusted_proxies: list[str] = []
     client_ip_header: str = "x-forwarded-for"
     event_queue_size: int = 100_000
+    auth_fail_window_s: float = 60.0
+    """Failed authentications are audited as one event per (source, reason) per window."""
 
 
 @lru_cache(maxsize=1)
