@@ -8,9 +8,10 @@ well-formed keys — cheap to mint, the checksum is public — is nothing but su
   a real key whose cache entry expired or was invalidated. Being known-good grants nothing: the
   lookup and argon2 still decide, and a digest found invalid, revoked or expired is forgotten.
 * **Everything else pays from its source's bucket** (client IP, IPv6 /64): one source flooding
-  exhausts its own budget and gets ``THROTTLED`` (the edge answers 429), not everyone's.
+  exhausts its own budget and gets ``THROTTLED``, not everyone's.
 * **And from one global backstop**, so many sources together cannot exhaust the pool either
-  (``BUSY``: the edge answers 503, the gateway's own capacity). Known-good digests skip it too.
+  (``BUSY``). Known-good digests skip it too. Both refusals are a 429 with ``retry-after`` at the
+  edge (a refusal of the client's traffic, not a failure of the gateway: never a 503).
 
 Keyed by HMAC digest and source only; the raw credential never reaches this module.
 """

@@ -104,3 +104,4 @@ THROTTLED = Denied(
     code=Code.AUTH_THROTTLED,
     reason="Too many unrecognised API keys from your network address; retry shortly.",
 )
+BUSY = Denied(code=Code.AUTH_THROTTLED, reason="Too many unrecognised API keys right now; retry shortly.")

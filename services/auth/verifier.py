@@ -22,14 +22,15 @@ from libs.contracts.messages import (
 from libs.crypto import apikeys
 from services.auth import store
 from services.auth.budget import MissBudget, Verdict
-from services.auth.logic import INVALID_KEY, INVALID_TOKEN, THROTTLED, TtlCache, status_denial
+from services.auth.logic import BUSY, INVALID_KEY, INVALID_TOKEN, THROTTLED, TtlCache, status_denial
 from services.auth.settings import AuthSettings
 
 FindKey = Callable[[str], Awaitable[store.KeyRecord | None]]
 FindToken = Callable[[str], Awaitable[store.TokenRecord | None]]
 CheckHash = Callable[[str, str], Awaitable[bool]]
 
-_BUSY = Fault(code=Code.UNAVAILABLE, message="too many unverified credentials; retry shortly", retryable=True)
+# The management API turns this into its 503 (it limits requests per client IP itself).
+_TOKENS_BUSY = Fault(code=Code.UNAVAILABLE, message="too many unverified credentials; retry shortly", retryable=True)
 
 
 class Verifier:
@@ -129,9 +130,8 @@ class Verifier:
             return cached
         # The management API does not send the client address (it rate-limits per IP itself),
         # so unknown tokens share one source; known-good tokens still bypass it.
-        refused = self._admit(digest, "")
-        if refused is not None:
-            return refused
+        if self._admit(digest, "") is not None:
+            return _TOKENS_BUSY
         generation = self._generation
         record = await self._find_token(digest)
         if record is None or not await self._check_hash(record.hash, token):
@@ -147,14 +147,14 @@ class Verifier:
         self._remember_token(generation, digest, principal, self._ttl_for(record.expires_at))
         return principal
 
-    def _admit(self, digest: str, client_ip: str) -> Denied | Fault | None:
-        """None if the lookup may run; else the refusal (429 for a flooding source, 503 when the
-        global backstop is spent)."""
+    def _admit(self, digest: str, client_ip: str) -> Denied | None:
+        """None if the lookup may run; else the refusal (a 429 at the edge: too many unknown
+        credentials from this source, or from everyone at once)."""
         verdict = self.budget.admit(digest, client_ip)
         if verdict is Verdict.THROTTLED:
             return THROTTLED
         if verdict is Verdict.BUSY:
-            return _BUSY
+            return BUSY
         return None
 
     def _remember_key(self, generation: int, digest: str, value: Principal | Denied, ttl: float) -> None:

@@ -87,7 +87,7 @@ class Gateway:
         self.bus = bus
         self.events = events
         self.quotas = quotas or Quotas(bus)
-        self.failures = failures or FailedAuths(lambda event: events.audit(event, source="edge"))
+        self.failures = failures if failures is not None else FailedAuths(lambda e: events.audit(e, source="edge"))
 
     async def authenticate(self, call: Call, key: str) -> Principal:
         """Verify ``key`` with auth; 401 on a denial, 503 if auth cannot answer."""
