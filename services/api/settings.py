@@ -21,6 +21,8 @@ class ApiSettings(BaseSettings, frozen=True, kw_only=True):
     """Requests per client IP per window."""
     rate_window_s: float = 900.0
     origin_urls: list[str] = []
+    auth_fail_window_s: float = 60.0
+    """Rejected management tokens are audited as one event per (source, reason) per window."""
     """CORS allow-list (also read from ``ORIGIN_URLS``); credentials only for these origins."""
 
 

@@ -11,7 +11,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from libs.contracts.errors import Code
 from libs.contracts.messages import (
     AdminPrincipal,
     Denied,
@@ -28,9 +27,6 @@ from services.auth.settings import AuthSettings
 FindKey = Callable[[str], Awaitable[store.KeyRecord | None]]
 FindToken = Callable[[str], Awaitable[store.TokenRecord | None]]
 CheckHash = Callable[[str, str], Awaitable[bool]]
-
-# The management API turns this into its 503 (it limits requests per client IP itself).
-_TOKENS_BUSY = Fault(code=Code.UNAVAILABLE, message="too many unverified credentials; retry shortly", retryable=True)
 
 
 class Verifier:
@@ -120,18 +116,17 @@ class Verifier:
         self._remember_key(generation, digest, principal, principal.cache_ttl_s)
         return principal
 
-    async def verify_token(self, token: str) -> AdminPrincipal | Denied | Fault:
-        """The admin principal of a management token, or why not."""
+    async def verify_token(self, token: str, client_ip: str = "") -> AdminPrincipal | Denied | Fault:
+        """The admin principal of a management token presented from ``client_ip``, or why not."""
         if not apikeys.parse_admin_token(token):
             return INVALID_TOKEN
         digest = apikeys.lookup_digest(self._pepper, token)
         cached = self.tokens.get(digest)
         if cached is not None:
             return cached
-        # The management API does not send the client address (it rate-limits per IP itself),
-        # so unknown tokens share one source; known-good tokens still bypass it.
-        if self._admit(digest, "") is not None:
-            return _TOKENS_BUSY
+        refused = self._admit(digest, client_ip)
+        if refused is not None:
+            return refused
         generation = self._generation
         record = await self._find_token(digest)
         if record is None or not await self._check_hash(record.hash, token):

@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp
 
 from libs.svc import logs, periodic
+from libs.svc.authfail import FailedAuths
 from libs.svc.bus import Bus, close_quietly, connect
 from libs.svc.events import EventBacklogFull, EventPublisher, spool_for
 from libs.svc.requestid import request_id_middleware
@@ -19,7 +20,6 @@ from libs.svc.streams import ALL as STREAMS
 from libs.svc.streams import ensure
 from libs.telemetry import setup as telemetry
 from services.edge import errors
-from services.edge.authfail import FailedAuths
 from services.edge.gateway import Gateway
 from services.edge.routes.chat import chat_completions
 from services.edge.routes.embeddings import create_embeddings

@@ -29,11 +29,11 @@ from libs.contracts.messages import (
     VaultReply,
     VerifyKey,
 )
+from libs.svc.authfail import FailedAuths, Failure
 from libs.svc.bus import Bus, Unavailable
 from libs.svc.events import EventPublisher
 from services.edge import errors
 from services.edge.access import check_model
-from services.edge.authfail import FailedAuths, Failure
 from services.edge.quota import Admission, Quotas
 from services.edge.upstream.base import Usage
 

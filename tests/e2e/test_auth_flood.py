@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 import pytest
 
+from libs.crypto import apikeys
 from tests.e2e.conftest import Stack
 from tests.loadgen import Conn, Tally, flood, paced, random_key_request, sources
 
@@ -177,3 +178,25 @@ def test_load_legitimate_key_keeps_99_percent_under_random_key_flood(stack: Stac
     assert real.sent >= 20  # fewer only if the machine is starved of CPU: then nothing was shown
     assert real.ok_share() >= 0.99, real.statuses
     assert not [s for s in flooded.statuses if s >= 500], flooded.statuses
+
+
+def test_rejected_management_tokens_are_audited_in_aggregate(stack: Stack) -> None:
+    """The management API counts rejected tokens the same way (``actor_type`` admin_token)."""
+    time.sleep(1.0)  # budgets spent by an earlier flood refill (per source and the global backstop)
+    transport = httpx.HTTPTransport(local_address="127.0.0.5")
+    with httpx.Client(base_url=stack.api, transport=transport, timeout=10) as http:
+        statuses = [http.get("/v1/keys/", headers={"authorization": f"Bearer {apikeys.generate_admin_token()}"})
+                    .status_code for _ in range(50)]  # fmt: skip
+    refused = statuses.count(401) + statuses.count(429)
+    assert refused == 50, statuses
+    assert statuses.count(401) >= 40, statuses  # the source's burst, then 429s
+    deadline = time.monotonic() + 20
+    rows: list[asyncpg.Record] = []
+    while time.monotonic() < deadline:
+        rows = asyncio.run(_failed_auth_rows(stack, "127.0.0.5"))
+        if sum(int(json.loads(r["detail"]).get("count", "1")) for r in rows) >= refused:
+            break
+        time.sleep(0.5)
+    assert sum(int(json.loads(r["detail"]).get("count", "1")) for r in rows) == refused
+    assert len(rows) <= 6, len(rows)
+    assert {(r["action"], r["actor_id"], r["success"]) for r in rows} == {("auth.failed", "unknown", False)}

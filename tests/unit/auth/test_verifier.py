@@ -241,3 +241,12 @@ async def test_known_good_grants_nothing_once_revoked() -> None:
     assert isinstance(reply, Denied)
     assert reply.code == Code.KEY_REVOKED
     assert fakes.hash_calls == 2  # verified again, not waved through
+
+
+async def test_unknown_tokens_are_budgeted_per_source() -> None:
+    verifier, _ = make({}, source_miss_rate_per_s=0.001, source_miss_burst=3.0, miss_rate_per_s=1000.0)
+    replies = [await verifier.verify_token(apikeys.generate_admin_token(), "203.0.113.9") for _ in range(6)]
+    assert [isinstance(r, Denied) and r.code for r in replies] == [Code.TOKEN_INVALID] * 3 + [Code.AUTH_THROTTLED] * 3
+    elsewhere = await verifier.verify_token(apikeys.generate_admin_token(), "198.51.100.1")
+    assert isinstance(elsewhere, Denied)
+    assert elsewhere.code == Code.TOKEN_INVALID

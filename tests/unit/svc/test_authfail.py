@@ -6,7 +6,7 @@ import contextlib
 
 from libs.contracts.messages import AuditEvent
 from libs.crypto import apikeys
-from services.edge.authfail import ACTION, OVERFLOW, FailedAuths, Failure
+from libs.svc.authfail import ACTION, OVERFLOW, FailedAuths, Failure
 
 
 def make(now: list[float], **kw: int) -> tuple[FailedAuths, list[AuditEvent]]:

@@ -1,4 +1,6 @@
-"""Failed authentications, aggregated: one audit event per (source, reason) per window.
+"""Failed authentications, aggregated: a few audit events per (source, reason) per window.
+
+Used by the edge (API keys) and the management API (management tokens).
 
 A flood of random keys must not become a flood of audit rows (each one serialized on the
 audit chain's head lock). So a refusal before a principal was known is counted, not written:
@@ -57,10 +59,12 @@ class FailedAuths:
         emit: Emit,
         *,
         window_s: float = 60.0,
-        max_windows: int = 10_000,
+        actor_type: str = "api_key",
+        max_windows: int = 1_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._emit = emit
+        self._actor_type = actor_type
         self._window_s = window_s
         self._max = max_windows
         self._clock = clock
@@ -113,7 +117,7 @@ class FailedAuths:
             detail["key_prefix"] = sample.key_prefix
         self._emit(
             AuditEvent(
-                event_id=f"evt_{secrets.token_hex(12)}", ts=last_ms, org_id="", actor_type="api_key",
+                event_id=f"evt_{secrets.token_hex(12)}", ts=last_ms, org_id="", actor_type=self._actor_type,
                 actor_id="unknown", action=ACTION, resource="-", success=False, request_id=sample.request_id,
                 ip=sample.client_ip if source != OVERFLOW else "", user_agent=sample.user_agent[:256],
                 status=sample.status, detail=detail,
