@@ -59,7 +59,8 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with periodic.every(1.0, close_windows):  # rejected-token counts whose window ended
             yield
     finally:
-        failures.flush()  # before the publisher drains
+        with contextlib.suppress(EventBacklogFull):
+            failures.flush()  # before the publisher drains
         await events.close()
         await pool.close()
         await close_quietly(nc)

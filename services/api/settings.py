@@ -21,9 +21,9 @@ class ApiSettings(BaseSettings, frozen=True, kw_only=True):
     """Requests per client IP per window."""
     rate_window_s: float = 900.0
     origin_urls: list[str] = []
+    """CORS allow-list (also read from ``ORIGIN_URLS``); credentials only for these origins."""
     auth_fail_window_s: float = 60.0
     """Rejected management tokens are audited as one event per (source, reason) per window."""
-    """CORS allow-list (also read from ``ORIGIN_URLS``); credentials only for these origins."""
 
 
 @lru_cache(maxsize=1)

@@ -77,7 +77,10 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             yield
     finally:
         await gateway.quotas.close()
-        failures.flush()  # counts of open windows, before the publisher drains
+        try:
+            failures.flush()  # counts of open windows, before the publisher drains
+        except EventBacklogFull:
+            log.error("failed-auth counts not queued at shutdown: event backlog full")
         await events.close()
         await client.aclose()
         await close_quietly(nc)
