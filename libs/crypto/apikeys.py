@@ -210,6 +210,14 @@ def mask(key: str) -> str:
     return _REDACTED
 
 
+def prefix_hint(key: str) -> str:
+    """The project id and the first 4 characters of the secret (``sk-proj_abc123_Xy7Q…``) of a
+    well-formed key, else "": enough to tell which project a stream of refused keys targets,
+    nothing that helps recover a key (24 bits of its 256)."""
+    parsed = parse(key)
+    return f"{PREFIX}{parsed.project_id}_{parsed.secret[:4]}{_ELLIPSIS}" if parsed is not None else ""
+
+
 def lookup_digest(pepper: bytes, key: str) -> str:
     """Return hex HMAC-SHA256(pepper, key) for use as a DB index / cache key.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,10 +16,11 @@ from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp
 
 from libs.db.pool import create_pool
-from libs.svc import logs
+from libs.svc import logs, periodic
+from libs.svc.authfail import FailedAuths
 from libs.svc.bus import Bus, close_quietly, connect
 from libs.svc.clientaddr import client_address_middleware
-from libs.svc.events import EventPublisher, spool_for
+from libs.svc.events import EventBacklogFull, EventPublisher, spool_for
 from libs.svc.requestid import request_id_middleware
 from libs.telemetry import setup as telemetry
 from services.api import problems
@@ -46,9 +48,20 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state.bus = Bus(nc, settings.bus_timeout_s)
     app.state.pool = pool
     app.state.events = events
+    failures = FailedAuths(lambda event: events.audit(event, source="api"), actor_type="admin_token",
+                           window_s=settings.auth_fail_window_s)  # fmt: skip
+    app.state.failed_auths = failures
+
+    async def close_windows() -> None:
+        with contextlib.suppress(EventBacklogFull):  # kept open; retried on the next tick
+            failures.tick()
+
     try:
-        yield
+        async with periodic.every(1.0, close_windows):  # rejected-token counts whose window ended
+            yield
     finally:
+        with contextlib.suppress(EventBacklogFull):
+            failures.flush()  # before the publisher drains
         await events.close()
         await pool.close()
         await close_quietly(nc)

@@ -9,9 +9,11 @@ from litestar import Request
 
 from libs.contracts import subjects
 from libs.contracts.codec import Codec
+from libs.contracts.errors import Code
 from libs.contracts.messages import AdminPrincipal, Denied, VerifyAdmin, VerifyAdminReply
+from libs.svc.authfail import FailedAuths, Failure
 from libs.svc.bus import Bus, Unavailable
-from services.api.auditing import record
+from services.api.auditing import client_ip
 from services.api.problems import Problem
 
 _codec: Codec[VerifyAdminReply] = Codec(VerifyAdminReply)
@@ -19,20 +21,27 @@ ROLES = ("viewer", "developer", "admin", "owner")
 
 
 async def admin(request: Request[Any, Any, Any]) -> AdminPrincipal:
-    """The caller's management principal, or 401/503."""
+    """The caller's management principal, or 401/429/503."""
     value = request.headers.get("authorization", "")
     scheme, _, token = value.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "A management token is required (Authorization: Bearer …).",
                       headers={"www-authenticate": "Bearer"})  # fmt: skip
     bus: Bus = request.app.state.bus
-    message = VerifyAdmin(request_id=secrets.token_hex(8), token=token.strip())
+    message = VerifyAdmin(request_id=secrets.token_hex(8), token=token.strip(), client_ip=client_ip(request))
     try:
         reply = await bus.request("auth", subjects.AUTH_VERIFY_ADMIN, message, _codec)
     except Unavailable:
         raise Problem(503, "The auth service is unavailable; retry shortly.", kind="unavailable") from None
     if isinstance(reply, Denied):
-        record(request, None, "admin_token.rejected", f"path:{request.url.path}"[:200], success=False, status=401)
+        throttled = reply.code == Code.AUTH_THROTTLED
+        failures: FailedAuths = request.app.state.failed_auths  # counted, not one row per refusal
+        failures.add(Failure(client_ip=client_ip(request), reason=reply.code, status=429 if throttled else 401,
+                             request_id=request.scope.get("state", {}).get("request_id", ""),
+                             user_agent=request.headers.get("user-agent", "")))  # fmt: skip
+        if throttled:
+            raise Problem(429, "Too many unrecognised management tokens from your address; retry shortly.",
+                          headers={"retry-after": "1"})  # fmt: skip
         raise Problem(401, "Invalid management token.", headers={"www-authenticate": "Bearer"})
     assert isinstance(reply, AdminPrincipal)
     return reply

@@ -22,6 +22,8 @@ class ApiSettings(HttpSettings, frozen=True, kw_only=True):
     rate_window_s: float = 900.0
     origin_urls: list[str] = []
     """CORS allow-list (also read from ``ORIGIN_URLS``); credentials only for these origins."""
+    auth_fail_window_s: float = 60.0
+    """Rejected management tokens are audited as one event per (source, reason) per window."""
 
 
 @lru_cache(maxsize=1)

@@ -37,11 +37,11 @@ def register(svc: Service, verifier: Verifier) -> None:
 
     @svc.endpoint(subjects.AUTH_VERIFY, VerifyKey)
     async def verify_key(request: VerifyKey) -> Principal | Denied | Fault:
-        return await verifier.verify_key(request.key)
+        return await verifier.verify_key(request.key, request.client_ip)
 
     @svc.endpoint(subjects.AUTH_VERIFY_ADMIN, VerifyAdmin)
     async def verify_admin(request: VerifyAdmin) -> AdminPrincipal | Denied | Fault:
-        return await verifier.verify_token(request.token)
+        return await verifier.verify_token(request.token, request.client_ip)
 
     # No queue group: every replica must drop its cached copy.
     @svc.listen(subjects.CREDENTIAL_INVALIDATED)

@@ -2,8 +2,9 @@
 
 Why a cache: argon2id costs ~18 ms of CPU per verify, so it runs once per key and the result
 is kept, keyed by HMAC(pepper, presented key) — never the raw key — for a bounded time.
-Why a miss limiter: only lookups that reach the database or argon2 cost anything; a token
-bucket caps them so a flood of well-formed random keys cannot exhaust CPU or the pool.
+Why a miss limiter: only lookups that reach the database or argon2 cost anything; token
+buckets cap them (per source, then globally; see ``budget``) so a flood of well-formed random
+keys cannot exhaust CPU or the pool, nor starve keys already known to be good.
 """
 
 from __future__ import annotations
@@ -99,3 +100,8 @@ def status_denial(status: str, expires_at: datetime | None, now: datetime) -> De
 
 INVALID_KEY = Denied(code=Code.KEY_INVALID, reason="Incorrect API key provided")
 INVALID_TOKEN = Denied(code=Code.TOKEN_INVALID, reason="Invalid management token")
+THROTTLED = Denied(
+    code=Code.AUTH_THROTTLED,
+    reason="Too many unrecognised API keys from your network address; retry shortly.",
+)
+BUSY = Denied(code=Code.AUTH_THROTTLED, reason="Too many unrecognised API keys right now; retry shortly.")

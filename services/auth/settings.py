@@ -15,6 +15,12 @@ class AuthSettings(BaseSettings, frozen=True, kw_only=True):
     cache_size: int = 100_000
     negative_cache_ttl_s: float = 5.0
     miss_rate_per_s: float = 200.0
+    """Global backstop on lookups of credentials not known to be good (per replica)."""
+    source_miss_rate_per_s: float = 10.0
+    """Lookups of not-known-good credentials per source (IP, IPv6 /64) per replica; beyond → 429."""
+    source_miss_burst: float = 40.0
+    known_good_ttl_s: float = 86_400.0
+    """How long a credential that verified stays exempt from the miss budgets on this replica."""
     pool_size: int = 10
 
     def pepper(self) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,10 +12,11 @@ from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp
 
 from libs.svc import logs, periodic
+from libs.svc.authfail import FailedAuths
 from libs.svc.bus import Bus, close_quietly, connect
 from libs.svc.clientaddr import client_address_middleware
 from libs.svc.egress import EgressPolicy, guarded_client
-from libs.svc.events import EventPublisher, spool_for
+from libs.svc.events import EventBacklogFull, EventPublisher, spool_for
 from libs.svc.requestid import request_id_middleware
 from libs.svc.streams import ALL as STREAMS
 from libs.svc.streams import ensure
@@ -31,6 +33,8 @@ from services.edge.upstream.anthropic import AnthropicAdapter
 from services.edge.upstream.base import Adapter
 from services.edge.upstream.gemini import GeminiAdapter
 from services.edge.upstream.openai import OpenAIAdapter
+
+log = logging.getLogger("bastion.edge")
 
 
 @asynccontextmanager
@@ -58,14 +62,29 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         "anthropic": AnthropicAdapter(client, connect_s),
         "gemini": GeminiAdapter(client, connect_s),
     }
-    gateway = Gateway(Bus(nc, settings.bus_timeout_s), events)
+    failures = FailedAuths(lambda event: events.audit(event, source="edge"), window_s=settings.auth_fail_window_s)
+    gateway = Gateway(Bus(nc, settings.bus_timeout_s), events, failures=failures)
     app.state.gateway = gateway
     app.state.adapters = adapters
+
+    async def close_windows() -> None:
+        try:
+            failures.tick()
+        except EventBacklogFull:  # kept open; retried on the next tick
+            log.warning("failed-auth summary not queued: event backlog full")
+
     try:
-        async with periodic.every(0.25, gateway.quotas.sweep):  # expired quota leases go back
+        async with (
+            periodic.every(0.25, gateway.quotas.sweep),  # expired quota leases go back
+            periodic.every(1.0, close_windows),  # failed-auth counts whose window ended
+        ):
             yield
     finally:
         await gateway.quotas.close()
+        try:
+            failures.flush()  # counts of open windows, before the publisher drains
+        except EventBacklogFull:
+            log.error("failed-auth counts not queued at shutdown: event backlog full")
         await events.close()
         await client.aclose()
         await close_quietly(nc)

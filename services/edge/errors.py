@@ -90,6 +90,7 @@ DENIAL_STATUS = {
     Code.KEY_REVOKED: 401,
     Code.KEY_EXPIRED: 401,
     Code.TOKEN_INVALID: 401,
+    Code.AUTH_THROTTLED: 429,
     Code.MODEL_NOT_ALLOWED: 403,
     Code.IP_NOT_ALLOWED: 403,
     Code.GUARD_BLOCKED: 400,
@@ -103,6 +104,7 @@ _CLIENT_CODES = {
     Code.KEY_INVALID: "invalid_api_key",
     Code.KEY_REVOKED: "invalid_api_key",
     Code.KEY_EXPIRED: "invalid_api_key",
+    Code.AUTH_THROTTLED: "rate_limit_exceeded",
     Code.MODEL_NOT_FOUND: "model_not_found",
     Code.GUARD_BLOCKED: "content_policy_violation",
 }
@@ -114,7 +116,8 @@ def from_denial(code: str, reason: str) -> ApiError:
         known = Code(code)
     except ValueError:
         return ApiError(403, reason, code=code)
-    return ApiError(DENIAL_STATUS.get(known, 403), reason, code=_CLIENT_CODES.get(known, code))
+    headers = {"retry-after": "1"} if known == Code.AUTH_THROTTLED else None
+    return ApiError(DENIAL_STATUS.get(known, 403), reason, code=_CLIENT_CODES.get(known, code), headers=headers)
 
 
 def handle_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:

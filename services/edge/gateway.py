@@ -29,6 +29,7 @@ from libs.contracts.messages import (
     VaultReply,
     VerifyKey,
 )
+from libs.svc.authfail import FailedAuths, Failure
 from libs.svc.bus import Bus, Unavailable
 from libs.svc.events import EventPublisher
 from services.edge import errors
@@ -67,6 +68,10 @@ class Call:
     stream: bool = False
     usage: Usage | None = None
     """Set once the upstream answered, so a later refusal (output guardrail) still meters tokens."""
+    auth_failure: str = ""
+    """Why authentication refused the request (a code), if it did: the audit trail aggregates those."""
+    key_prefix: str = ""
+    """:func:`~libs.crypto.apikeys.prefix_hint` of the presented key (never the key)."""
 
 
 def _now_ms() -> int:
@@ -76,10 +81,13 @@ def _now_ms() -> int:
 class Gateway:
     """Talks to the bus services for one edge worker."""
 
-    def __init__(self, bus: Bus, events: EventPublisher, quotas: Quotas | None = None) -> None:
+    def __init__(
+        self, bus: Bus, events: EventPublisher, quotas: Quotas | None = None, failures: FailedAuths | None = None
+    ) -> None:
         self.bus = bus
         self.events = events
         self.quotas = quotas or Quotas(bus)
+        self.failures = failures if failures is not None else FailedAuths(lambda e: events.audit(e, source="edge"))
 
     async def authenticate(self, call: Call, key: str) -> Principal:
         """Verify ``key`` with auth; 401 on a denial, 503 if auth cannot answer."""
@@ -87,8 +95,10 @@ class Gateway:
         try:
             reply = await self.bus.request("auth", subjects.AUTH_VERIFY, request, _auth_codec)
         except Unavailable as exc:
+            call.auth_failure = "unavailable"
             raise errors.unavailable(exc.service) from None
         if isinstance(reply, Denied):
+            call.auth_failure = reply.code
             raise errors.from_denial(reply.code, reply.reason)
         assert isinstance(reply, Principal)
         call.principal = reply
@@ -194,8 +204,15 @@ class Gateway:
         return list(getattr(reply, "models", []))
 
     def record(self, call: Call, status: int, usage: Usage | None) -> None:
-        """Queue the request's usage event (if it got past auth) and its audit event."""
+        """Queue the request's usage event (if it got past auth) and its audit event; a refusal by
+        authentication is only counted (:class:`FailedAuths` writes a few events per window)."""
         principal = call.principal
+        if principal is None and call.auth_failure:
+            self.failures.add(
+                Failure(client_ip=call.client_ip, reason=call.auth_failure, status=status,
+                        request_id=call.request_id, user_agent=call.user_agent, key_prefix=call.key_prefix)
+            )  # fmt: skip
+            return
         latency = int((time.perf_counter() - call.started) * 1000)
         if principal is not None and call.model:
             used = usage or Usage()

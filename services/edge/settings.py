@@ -18,6 +18,8 @@ class EdgeSettings(HttpSettings, frozen=True, kw_only=True):
     """Per-hop deadline for auth/guardrails/vault; the client gets 503 within ~2 s."""
     upstream_connect_timeout_s: float = 5.0
     event_queue_size: int = 100_000
+    auth_fail_window_s: float = 60.0
+    """Failed authentications are audited as one event per (source, reason) per window."""
 
 
 @lru_cache(maxsize=1)

@@ -70,6 +70,8 @@ CASES: list[tuple[Any, Any, bytes]] = [
     (Fault(code="internal", message="internal error", retryable=True), AuthReply,
      b'{"kind":"error","code":"internal","message":"internal error","retryable":true}'),
     (VerifyAdmin(request_id="r", token="bst_adm_x"), VerifyAdmin, b'{"request_id":"r","token":"bst_adm_x"}'),
+    (VerifyAdmin(request_id="r", token="bst_adm_x", client_ip="203.0.113.7"), VerifyAdmin,
+     b'{"request_id":"r","token":"bst_adm_x","client_ip":"203.0.113.7"}'),
     (AdminPrincipal(org_id="o", token_id="t", role="owner"), VerifyAdminReply,
      b'{"kind":"ok","org_id":"o","token_id":"t","role":"owner"}'),
     (GuardCheck(request_id="r", tenant_id="o", project_id="p", key_id="k", texts=["hi"]), GuardCheck,

@@ -48,6 +48,8 @@ class VerifyAdmin(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     request_id: str
     token: str
     sent_at: int = 0
+    client_ip: str = ""
+    """The caller's address as the management API sees it: the source for the miss budgets."""
 
     def __repr__(self) -> str:
         return f"VerifyAdmin(request_id={self.request_id!r}, token=<redacted>)"

@@ -6,7 +6,9 @@ from typing import Any
 
 from litestar import Request
 
+from libs.crypto import apikeys
 from services.edge.access import check_ip, presented_key
+from services.edge.errors import ApiError
 from services.edge.gateway import Call, Gateway
 
 
@@ -29,7 +31,13 @@ def start_call(request: Request[Any, Any, Any], action: str) -> Call:
 
 async def authenticate(request: Request[Any, Any, Any], call: Call) -> Any:
     """Key from the headers → auth over the bus → IP allow-list."""
-    key = presented_key(request.headers)
+    try:
+        key = presented_key(request.headers)
+    except ApiError:
+        has_any = request.headers.get("authorization") or request.headers.get("x-api-key")
+        call.auth_failure = "auth.key_malformed" if has_any else "auth.key_missing"
+        raise
+    call.key_prefix = apikeys.prefix_hint(key)
     principal = await gateway(request).authenticate(call, key)
     check_ip(principal.limits, call.client_ip)
     return principal

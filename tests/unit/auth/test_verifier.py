@@ -10,7 +10,7 @@ import pytest
 from libs.contracts import subjects
 from libs.contracts.codec import Codec, encode
 from libs.contracts.errors import Code
-from libs.contracts.messages import AuthReply, Denied, Fault, Principal, VerifyKey
+from libs.contracts.messages import AuthReply, Denied, Principal, VerifyKey
 from libs.crypto import apikeys
 from libs.svc.micro import MemoryBus, Service
 from services.auth import handlers, store
@@ -123,8 +123,8 @@ async def test_cache_never_outlives_expiry() -> None:
 
 async def test_miss_flood_is_rate_limited() -> None:
     verifier, fakes = make({}, miss_rate_per_s=5.0)
-    replies = [await verifier.verify_key(apikeys.generate("prjabcdef")) for _ in range(20)]
-    assert sum(isinstance(r, Fault) for r in replies) >= 14
+    replies = [await verifier.verify_key(apikeys.generate("prjabcdef"), f"10.0.0.{i}") for i in range(20)]
+    assert sum(isinstance(r, Denied) and r.code == Code.AUTH_THROTTLED for r in replies) >= 14
     assert fakes.db_calls <= 6
 
 
@@ -195,3 +195,58 @@ async def test_a_lookup_racing_an_invalidation_is_not_shared_or_cached() -> None
     assert isinstance(await early, Principal)  # in flight before the rotation: may still pass
     assert isinstance(await late, Denied)  # must not join the earlier flight
     assert isinstance(await verifier.verify_key(key), Denied)  # and nothing stale was cached
+
+
+async def test_flooding_source_is_throttled_not_everyone() -> None:
+    verifier, fakes = make({}, source_miss_rate_per_s=1.0, source_miss_burst=5.0, miss_rate_per_s=1000.0)
+    flood = [await verifier.verify_key(apikeys.generate("prjabcdef"), "203.0.113.9") for _ in range(50)]
+    assert sum(isinstance(r, Denied) and r.code == Code.AUTH_THROTTLED for r in flood) >= 44
+    assert fakes.db_calls <= 6
+    other = await verifier.verify_key(apikeys.generate("prjabcdef"), "198.51.100.1")
+    assert isinstance(other, Denied)
+    assert other.code == Code.KEY_INVALID  # looked up: another source's budget is untouched
+
+
+async def test_ipv6_source_is_its_64() -> None:
+    verifier, _ = make({}, source_miss_rate_per_s=0.001, source_miss_burst=3.0, miss_rate_per_s=1000.0)
+    replies = [await verifier.verify_key(apikeys.generate("prjabcdef"), f"2001:db8::{i:x}") for i in range(10)]
+    assert sum(isinstance(r, Denied) and r.code == Code.AUTH_THROTTLED for r in replies) == 7
+
+
+async def test_known_good_key_survives_flood_after_cache_drop() -> None:
+    """A key that verified before keeps working when its cache entry is gone and both its own
+    source's budget and the global budget are spent by random keys."""
+    key = apikeys.generate("prjabcdef")
+    verifier, _ = make({digest(key): record(key)}, source_miss_rate_per_s=0.001, source_miss_burst=2.0,
+                       miss_rate_per_s=1.0)  # fmt: skip
+    assert isinstance(await verifier.verify_key(key, "203.0.113.9"), Principal)
+    for _ in range(20):
+        await verifier.verify_key(apikeys.generate("prjabcdef"), "203.0.113.9")
+        await verifier.verify_key(apikeys.generate("prjabcdef"), "198.51.100.1")
+    assert isinstance(await verifier.verify_key(apikeys.generate("prjabcdef"), "203.0.113.9"), Denied)
+    verifier.invalidate("key1")  # e.g. its limits were updated: the cached principal is dropped
+    assert verifier.keys.get(digest(key)) is None
+    assert isinstance(await verifier.verify_key(key, "203.0.113.9"), Principal)
+    assert isinstance(await verifier.verify_key(key, "192.0.2.77"), Principal)
+
+
+async def test_known_good_grants_nothing_once_revoked() -> None:
+    key = apikeys.generate("prjabcdef")
+    rows = {digest(key): record(key)}
+    verifier, fakes = make(rows, negative_cache_ttl_s=0.0)
+    assert isinstance(await verifier.verify_key(key, "203.0.113.9"), Principal)
+    rows[digest(key)] = record(key, status="revoked")
+    verifier.invalidate("key1")
+    reply = await verifier.verify_key(key, "203.0.113.9")
+    assert isinstance(reply, Denied)
+    assert reply.code == Code.KEY_REVOKED
+    assert fakes.hash_calls == 2  # verified again, not waved through
+
+
+async def test_unknown_tokens_are_budgeted_per_source() -> None:
+    verifier, _ = make({}, source_miss_rate_per_s=0.001, source_miss_burst=3.0, miss_rate_per_s=1000.0)
+    replies = [await verifier.verify_token(apikeys.generate_admin_token(), "203.0.113.9") for _ in range(6)]
+    assert [isinstance(r, Denied) and r.code for r in replies] == [Code.TOKEN_INVALID] * 3 + [Code.AUTH_THROTTLED] * 3
+    elsewhere = await verifier.verify_token(apikeys.generate_admin_token(), "198.51.100.1")
+    assert isinstance(elsewhere, Denied)
+    assert elsewhere.code == Code.TOKEN_INVALID
