@@ -32,6 +32,8 @@ from services.api.controllers.providers import ProviderController
 from services.api.controllers.tenancy import MemberController, OrgController, ProjectController
 from services.api.controllers.tokens import TokenController
 from services.api.controllers.usage import UsageController
+from services.api.inputs import unstorable_input_middleware
+from services.api.openapi import document_problems
 from services.api.ratelimit import FixedWindow, rate_limit_middleware, strict_credentials
 from services.api.security import admin
 from services.api.settings import get_settings
@@ -82,13 +84,14 @@ def healthz() -> dict[str, str]:
 def create_app() -> ASGIApp:
     """The API as uvicorn serves it: request ids wrap everything (so even a rate-limited answer
     has one), then the client address (only configured trusted proxies may name another), then
-    rate limiting by that address."""
+    rate limiting by that address, then refusing a path or query no row can store (NUL, bad UTF-8)."""
     settings = get_settings()
     limited = rate_limit_middleware(
         strict_credentials(build_app()), FixedWindow(settings.rate_limit, settings.rate_window_s)
     )
+    checked = unstorable_input_middleware(limited)
     return request_id_middleware(
-        client_address_middleware(limited, settings.trusted_proxies, settings.client_ip_header)
+        client_address_middleware(checked, settings.trusted_proxies, settings.client_ip_header)
     )
 
 
@@ -97,7 +100,7 @@ def build_app() -> Litestar:
     settings = get_settings()
     logs.setup("api", settings.log_level)
     telemetry.setup("api", settings.trace_file)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             healthz,
             OrgController,
@@ -128,3 +131,5 @@ def build_app() -> Litestar:
         openapi_config=OpenAPIConfig(title="Bastion management API", version="1.0.0", path="/openapi"),
         debug=False,
     )
+    document_problems(app.openapi_schema)
+    return app

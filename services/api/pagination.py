@@ -7,6 +7,8 @@ from typing import Annotated, Any
 from litestar.params import Parameter
 
 Limit = Annotated[int, Parameter(ge=1, le=500)]
+Seq = Annotated[int | None, Parameter(ge=0, le=2**63 - 1)]
+"""A numeric cursor (a bigint sequence number)."""
 
 
 def page(rows: list[Any], limit: int, key: str = "id") -> dict[str, Any]:

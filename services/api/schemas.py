@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from services.api import inputs
+
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 Role = Literal["owner", "admin", "developer", "viewer"]
 Usd = Annotated[float, msgspec.Meta(ge=0, le=1_000_000)]
@@ -18,7 +20,11 @@ Grace = Annotated[int, msgspec.Meta(ge=0, le=86_400)]
 
 
 class Body(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Base of client bodies."""
+    """Base of client bodies: no unknown fields, and no string a row could not store."""
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            inputs.check(getattr(self, name))
 
 
 class ProjectIn(Body):

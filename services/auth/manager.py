@@ -73,6 +73,10 @@ class Manager:
 
     async def issue_key(self, cmd: IssueKey) -> Issued | Denied:
         """A new key in ``cmd.project_id``; the secret is returned once."""
+        try:
+            apikeys.validate_project_id(cmd.project_id)
+        except ValueError:  # not an id a project can have: no such project (was an unhandled error → 503)
+            return Denied(code="auth.not_found", reason="No such project in this organisation.")
         secret = apikeys.generate(cmd.project_id)
         cred = await self._credential(secret)
         key_id = new_id("key")

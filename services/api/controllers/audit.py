@@ -9,6 +9,7 @@ from litestar.params import Parameter
 
 from libs.db.pool import tenant_tx
 from services.api.deps import Admin, Db
+from services.api.pagination import Seq
 
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
 
@@ -25,7 +26,7 @@ class AuditController(Controller):
         admin: Admin,
         db: Db,
         limit: Limit = 100,
-        cursor: int | None = None,
+        cursor: Seq = None,
         request_id: str | None = None,
         action: str | None = None,
         correlation_id: str | None = None,

@@ -24,7 +24,7 @@ from libs.db.pool import tenant_tx
 from libs.svc.bus import Bus, Unavailable
 from services.api.auditing import audited
 from services.api.deps import Admin, Db
-from services.api.pagination import Limit, page
+from services.api.pagination import Limit, Seq, page
 from services.api.problems import Problem
 from services.api.schemas import Body
 from services.api.security import require
@@ -192,7 +192,7 @@ class GuardrailController(Controller):
         }
 
     @get("/violations", operation_id="listViolations")
-    async def violations(self, admin: Admin, db: Db, limit: Limit = 100, cursor: int | None = None,
+    async def violations(self, admin: Admin, db: Db, limit: Limit = 100, cursor: Seq = None,
                          request_id: str | None = None) -> dict[str, Any]:  # fmt: skip
         """Recorded violations (rule, type, action, key, request, content hash), newest first."""
         async with tenant_tx(db, admin.org_id) as conn:
