@@ -21,6 +21,7 @@ class Code(StrEnum):
     PROVIDER_KEY_MISSING = "vault.key_missing"
     LIMIT_EXCEEDED = "metering.limit_exceeded"
     RATE_LIMITED = "metering.rate_limited"
+    MODEL_UNPRICED = "metering.model_unpriced"
     # faults
     BAD_REQUEST = "bad_request"
     INTERNAL = "internal"

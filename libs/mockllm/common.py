@@ -20,6 +20,7 @@ CACHED_TOKENS = 3
 
 _SLOW = re.compile(r"slow-(\d+)")
 _CHUNK = re.compile(r"chunk-(\d+)")
+_DRIP = re.compile(r"drip-(\d+)")
 
 Failure = Literal["429", "500", "529"]
 
@@ -74,6 +75,13 @@ async def maybe_slow(model: str) -> None:
     slow = _SLOW.search(model)
     if slow:
         await asyncio.sleep(int(slow.group(1)) / 1000)
+
+
+async def drip(model: str) -> None:
+    """Sleep ``<ms>`` between streamed pieces when the model name carries ``drip-<ms>``."""
+    dripping = _DRIP.search(model)
+    if dripping:
+        await asyncio.sleep(int(dripping.group(1)) / 1000)
 
 
 def pieces(text: str, model: str) -> list[str]:

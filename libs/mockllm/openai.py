@@ -113,6 +113,7 @@ async def chat(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
         else:
             yield chunk({"role": "assistant", "content": ""})
             for piece in common.pieces(text, model):
+                await common.drip(model)
                 yield chunk({"content": piece})
         yield chunk({}, finish)
         if include_usage:
