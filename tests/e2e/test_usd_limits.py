@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import math
 import secrets
+import socket
 import time
 from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
 
 from tests.e2e.conftest import Stack
@@ -91,9 +93,10 @@ def test_usd_limited_key_reaches_only_priced_models_until_an_admin_sets_a_defaul
     row = _usage_row(stack, free.headers["x-request-id"])
     assert (row["cost_micros"], row["priced"]) == (0, False)
     with stack.admin(org["token"]) as http:
-        for bad in ({"input": -1, "output": 1}, {"input": 1, "output": 1e400}, {"input": "NaN", "output": 1},
-                    {"input": 1, "output": 1_000_000}, {"output": 1}):  # fmt: skip
-            answer = http.put(f"/v1/providers/{provider['id']}/price", json=bad)
+        for bad in (b'{"input": -1, "output": 1}', b'{"input": 1, "output": 1e400}', b'{"input": "NaN", "output": 1}',
+                    b'{"input": NaN, "output": 1}', b'{"input": 1, "output": 1000000}', b'{"output": 1}'):  # fmt: skip
+            answer = http.put(f"/v1/providers/{provider['id']}/price", content=bad,
+                              headers={"content-type": "application/json"})  # fmt: skip
             assert answer.status_code == 400, (bad, answer.text)
             assert answer.headers["content-type"].startswith("application/problem+json")
         assert http.put("/v1/providers/prv-missing/price", json={"input": 1, "output": 2}).status_code == 404
@@ -199,3 +202,66 @@ def test_an_abandoned_stream_is_recorded_and_its_reservation_settled(stack: Stac
     assert row["cost_micros"] > 0
     budget = _settled(stack, row["key_id"])
     assert budget["spent_micros"] == row["cost_micros"]
+
+
+def test_a_stream_abandoned_before_its_first_byte_is_recorded_and_settled(stack: Stack) -> None:
+    # The client gives up while the upstream is still thinking: by the time the gateway starts the
+    # stream the client is gone, and the body's task is cancelled before it ever reads a frame.
+    org = stack.new_org("AbandonEarly")
+    _provider(stack, org["token"], name="slow", adapter="openai_compatible", base_url=f"{stack.mock}/v1",
+              models=["*"], default_price={"input": 2, "output": 8})  # fmt: skip
+    limited = _org_key(stack, org["token"], org["project"], usage_limit_usd=5)
+    marker = f"early-{time.time_ns()}"
+    body = {"model": "slow-1500-model", "stream": True, "max_tokens": 500,
+            "messages": [{"role": "user", "content": f"{marker} one two three"}]}  # fmt: skip
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{stack.base_url}/chat/completions", json=body, timeout=httpx.Timeout(30, read=0.5),
+                   headers={"authorization": f"Bearer {limited}"})  # fmt: skip
+    time.sleep(2.5)  # the upstream answers, the gateway finds the client gone
+    row = None
+    deadline = time.monotonic() + 20
+    while row is None and time.monotonic() < deadline:
+        row = _query(stack, "SELECT * FROM metering.usage_events WHERE org_id = $1 AND model = 'slow-1500-model'",
+                     org["org"])  # fmt: skip
+        time.sleep(0.2)
+    assert row is not None, "the abandoned stream left no usage row"
+    assert row["estimated"] is True
+    assert row["prompt_tokens"] > 0
+    assert row["status"] == 499
+    budget = _settled(stack, row["key_id"])
+    assert budget["spent_micros"] == row["cost_micros"] > 0
+
+
+def test_a_stream_whose_client_stops_reading_and_leaves_is_recorded_with_what_it_used(stack: Stack) -> None:
+    # The client reads a little, stops reading (the gateway's writes back up, it waits in `send`)
+    # and then closes the connection: the relay is suspended between frames when the stream ends.
+    org = stack.new_org("AbandonStalled")
+    _provider(stack, org["token"], name="long", adapter="openai_compatible", base_url=f"{stack.mock}/v1",
+              models=["*"], default_price={"input": 2, "output": 8})  # fmt: skip
+    limited = _org_key(stack, org["token"], org["project"], usage_limit_usd=50)
+    model = "repeat-40000-chunk-16000-model"
+    payload = msgspec.json.encode({"model": model, "stream": True,
+                            "messages": [{"role": "user", "content": "x" * 180}]})  # fmt: skip
+    host, port = stack.edge.removeprefix("http://").split(":")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    head = (f"POST /v1/chat/completions HTTP/1.1\r\nhost: {host}\r\nauthorization: Bearer {limited}\r\n"
+            f"content-type: application/json\r\ncontent-length: {len(payload)}\r\n\r\n")  # fmt: skip
+    sock.sendall(head.encode() + payload)
+    first = sock.recv(4096)
+    assert first.startswith(b"HTTP/1.1 200"), first[:200]
+    time.sleep(2.0)  # not reading: the gateway's writes back up
+    sock.close()
+    row = None
+    deadline = time.monotonic() + 20
+    while row is None and time.monotonic() < deadline:
+        row = _query(stack, "SELECT * FROM metering.usage_events WHERE org_id = $1 AND model = $2", org["org"], model)
+        time.sleep(0.2)
+    assert row is not None, "the abandoned stream left no usage row"
+    assert row["estimated"] is True, str(dict(row))[200:]
+    assert row["prompt_tokens"] > 0
+    assert row["completion_tokens"] > 0
+    assert row["status"] == 499
+    budget = _settled(stack, row["key_id"])
+    assert budget["spent_micros"] == row["cost_micros"] > 0
