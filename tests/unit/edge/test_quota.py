@@ -139,3 +139,18 @@ async def test_nothing_is_admitted_from_a_lease_while_it_is_being_given_back() -
     assert quotas.try_admit(BUDGET, "m", 100, 10) is None  # the old block is on its way back
     assert await big is not None
     assert fake.sent[-1].return_micros == 500
+
+
+async def test_a_budget_hold_counts_n_answers_and_says_whether_the_model_is_priced() -> None:
+    fake = FakeMetering(micros=1_000_000)
+    quotas = Quotas(fake)  # type: ignore[arg-type]
+    one = await quotas.admit("r1", BUDGET, "m", 10, 50)
+    three = await quotas.admit("r2", BUDGET, "m", 10, 50, 3)
+    assert one is not None
+    assert three is not None
+    assert three.held_micros - one.held_micros == 2 * 50 * 2  # two more answers of 50 tokens at 2 µ$ each
+    assert (one.priced, one.default_max_tokens) == (True, 100)
+    unpriced = Quotas(FakeMetering(priced=False))  # type: ignore[arg-type]
+    admitted = await unpriced.admit("r3", BUDGET, "local-llm", 10, None)
+    assert admitted is not None
+    assert (admitted.priced, admitted.held_micros, admitted.default_max_tokens) == (False, 0, 100)
