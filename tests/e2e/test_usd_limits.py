@@ -265,3 +265,31 @@ def test_a_stream_whose_client_stops_reading_and_leaves_is_recorded_with_what_it
     assert row["status"] == 499
     budget = _settled(stack, row["key_id"])
     assert budget["spent_micros"] == row["cost_micros"] > 0
+
+
+def test_cli_sets_and_clears_a_provider_default_price(stack: Stack) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    with stack.admin() as http:
+        made = http.post("/v1/providers/", json={"name": f"clip{time.time_ns() % 10**9}", "adapter": "openai_compatible",
+                                                 "base_url": f"{stack.mock}/v1", "models": [f"clip-{time.time_ns()}"]})  # fmt: skip
+        assert made.status_code == 201, made.text
+        assert made.json()["default_price"] is None
+    env = {**os.environ, "BASTION_ENV_FILE": str(stack.var / "demo.env")}
+    env.pop("BASTION_ADMIN_URL", None)
+    env.pop("BASTION_ADMIN_TOKEN", None)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "libs.cli.main", "providers", "price", made.json()["id"], *args],
+                              env=env, capture_output=True, text=True, check=False)  # fmt: skip
+
+    priced = cli("--input", "0.25", "--output", "1.25")
+    assert priced.returncode == 0, priced.stdout + priced.stderr
+    assert json.loads(priced.stdout)["default_price"] == {"input": 0.25, "output": 1.25, "cached_input": 0.25}
+    assert cli("--input", "-3", "--output", "1").returncode != 0
+    cleared = cli("--clear")
+    assert cleared.returncode == 0
+    assert json.loads(cleared.stdout)["default_price"] is None
