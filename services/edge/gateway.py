@@ -178,8 +178,10 @@ class Gateway:
             check_model(principal.limits, target.model)
             call.alias, call.model = call.model, target.model
             await self.top_up(call, principal, prompt_chars, max_tokens, n)
-        elif limited is not None and not limited.priced:
-            await self.top_up(call, principal, prompt_chars, max_tokens, n)
+        else:
+            self.quotas.learn_default(principal.org_id, call.model, target.default_price)
+            if limited is not None and (not limited.priced or _repriced(limited, target)):
+                await self.top_up(call, principal, prompt_chars, max_tokens, n)
         return target, verdict, limited
 
     async def check_output(self, call: Call, principal: Principal, texts: list[str]) -> GuardVerdict | Denied:
@@ -236,6 +238,12 @@ class Gateway:
             ),
             source="edge",
         )  # fmt: skip
+
+
+def _repriced(admitted: Admission, target: Resolved) -> bool:
+    """The hold was priced at a provider default that is no longer the route's (changed or cleared):
+    hold again at the current one (or refuse, if there is none)."""
+    return admitted.held_at_default is not None and admitted.held_at_default != target.default_price
 
 
 def _detail(call: Call, latency_ms: int) -> dict[str, str]:

@@ -26,7 +26,7 @@ from typing import TypedDict
 
 from libs.contracts import subjects
 from libs.contracts.codec import Codec
-from libs.contracts.messages import LeaseGrant, LeaseReply, LeaseRequest, LimitDenied, Principal
+from libs.contracts.messages import LeaseGrant, LeaseReply, LeaseRequest, LimitDenied, Principal, UnitPrice
 from libs.pricing import Price, worst_case_micros
 from libs.svc.bus import Bus, Unavailable
 from services.edge import errors
@@ -38,6 +38,9 @@ MAX_UNITS = 64
 LEASE_SECONDS_OF_TRAFFIC = 0.5
 PRICE_TTL_S = 60.0
 MAX_PRICES = 10_000
+DEFAULT_PRICE_TTL_S = 5.0
+"""How long a provider default price learned from a route prices holds here (the vault's route
+cache TTL); every request's route re-checks it, so a changed price is re-held at once."""
 
 
 @dataclass
@@ -54,6 +57,9 @@ class Admission:
     know is priced at its provider's default price once routed, or refused)."""
     default_max_tokens: int = 0
     """The completion size held for a request without ``max_tokens`` (then sent upstream)."""
+    held_at_default: UnitPrice | None = None
+    """The provider default price the hold was computed at (a model the table lacks, its default
+    learned from an earlier route), None if the table priced it."""
 
 
 @dataclass
@@ -83,6 +89,20 @@ class Quotas:
         self._bus = bus
         self._keys: dict[str, _Key] = {}
         self._prices: dict[str, tuple[float, Price | None, int]] = {}
+        self._defaults: dict[tuple[str, str], tuple[float, UnitPrice]] = {}
+
+    def learn_default(self, org_id: str, model: str, price: UnitPrice | None) -> None:
+        """The default price ``model`` was just routed with in ``org_id`` (None: it has none)."""
+        if price is None:
+            self._defaults.pop((org_id, model), None)
+            return
+        if len(self._defaults) >= MAX_PRICES:  # model names come from clients: keep the table bounded
+            self._defaults.clear()
+        self._defaults[(org_id, model)] = (time.monotonic() + DEFAULT_PRICE_TTL_S, price)
+
+    def _default(self, org_id: str, model: str) -> UnitPrice | None:
+        hit = self._defaults.get((org_id, model))
+        return hit[1] if hit is not None and hit[0] >= time.monotonic() else None
 
     def _price(self, model: str) -> tuple[Price | None, int] | None:
         """(price, default max tokens) as metering last told us, or None if not known yet."""
@@ -99,7 +119,11 @@ class Quotas:
         known = self._price(model)
         if known is None:
             return None
-        return worst_case_micros(known[0], prompt_chars, max_tokens, known[1], n)
+        price = known[0]
+        if price is None:
+            default = self._default(principal.org_id, model)
+            price = None if default is None else Price(default.input, default.output, default.cached_input)
+        return worst_case_micros(price, prompt_chars, max_tokens, known[1], n)
 
     def try_admit(
         self, principal: Principal, model: str, prompt_chars: int, max_tokens: int | None, n: int = 1
@@ -122,10 +146,13 @@ class Quotas:
         remaining = None if lease.grant.remaining is None else lease.grant.remaining + (lease.units or 0)
         reset_s = max(1, round(lease.minute_ends - now))
         known = self._price(model)
-        priced, default_max = (
-            (True, lease.grant.default_max_tokens) if known is None else (known[0] is not None, known[1])
-        )
-        return Admission(lease.grant.lease_id, hold, lease.grant.rpm_limit, remaining, reset_s, priced, default_max)
+        default = self._default(principal.org_id, model) if known is not None and known[0] is None else None
+        if known is None:  # a key without a USD limit: no price involved
+            priced, default_max = True, lease.grant.default_max_tokens
+        else:
+            priced, default_max = known[0] is not None or default is not None, known[1]
+        return Admission(lease.grant.lease_id, hold, lease.grant.rpm_limit, remaining, reset_s, priced, default_max,
+                         default)  # fmt: skip
 
     async def admit(
         self, request_id: str, principal: Principal, model: str, prompt_chars: int, max_tokens: int | None,
