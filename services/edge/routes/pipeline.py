@@ -113,7 +113,12 @@ async def run_chat(
         call, principal, texts, max_tokens, n=max(1, n), prompt_chars=holds.input_chars(payload)
     )
     timing.mark("checks")
-    if max_tokens is None and limited is not None and principal.limits.usage_limit_usd is not None:
+    if (
+        max_tokens is None
+        and limited
+        and limited.default_max_tokens > 0
+        and principal.limits.usage_limit_usd is not None
+    ):
         # the hold counted the default completion size: the upstream must not produce more
         payload[holds.max_tokens_field(target.adapter)] = limited.default_max_tokens
     if verdict.texts is not None:
