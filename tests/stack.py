@@ -105,6 +105,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         BASTION_AUTH_REPLICAS="2",
         BASTION_MAX_BODY_BYTES=str(256 * 1024),
         BASTION_RATE_LIMIT="100000",
+        BASTION_DEFAULT_MAX_TOKENS="2048",  # not the Anthropic adapter's own 4096: tests see which one is sent
         ORIGIN_URLS="https://console.example.test",
         # Small enough that a flood from one test client exhausts it (tests/e2e/test_auth_flood.py);
         # known-good keys and per-source budgets keep everyone else unaffected.

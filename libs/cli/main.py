@@ -203,6 +203,8 @@ def cmd_providers(args: argparse.Namespace) -> int:
             return 0 if response.status_code == 204 else _show(response)
         if args.command == "test":
             return _test_provider(http, args.provider)
+        if args.command == "price":
+            return _provider_price(http, args)
         key = os.environ.get(args.key_env, "") if args.key_env else sys.stdin.readline().strip()
         if args.command == "rotate":
             return _show(http.post(f"/v1/providers/{args.provider_id}/rotate", json={"api_key": key}))
@@ -225,6 +227,23 @@ def cmd_aliases(args: argparse.Namespace) -> int:
             return _show(http.put(f"{base}/{quote(args.alias, safe='')}", json={"target": args.target}))
         response = http.delete(f"{base}/{quote(args.alias, safe='')}")
         return 0 if response.status_code == 204 else _show(response)
+
+
+def _provider_price(http: Any, args: argparse.Namespace) -> int:
+    """Set (``--input``/``--output`` [``--cached-input``], USD per million tokens) or ``--clear``
+    a provider's default price."""
+    from urllib.parse import quote
+
+    path = f"/v1/providers/{quote(args.provider_id, safe='')}/price"
+    if args.clear:
+        return _show(http.delete(path))
+    if args.input is None or args.output is None:
+        print(json.dumps({"detail": "give --input and --output (USD per million tokens), or --clear"}), file=sys.stderr)
+        return 2
+    body: dict[str, Any] = {"input": args.input, "output": args.output}
+    if args.cached_input is not None:
+        body["cached_input"] = args.cached_input
+    return _show(http.put(path, json=body))
 
 
 def _test_provider(http: Any, name_or_id: str) -> int:
@@ -329,6 +348,12 @@ def _add_providers(groups: Any) -> None:
     sub.add_parser("delete").add_argument("provider_id")
     test = sub.add_parser("test", help="one cheap upstream call with the stored key (exit 1 unless it is accepted)")
     test.add_argument("provider", metavar="NAME_OR_ID")
+    price = sub.add_parser("price", help="default price (USD per million tokens) for models the price table lacks")
+    price.add_argument("provider_id")
+    price.add_argument("--input", type=float)
+    price.add_argument("--output", type=float)
+    price.add_argument("--cached-input", dest="cached_input", type=float)
+    price.add_argument("--clear", action="store_true", help="remove the default price")
     providers.set_defaults(func=cmd_providers)
 
 

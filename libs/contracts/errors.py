@@ -24,6 +24,7 @@ class Code(StrEnum):
     RATE_LIMITED = "metering.rate_limited"
     FORBIDDEN = "auth.forbidden"
     CONFLICT = "conflict"
+    MODEL_UNPRICED = "metering.model_unpriced"
     # faults
     BAD_REQUEST = "bad_request"
     INTERNAL = "internal"

@@ -24,6 +24,7 @@ VAULT_ALIAS_SET: Final = "gw.vault.alias_set.v1"  # per-project model aliases: m
 VAULT_ALIAS_LIST: Final = "gw.vault.alias_list.v1"
 VAULT_ALIAS_DELETE: Final = "gw.vault.alias_delete.v1"
 VAULT_PROVIDER_TEST: Final = "gw.vault.provider_test.v1"  # one cheap upstream call: management API only
+VAULT_PROVIDER_PRICE: Final = "gw.vault.provider_price.v1"  # a provider's default price: management API only
 AUTH_KEY_ISSUE: Final = "gw.auth.key_issue.v1"
 AUTH_KEY_ROTATE: Final = "gw.auth.key_rotate.v1"
 AUTH_KEY_REVOKE: Final = "gw.auth.key_revoke.v1"

@@ -18,7 +18,8 @@ Tool use: when tools are offered, the conversation ends with a user turn, and it
 Model names steer test cases: ``*fail-429*`` (rate limited; retry-after 7 for OpenAI and Anthropic, for
 Gemini only if the name also contains ``retry``), ``*fail-500*``, ``*fail-529*`` (Anthropic 529 overloaded,
 Gemini 503 UNAVAILABLE), ``*slow-<ms>*`` (delay before answering), ``*chunk-<n>*`` (stream in n-character
-pieces), ``*cached*`` (report 3 cached prompt tokens), ``*midstream-error*`` (Anthropic stream ends with an
+pieces), ``*drip-<ms>*`` (an OpenAI stream waits that long before each piece), ``*repeat-<n>*`` (the OpenAI
+answer said n times), ``*cached*`` (report 3 cached prompt tokens), ``*midstream-error*`` (Anthropic stream ends with an
 ``error`` event). ``GET /_mock/requests`` returns ``{"path", "body", "auth"}`` of the requests received
 (newest last), so tests can check what the upstream saw; ``POST /_mock/reset`` forgets them.
 """

@@ -20,6 +20,8 @@ CACHED_TOKENS = 3
 
 _SLOW = re.compile(r"slow-(\d+)")
 _CHUNK = re.compile(r"chunk-(\d+)")
+_DRIP = re.compile(r"drip-(\d+)")
+_REPEAT = re.compile(r"repeat-(\d+)")
 
 Failure = Literal["429", "500", "529"]
 
@@ -74,6 +76,19 @@ async def maybe_slow(model: str) -> None:
     slow = _SLOW.search(model)
     if slow:
         await asyncio.sleep(int(slow.group(1)) / 1000)
+
+
+def repeated(text: str, model: str) -> str:
+    """``text`` said ``<n>`` times when the model name carries ``repeat-<n>`` (a long answer)."""
+    found = _REPEAT.search(model)
+    return text * min(int(found.group(1)), 100_000) if found else text
+
+
+async def drip(model: str) -> None:
+    """Sleep ``<ms>`` between streamed pieces when the model name carries ``drip-<ms>``."""
+    dripping = _DRIP.search(model)
+    if dripping:
+        await asyncio.sleep(int(dripping.group(1)) / 1000)
 
 
 def pieces(text: str, model: str) -> list[str]:

@@ -75,7 +75,7 @@ async def chat(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
     tool = common.wants_tool(tools, last, last_is_user)
     tool_name = _first_tool_name(tools) if tool else ""
     arguments = common.tool_arguments(last) if tool else ""
-    text = "" if tool else common.reply_text(last)
+    text = "" if tool else common.repeated(common.reply_text(last), model)
     prompt = common.tokens(_prompt_text(body))
     completion = common.tokens(arguments or text)
     created = int(time.time())
@@ -113,6 +113,7 @@ async def chat(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
         else:
             yield chunk({"role": "assistant", "content": ""})
             for piece in common.pieces(text, model):
+                await common.drip(model)
                 yield chunk({"content": piece})
         yield chunk({}, finish)
         if include_usage:

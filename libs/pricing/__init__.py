@@ -7,7 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_MAX_TOKENS = 4096
-"""Completion tokens assumed for a request without ``max_tokens`` (``BASTION_DEFAULT_MAX_TOKENS``)."""
+"""Completion tokens assumed for a request without ``max_tokens`` (``BASTION_DEFAULT_MAX_TOKENS``);
+for a key with a USD limit the edge sends this value upstream, so the hold is what can be billed."""
+
+IMAGE_PROMPT_TOKENS = 1600
+"""Input tokens held per image part: above what OpenAI (gpt-4o class, high detail), Anthropic
+(~1.15 megapixels) and Gemini bill for one image."""
+IMAGE_CHARS = 2 * IMAGE_PROMPT_TOKENS
+"""An image part in the character count the hold is estimated from (:func:`estimate_prompt_tokens`)."""
+
+MAX_PRICE_MICROS = 10_000_000_000
+"""The largest price accepted for a provider's default: $10,000 per million tokens."""
 
 
 @dataclass(frozen=True)
@@ -36,10 +46,15 @@ def estimate_prompt_tokens(chars: int) -> int:
 
 
 def worst_case_micros(
-    price: Price | None, prompt_chars: int, max_tokens: int | None, default_max_tokens: int = DEFAULT_MAX_TOKENS
+    price: Price | None,
+    prompt_chars: int,
+    max_tokens: int | None,
+    default_max_tokens: int = DEFAULT_MAX_TOKENS,
+    n: int = 1,
 ) -> int:
-    """What a request can cost at most (0 for an unpriced model: nothing to hold)."""
+    """What a request can cost at most: its prompt once, ``n`` answers of ``max_tokens`` each
+    (0 for an unpriced model: nothing to hold — a USD-limited key never gets that far)."""
     if price is None:
         return 0
     completion = max_tokens if max_tokens is not None else default_max_tokens
-    return cost_micros(price, estimate_prompt_tokens(prompt_chars), completion)
+    return cost_micros(price, estimate_prompt_tokens(prompt_chars), completion * max(1, n))

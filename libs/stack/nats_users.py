@@ -53,6 +53,7 @@ PERMISSIONS: dict[str, dict[str, list[str]]] = {
                     s.AUTH_TOKEN_ISSUE, s.AUTH_TOKEN_REVOKE, s.GUARD_CHECK, s.GUARD_RULE_CHECK, s.GUARD_RULES_CHANGED,
                     s.VAULT_KEY_STORE, s.VAULT_KEY_ROTATE, s.VAULT_KEY_LIST, s.VAULT_KEY_DELETE,
                     s.VAULT_ALIAS_SET, s.VAULT_ALIAS_LIST, s.VAULT_ALIAS_DELETE, s.VAULT_PROVIDER_TEST,
+                    s.VAULT_PROVIDER_PRICE,
                     "gw.evt.audit.api.>", "$JS.API.INFO", *_js_publisher(s.AUDIT_STREAM)],
         "subscribe": [],
     },

@@ -77,7 +77,10 @@ def rate_headers(limit: int | None, remaining: int | None, reset_s: int) -> dict
 
 
 def limit_denied(denial: Any) -> ApiError:
-    """A metering refusal: 429 with retry-after (rate) or 429 insufficient_quota (budget)."""
+    """A metering refusal: 429 with retry-after (rate), 429 insufficient_quota (budget), or 403
+    model_not_priced (a USD-limited key asked for a model whose cost cannot be held)."""
+    if denial.code == Code.MODEL_UNPRICED:
+        return ApiError(403, denial.reason, code="model_not_priced", param="model")
     headers = rate_headers(denial.rpm_limit, denial.remaining, denial.reset_s)
     if denial.retry_after_s:
         headers["retry-after"] = str(denial.retry_after_s)

@@ -25,6 +25,7 @@ from libs.contracts.messages import (
     Principal,
     Resolve,
     Resolved,
+    UnitPrice,
     UsageEvent,
     VaultReply,
     VerifyKey,
@@ -72,6 +73,10 @@ class Call:
     """Why authentication refused the request (a code), if it did: the audit trail aggregates those."""
     key_prefix: str = ""
     """:func:`~libs.crypto.apikeys.prefix_hint` of the presented key (never the key)."""
+    default_price: UnitPrice | None = None
+    """The routed provider's default price (metering prices a model its table lacks at this)."""
+    recorded: bool = False
+    """The usage and audit events are queued (exactly once, however the request ends)."""
 
 
 def _now_ms() -> int:
@@ -104,17 +109,20 @@ class Gateway:
         call.principal = reply
         return reply
 
-    async def top_up(self, call: Call, principal: Principal, prompt_chars: int, max_tokens: int | None) -> None:
-        """Hold this request's worst case at ``call.model``'s price on top of its admission (one
-        request's reservation, settled by its usage event); 429 if the budget cannot take it,
-        503 if metering cannot answer."""
+    async def top_up(
+        self, call: Call, principal: Principal, prompt_chars: int, max_tokens: int | None, n: int = 1
+    ) -> None:
+        """Hold this request's worst case at ``call.model``'s price — or, for a model the price
+        table lacks, its provider's default price — on top of its admission (one request's
+        reservation, settled by its usage event); 429 if the budget cannot take it, 403 if the
+        model has no price at all, 503 if metering cannot answer."""
         lim = principal.limits
         if lim.usage_limit_usd is None:
             return
         request = LimitCheck(
             request_id=call.request_id, org_id=principal.org_id, key_id=principal.key_id, model=call.model,
             usd_limit_micros=round(lim.usage_limit_usd * 1_000_000), prompt_chars=prompt_chars,
-            max_tokens=max_tokens, sent_at=_now_ms(),
+            max_tokens=max_tokens, sent_at=_now_ms(), n=n, default_price=call.default_price,
         )  # fmt: skip
         try:
             reply = await self.bus.request("metering", subjects.METERING_LIMIT_CHECK, request, _limit_codec)
@@ -124,24 +132,30 @@ class Gateway:
             raise errors.limit_denied(reply)
 
     async def _admit(
-        self, call: Call, principal: Principal, prompt_chars: int, max_tokens: int | None
+        self, call: Call, principal: Principal, prompt_chars: int, max_tokens: int | None, n: int
     ) -> Admission | None:
         """The key's limits, from this process's quota lease; the hold is on ``call`` at once, so
         the usage event settles it however the request then ends."""
-        admitted = await self.quotas.admit(call.request_id, principal, call.model, prompt_chars, max_tokens)
+        admitted = await self.quotas.admit(call.request_id, principal, call.model, prompt_chars, max_tokens, n)
         if admitted is not None:
             call.lease_id, call.held_micros = admitted.lease_id, admitted.held_micros
         return admitted
 
     async def prepare(
-        self, call: Call, principal: Principal, texts: list[str], max_tokens: int | None
-    ) -> tuple[Resolved, GuardVerdict, Admission | None]:
+        self, call: Call, principal: Principal, texts: list[str], max_tokens: int | None,
+        *, n: int = 1, prompt_chars: int | None = None,
+    ) -> tuple[Resolved, GuardVerdict, Admission | None]:  # fmt: skip
         """Limit check, input guardrails and the vault lookup, concurrently; all must pass.
 
         A refusal is reported in a fixed order whatever finished first: the limit (429), then
-        guardrails, then routing. A reservation made for a request refused by guardrails or
-        routing is settled by that request's usage event (zero tokens), like any failed call.
+        guardrails, then routing, then the price (403: a USD-limited key only reaches priced
+        models). A reservation made for a request refused later is settled by that request's
+        usage event (zero tokens), like any failed call. The hold covers ``n`` answers of
+        ``max_tokens`` (or the default, which the caller then sends upstream) and a prompt of
+        ``prompt_chars`` (every input part; by default the texts' length).
         """
+        if prompt_chars is None:
+            prompt_chars = sum(len(t) for t in texts)
         guard = GuardCheck(
             request_id=call.request_id, tenant_id=principal.org_id, project_id=principal.project_id,
             key_id=principal.key_id, texts=texts, sent_at=_now_ms(),
@@ -150,7 +164,7 @@ class Gateway:
             request_id=call.request_id, tenant_id=principal.org_id, project_id=principal.project_id,
             model=call.model, sent_at=_now_ms(),
         )  # fmt: skip
-        limit_call = self._admit(call, principal, sum(len(t) for t in texts), max_tokens)
+        limit_call = self._admit(call, principal, prompt_chars, max_tokens, n)
         guard_call = self.bus.request("guardrails", subjects.GUARD_CHECK, guard, _guard_codec)
         vault_call = self.bus.request("vault", subjects.VAULT_RESOLVE, resolve, _vault_codec)
         limited, verdict, target = await asyncio.gather(limit_call, guard_call, vault_call, return_exceptions=True)
@@ -167,19 +181,18 @@ class Gateway:
         assert isinstance(target, Resolved)
         assert limited is None or isinstance(limited, Admission)
         call.provider = target.provider
+        call.default_price = target.default_price
+        if max_tokens is None and limited is not None:
+            max_tokens = limited.default_max_tokens or None
         if target.model and target.model != call.model:
-            await self._routed_as(call, principal, target.model, texts, max_tokens)
+            check_model(principal.limits, target.model)
+            call.alias, call.model = call.model, target.model
+            await self.top_up(call, principal, prompt_chars, max_tokens, n)
+        else:
+            self.quotas.learn_default(principal.org_id, call.model, target.default_price)
+            if limited is not None and (not limited.priced or _repriced(limited, target)):
+                await self.top_up(call, principal, prompt_chars, max_tokens, n)
         return target, verdict, limited
-
-    async def _routed_as(
-        self, call: Call, principal: Principal, routed: str, texts: list[str], max_tokens: int | None
-    ) -> None:
-        """A project alias: the key must be allowed its target too, the request is metered under
-        the target's name, and the USD hold — priced by the alias name — is topped up at the
-        target's price (one more hop, only for aliases on keys with a USD limit)."""
-        check_model(principal.limits, routed)
-        call.alias, call.model = call.model, routed
-        await self.top_up(call, principal, sum(len(t) for t in texts), max_tokens)
 
     async def check_output(self, call: Call, principal: Principal, texts: list[str]) -> GuardVerdict | Denied:
         """Guardrails on model output; raises ``Unavailable`` if guardrails cannot answer."""
@@ -204,8 +217,11 @@ class Gateway:
         return list(getattr(reply, "models", []))
 
     def record(self, call: Call, status: int, usage: Usage | None) -> None:
-        """Queue the request's usage event (if it got past auth) and its audit event; a refusal by
-        authentication is only counted (:class:`FailedAuths` writes a few events per window)."""
+        """Queue the request's usage event (if it got past auth) and its audit event, once; a
+        refusal by authentication is only counted (:class:`FailedAuths` writes a few events per window)."""
+        if call.recorded:
+            return
+        call.recorded = True
         principal = call.principal
         if principal is None and call.auth_failure:
             self.failures.add(
@@ -224,7 +240,7 @@ class Gateway:
                     completion_tokens=used.completion_tokens, cached_tokens=used.cached_tokens,
                     estimated=used.estimated, latency_ms=latency, stream=call.stream,
                     lease_id=call.lease_id, held_micros=call.held_micros,
-                    correlation_id=call.correlation_id,
+                    correlation_id=call.correlation_id, default_price=call.default_price,
                 )
             )  # fmt: skip
         self.events.audit(
@@ -239,6 +255,12 @@ class Gateway:
             ),
             source="edge",
         )  # fmt: skip
+
+
+def _repriced(admitted: Admission, target: Resolved) -> bool:
+    """The hold was priced at a provider default that is no longer the route's (changed or cleared):
+    hold again at the current one (or refuse, if there is none)."""
+    return admitted.held_at_default is not None and admitted.held_at_default != target.default_price
 
 
 def _detail(call: Call, latency_ms: int) -> dict[str, str]:

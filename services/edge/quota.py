@@ -26,7 +26,7 @@ from typing import TypedDict
 
 from libs.contracts import subjects
 from libs.contracts.codec import Codec
-from libs.contracts.messages import LeaseGrant, LeaseReply, LeaseRequest, LimitDenied, Principal
+from libs.contracts.messages import LeaseGrant, LeaseReply, LeaseRequest, LimitDenied, Principal, UnitPrice
 from libs.pricing import Price, worst_case_micros
 from libs.svc.bus import Bus, Unavailable
 from services.edge import errors
@@ -38,6 +38,9 @@ MAX_UNITS = 64
 LEASE_SECONDS_OF_TRAFFIC = 0.5
 PRICE_TTL_S = 60.0
 MAX_PRICES = 10_000
+DEFAULT_PRICE_TTL_S = 5.0
+"""How long a provider default price learned from a route prices holds here (the vault's route
+cache TTL); every request's route re-checks it, so a changed price is re-held at once."""
 
 
 @dataclass
@@ -49,6 +52,14 @@ class Admission:
     rpm_limit: int | None
     remaining: int | None
     reset_s: int
+    priced: bool = True
+    """Whether the price table knows the model (a USD-limited key's request to one it does not
+    know is priced at its provider's default price once routed, or refused)."""
+    default_max_tokens: int = 0
+    """The completion size held for a request without ``max_tokens`` (then sent upstream)."""
+    held_at_default: UnitPrice | None = None
+    """The provider default price the hold was computed at (a model the table lacks, its default
+    learned from an earlier route), None if the table priced it."""
 
 
 @dataclass
@@ -78,6 +89,20 @@ class Quotas:
         self._bus = bus
         self._keys: dict[str, _Key] = {}
         self._prices: dict[str, tuple[float, Price | None, int]] = {}
+        self._defaults: dict[tuple[str, str], tuple[float, UnitPrice]] = {}
+
+    def learn_default(self, org_id: str, model: str, price: UnitPrice | None) -> None:
+        """The default price ``model`` was just routed with in ``org_id`` (None: it has none)."""
+        if price is None:
+            self._defaults.pop((org_id, model), None)
+            return
+        if len(self._defaults) >= MAX_PRICES:  # model names come from clients: keep the table bounded
+            self._defaults.clear()
+        self._defaults[(org_id, model)] = (time.monotonic() + DEFAULT_PRICE_TTL_S, price)
+
+    def _default(self, org_id: str, model: str) -> UnitPrice | None:
+        hit = self._defaults.get((org_id, model))
+        return hit[1] if hit is not None and hit[0] >= time.monotonic() else None
 
     def _price(self, model: str) -> tuple[Price | None, int] | None:
         """(price, default max tokens) as metering last told us, or None if not known yet."""
@@ -86,16 +111,22 @@ class Quotas:
             return None
         return hit[1], hit[2]
 
-    def _hold(self, principal: Principal, model: str, prompt_chars: int, max_tokens: int | None) -> int | None:
+    def _hold(
+        self, principal: Principal, model: str, prompt_chars: int, max_tokens: int | None, n: int = 1
+    ) -> int | None:
         if principal.limits.usage_limit_usd is None:
             return 0
         known = self._price(model)
         if known is None:
             return None
-        return worst_case_micros(known[0], prompt_chars, max_tokens, known[1])
+        price = known[0]
+        if price is None:
+            default = self._default(principal.org_id, model)
+            price = None if default is None else Price(default.input, default.output, default.cached_input)
+        return worst_case_micros(price, prompt_chars, max_tokens, known[1], n)
 
     def try_admit(
-        self, principal: Principal, model: str, prompt_chars: int, max_tokens: int | None
+        self, principal: Principal, model: str, prompt_chars: int, max_tokens: int | None, n: int = 1
     ) -> Admission | None:
         """Admit from the lease in hand, if it covers the request (no await: atomic here)."""
         state = self._keys.get(principal.key_id)
@@ -106,7 +137,7 @@ class Quotas:
         limits = principal.limits
         if limits.rate_limit_rpm is not None and (now >= lease.minute_ends or not lease.units):
             return None
-        hold = self._hold(principal, model, prompt_chars, max_tokens)
+        hold = self._hold(principal, model, prompt_chars, max_tokens, n)
         if hold is None or lease.micros < hold:
             return None
         if lease.units is not None:
@@ -114,11 +145,19 @@ class Quotas:
         lease.micros -= hold
         remaining = None if lease.grant.remaining is None else lease.grant.remaining + (lease.units or 0)
         reset_s = max(1, round(lease.minute_ends - now))
-        return Admission(lease.grant.lease_id, hold, lease.grant.rpm_limit, remaining, reset_s)
+        known = self._price(model)
+        default = self._default(principal.org_id, model) if known is not None and known[0] is None else None
+        if known is None:  # a key without a USD limit: no price involved
+            priced, default_max = True, lease.grant.default_max_tokens
+        else:
+            priced, default_max = known[0] is not None or default is not None, known[1]
+        return Admission(lease.grant.lease_id, hold, lease.grant.rpm_limit, remaining, reset_s, priced, default_max,
+                         default)  # fmt: skip
 
     async def admit(
-        self, request_id: str, principal: Principal, model: str, prompt_chars: int, max_tokens: int | None
-    ) -> Admission | None:
+        self, request_id: str, principal: Principal, model: str, prompt_chars: int, max_tokens: int | None,
+        n: int = 1,
+    ) -> Admission | None:  # fmt: skip
         """Admit a request of a key with limits (None for a key without): from the lease in hand,
         else after one renewal; 429 when metering grants nothing, 503 when it cannot answer."""
         limits = principal.limits
@@ -126,17 +165,17 @@ class Quotas:
             return None
         state = self._keys.setdefault(principal.key_id, _Key())
         state.recent.append(time.monotonic())
-        admitted = self.try_admit(principal, model, prompt_chars, max_tokens)
+        admitted = self.try_admit(principal, model, prompt_chars, max_tokens, n)
         if admitted is not None:
             return admitted
         async with state.lock:
             for _ in range(3):  # more than one round only when a grant taught us the model's price,
                 # or its minute ended before the request could use it
-                admitted = self.try_admit(principal, model, prompt_chars, max_tokens)
+                admitted = self.try_admit(principal, model, prompt_chars, max_tokens, n)
                 if admitted is not None:
                     return admitted
-                await self._renew(request_id, principal, model, prompt_chars, max_tokens, state)
-            admitted = self.try_admit(principal, model, prompt_chars, max_tokens)
+                await self._renew(request_id, principal, model, prompt_chars, max_tokens, state, n)
+            admitted = self.try_admit(principal, model, prompt_chars, max_tokens, n)
         if admitted is None:  # cannot happen with a grant that met ``need_micros``; never wave through
             raise errors.unavailable("metering")
         return admitted
@@ -148,10 +187,10 @@ class Quotas:
 
     async def _renew(
         self, request_id: str, principal: Principal, model: str, prompt_chars: int, max_tokens: int | None,
-        state: _Key,
+        state: _Key, n: int = 1,
     ) -> None:  # fmt: skip
         limits = principal.limits
-        hold = self._hold(principal, model, prompt_chars, max_tokens) or 0
+        hold = self._hold(principal, model, prompt_chars, max_tokens, n) or 0
         units = self._want_units(state)
         old, state.lease = state.lease, None  # nothing more is admitted from what goes back
         request = LeaseRequest(

@@ -43,7 +43,7 @@ async def run() -> None:
     pool = await create_pool(settings.db_dsn, max_size=10)
 
     async def record(event: UsageEvent) -> bool:
-        price = pricing.lookup(prices, event.model, event.provider)
+        price = pricing.price_of(prices, event.model, event.default_price, event.provider)
         cost = 0 if price is None else pricing.cost_micros(
             price, event.prompt_tokens, event.completion_tokens, event.cached_tokens
         )  # fmt: skip
@@ -53,7 +53,9 @@ async def run() -> None:
 
     @svc.endpoint(subjects.METERING_LIMIT_CHECK, LimitCheck)
     async def limit_check(req: LimitCheck) -> LimitOk | LimitDenied:
-        price = pricing.lookup(prices, req.model)
+        price = pricing.price_of(prices, req.model, req.default_price)
+        if price is None and req.usd_limit_micros is not None:
+            return limits.unpriced(req)
         reserve = limits.worst_case_micros(price, req, default_max) if req.usd_limit_micros is not None else 0
         return await limits.check(pool, req, reserve)
 

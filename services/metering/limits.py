@@ -27,7 +27,17 @@ RESERVATION_TTL = timedelta(minutes=10)
 
 def worst_case_micros(price: Price | None, check: LimitCheck, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> int:
     """What this request can cost at most (0 for an unpriced model: nothing to hold)."""
-    return pricing.worst_case_micros(price, check.prompt_chars, check.max_tokens, default_max_tokens)
+    return pricing.worst_case_micros(price, check.prompt_chars, check.max_tokens, default_max_tokens, check.n)
+
+
+def unpriced(req: LimitCheck) -> LimitDenied:
+    """A USD-limited key asked for a model with no price (not in the table, and its provider has
+    no default price): its cost could not be held, so it is refused."""
+    return LimitDenied(
+        code=Code.MODEL_UNPRICED,
+        reason=f"The model `{req.model[:128]}` has no price, and this API key has a USD usage limit "
+        "(rule: usage_limit_usd): an admin can set a default price for its provider.",
+    )
 
 
 def _window(now: float) -> tuple[datetime, int]:

@@ -12,9 +12,10 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+from libs.contracts.messages import UnitPrice
 from libs.pricing import Price, cost_micros
 
-__all__ = ["Price", "cost_micros", "load", "lookup"]
+__all__ = ["Price", "cost_micros", "load", "lookup", "price_of"]
 
 DEFAULT_FILE = Path(__file__).with_name("prices.json")
 _DATE_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$")
@@ -50,3 +51,12 @@ def lookup(table: dict[str, Price], model: str, provider: str = "") -> Price | N
         if name in table:
             return table[name]
     return None
+
+
+def price_of(table: dict[str, Price], model: str, default: UnitPrice | None, provider: str = "") -> Price | None:
+    """The table's price of ``model``, else the provider's default price (set by an admin, carried
+    by the request), else None: unpriced."""
+    found = lookup(table, model, provider)
+    if found is not None or default is None:
+        return found
+    return Price(input=default.input, output=default.output, cached_input=default.cached_input)

@@ -22,6 +22,7 @@ from libs.contracts.messages import (
     RotateProviderKey,
     RoutesChanged,
     SetAlias,
+    SetProviderPrice,
     StoreProvider,
 )
 from libs.svc.micro import Service
@@ -69,6 +70,10 @@ def register(
     @svc.endpoint(subjects.VAULT_KEY_LIST, ListProviders)
     async def list_providers(cmd: ListProviders) -> ProviderList:
         return await keys.list(cmd)
+
+    @svc.endpoint(subjects.VAULT_PROVIDER_PRICE, SetProviderPrice)
+    async def set_price(cmd: SetProviderPrice) -> ProviderList | Denied:
+        return await keys.set_price(cmd)
 
     @svc.endpoint(subjects.VAULT_KEY_DELETE, DeleteProvider)
     async def delete(cmd: DeleteProvider) -> ProviderList | Denied:

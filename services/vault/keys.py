@@ -14,10 +14,13 @@ from libs.contracts.messages import (
     ProviderInfo,
     ProviderList,
     RotateProviderKey,
+    SetProviderPrice,
     StoreProvider,
+    UnitPrice,
 )
 from libs.db.ids import new_id
 from libs.db.pool import tenant_tx
+from libs.pricing import MAX_PRICE_MICROS
 from libs.svc.egress import BadBaseUrl, EgressPolicy, check_base_url
 from services.vault import envelope
 from services.vault.keyring_watch import KeyringHolder
@@ -25,6 +28,9 @@ from services.vault.resolver import Resolver
 
 ADAPTERS = frozenset({"openai", "anthropic", "gemini", "openai_compatible"})
 _NOT_FOUND = Denied(code="vault.not_found", reason="No such provider in this organisation.")
+_BAD_PRICE = Denied(
+    code=str(Code.BAD_REQUEST), reason="A default price must be between 0 and $10,000 per million tokens."
+)
 
 
 def mask(secret: str) -> str:
@@ -71,12 +77,17 @@ class ProviderKeys:
             base_url = check_base_url(cmd.base_url, self._policy)
         except BadBaseUrl as exc:
             return Denied(code=str(Code.BAD_REQUEST), reason=str(exc))
+        if not _valid(cmd.default_price):
+            return _BAD_PRICE
         provider_id = new_id("prv")
+        price = cmd.default_price
         try:
             async with tenant_tx(self._pool, cmd.org_id) as conn:
                 await conn.execute(
-                    "INSERT INTO vault.providers (id, org_id, name, adapter, base_url, timeout_s) VALUES ($1,$2,$3,$4,$5,$6)",
+                    "INSERT INTO vault.providers (id, org_id, name, adapter, base_url, timeout_s, price_input_micros,"
+                    " price_output_micros, price_cached_micros) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
                     provider_id, cmd.org_id, cmd.name, cmd.adapter, base_url, cmd.timeout_s,
+                    *(_columns(price)),
                 )  # fmt: skip
                 if cmd.api_key:
                     await self._seal_into(conn, cmd.org_id, provider_id, cmd.api_key, 1)
@@ -107,6 +118,21 @@ class ProviderKeys:
         await self._resolver.changed(cmd.org_id)
         return await self._listing(cmd.org_id, cmd.provider_id)
 
+    async def set_price(self, cmd: SetProviderPrice) -> ProviderList | Denied:
+        """Set or clear a provider's default price; routes cached anywhere are dropped at once."""
+        if not _valid(cmd.price):
+            return _BAD_PRICE
+        async with tenant_tx(self._pool, cmd.org_id) as conn:
+            done = await conn.execute(
+                "UPDATE vault.providers SET price_input_micros = $2, price_output_micros = $3,"
+                " price_cached_micros = $4 WHERE id = $1",
+                cmd.provider_id, *_columns(cmd.price),
+            )  # fmt: skip
+        if not done.endswith(" 1"):
+            return _NOT_FOUND
+        await self._resolver.changed(cmd.org_id)
+        return await self._listing(cmd.org_id, cmd.provider_id)
+
     async def delete(self, cmd: DeleteProvider) -> ProviderList | Denied:
         """Remove a provider with its keys and routes."""
         async with tenant_tx(self._pool, cmd.org_id) as conn:
@@ -128,12 +154,33 @@ class ProviderKeys:
                 "   ORDER BY version DESC LIMIT 1) AS masked_key,"
                 " (SELECT max(version) FROM vault.provider_keys k WHERE k.provider_id = p.id) AS key_version,"
                 " coalesce((SELECT array_agg(name ORDER BY name) FROM vault.models m WHERE m.provider_id = p.id),"
-                "   '{}') AS models"
+                "   '{}') AS models, p.price_input_micros, p.price_output_micros, p.price_cached_micros"
                 " FROM vault.providers p WHERE ($1::text IS NULL OR p.id = $1) ORDER BY p.name",
                 provider_id,
             )  # fmt: skip
         return ProviderList(providers=[
             ProviderInfo(id=r["id"], name=r["name"], adapter=r["adapter"], base_url=r["base_url"],
-                         masked_key=r["masked_key"] or "", key_version=r["key_version"] or 0, models=list(r["models"]))
+                         masked_key=r["masked_key"] or "", key_version=r["key_version"] or 0, models=list(r["models"]),
+                         default_price=_price_of(r))
             for r in rows
         ])  # fmt: skip
+
+
+def _valid(price: UnitPrice | None) -> bool:
+    """Prices are checked by the management API; this is the vault's own backstop."""
+    if price is None:
+        return True
+    return all(0 <= v <= MAX_PRICE_MICROS for v in (price.input, price.output, price.cached_input))
+
+
+def _columns(price: UnitPrice | None) -> tuple[int | None, int | None, int | None]:
+    if price is None:
+        return None, None, None
+    return price.input, price.output, price.cached_input
+
+
+def _price_of(row: asyncpg.Record) -> UnitPrice | None:
+    if row["price_input_micros"] is None:
+        return None
+    return UnitPrice(input=row["price_input_micros"], output=row["price_output_micros"],
+                     cached_input=row["price_cached_micros"])  # fmt: skip

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 from libs.contracts.errors import Code
-from libs.contracts.messages import Denied, Fault, ListModels, ModelInfo, ModelList, Resolve, Resolved
+from libs.contracts.messages import Denied, Fault, ListModels, ModelInfo, ModelList, Resolve, Resolved, UnitPrice
 from libs.crypto import aead
 from libs.crypto.keyring import UnknownKeyError
 from services.vault import envelope, store
@@ -83,6 +83,7 @@ class Resolver:
             api_key=api_key,
             timeout_s=route.timeout_s,
             model=route.model,
+            default_price=default_price(route),
         )
 
     async def models(self, request: ListModels) -> ModelList:
@@ -111,3 +112,11 @@ class Resolver:
             dek = envelope.unwrap_dek(self._keys.ring, org_id, *wrapped)
             self._deks[org_id] = dek
         return dek
+
+
+def default_price(route: store.Route) -> UnitPrice | None:
+    """The route's provider default price, if an admin set one."""
+    if route.price_input_micros is None or route.price_output_micros is None:
+        return None
+    cached = route.price_input_micros if route.price_cached_micros is None else route.price_cached_micros
+    return UnitPrice(input=route.price_input_micros, output=route.price_output_micros, cached_input=cached)

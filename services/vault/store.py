@@ -19,6 +19,10 @@ class Route(msgspec.Struct, frozen=True, kw_only=True):
     upstream_model: str
     model: str = ""
     """The routed model name: an alias's target, else the name asked for."""
+    price_input_micros: int | None = None
+    price_output_micros: int | None = None
+    price_cached_micros: int | None = None
+    """The provider's default price (µ$ per million tokens), None when it has none."""
 
 
 class Provider(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,14 +44,14 @@ class SealedKey(msgspec.Struct, frozen=True, kw_only=True):
 
 _ROUTE_SQL = """
 SELECT p.id AS provider_id, p.name AS provider, p.adapter, p.base_url, p.timeout_s::float8 AS timeout_s,
-       m.upstream_model
+       m.upstream_model, p.price_input_micros, p.price_output_micros, p.price_cached_micros
 FROM vault.models m JOIN vault.providers p ON p.id = m.provider_id
 WHERE m.org_id = $1 AND m.name = $2
 """
 
 _PREFIXED_SQL = """
 SELECT id AS provider_id, name AS provider, adapter, base_url, timeout_s::float8 AS timeout_s,
-       $3::text AS upstream_model
+       $3::text AS upstream_model, price_input_micros, price_output_micros, price_cached_micros
 FROM vault.providers WHERE org_id = $1 AND name = $2
 """
 
@@ -56,7 +60,7 @@ CATCH_ALL = "*"
 
 _CATCH_ALL_SQL = """
 SELECT p.id AS provider_id, p.name AS provider, p.adapter, p.base_url, p.timeout_s::float8 AS timeout_s,
-       $2::text AS upstream_model
+       $2::text AS upstream_model, p.price_input_micros, p.price_output_micros, p.price_cached_micros
 FROM vault.models m JOIN vault.providers p ON p.id = m.provider_id
 WHERE m.org_id = $1 AND m.name = '*'
 """

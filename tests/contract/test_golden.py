@@ -31,6 +31,7 @@ from libs.contracts.messages import (
     LeaseGrant,
     LeaseReply,
     LeaseRequest,
+    LimitCheck,
     LimitDenied,
     ListAliases,
     ListModels,
@@ -43,11 +44,15 @@ from libs.contracts.messages import (
     ProbeProvider,
     ProbeReply,
     ProbeResult,
+    ProviderInfo,
+    ProviderList,
     Resolve,
     Resolved,
     RevokeToken,
     RoutesChanged,
     SetAlias,
+    SetProviderPrice,
+    UnitPrice,
     UsageEvent,
     VaultReply,
     VerifyAdmin,
@@ -150,6 +155,30 @@ CASES: list[tuple[Any, Any, bytes]] = [
                 resource="model:m", success=True, detail={"provider": "mock"}), AuditEvent,
      b'{"event_id":"e","ts":1,"org_id":"o","actor_type":"api_key","actor_id":"k","action":"chat.completion",'
      b'"resource":"model:m","success":true,"detail":{"provider":"mock"}}'),
+    (Resolved(provider_id="pv", provider="any", adapter="openai_compatible", base_url="http://x/v1",
+              upstream_model="m", default_price=UnitPrice(input=1_500_000, output=4_000_000, cached_input=500_000)),
+     VaultReply,
+     b'{"kind":"ok","provider_id":"pv","provider":"any","adapter":"openai_compatible","base_url":"http://x/v1",'
+     b'"upstream_model":"m","default_price":{"input":1500000,"output":4000000,"cached_input":500000}}'),
+    (LimitCheck(request_id="r", org_id="o", key_id="k", model="m", usd_limit_micros=5, max_tokens=10, n=3,
+                default_price=UnitPrice(input=1, output=2, cached_input=1)), LimitCheck,
+     b'{"request_id":"r","org_id":"o","key_id":"k","model":"m","usd_limit_micros":5,"max_tokens":10,"n":3,'
+     b'"default_price":{"input":1,"output":2,"cached_input":1}}'),
+    (UsageEvent(request_id="r", ts=1, org_id="o", project_id="p", key_id="k", model="m", provider="any",
+                status=499, estimated=True, default_price=UnitPrice(input=1, output=2, cached_input=1)), UsageEvent,
+     b'{"request_id":"r","ts":1,"org_id":"o","project_id":"p","key_id":"k","model":"m","provider":"any",'
+     b'"status":499,"estimated":true,"default_price":{"input":1,"output":2,"cached_input":1}}'),
+    (SetProviderPrice(request_id="r", org_id="o", provider_id="prv1", price=UnitPrice(input=1, output=2,
+                                                                                      cached_input=1)),
+     SetProviderPrice,
+     b'{"request_id":"r","org_id":"o","provider_id":"prv1","price":{"input":1,"output":2,"cached_input":1}}'),
+    (SetProviderPrice(request_id="r", org_id="o", provider_id="prv1"), SetProviderPrice,
+     b'{"request_id":"r","org_id":"o","provider_id":"prv1"}'),
+    (ProviderList(providers=[ProviderInfo(id="prv1", name="any", adapter="openai", base_url="u",
+                                          default_price=UnitPrice(input=1, output=2, cached_input=1))]),
+     ProviderList,
+     b'{"kind":"ok","providers":[{"id":"prv1","name":"any","adapter":"openai","base_url":"u",'
+     b'"default_price":{"input":1,"output":2,"cached_input":1}}]}'),
 ]  # fmt: skip
 
 
@@ -181,7 +210,7 @@ def test_subjects_are_versioned_and_distinct() -> None:
     rr = [subjects.AUTH_VERIFY, subjects.AUTH_VERIFY_ADMIN, subjects.GUARD_CHECK, subjects.VAULT_RESOLVE,
           subjects.VAULT_MODELS, subjects.VAULT_KEY_STORE, subjects.VAULT_KEY_ROTATE, subjects.VAULT_KEY_LIST,
           subjects.VAULT_KEY_DELETE, subjects.VAULT_ALIAS_SET, subjects.VAULT_ALIAS_LIST, subjects.VAULT_ALIAS_DELETE,
-          subjects.VAULT_PROVIDER_TEST, subjects.METERING_LIMIT_CHECK,
+          subjects.VAULT_PROVIDER_TEST, subjects.VAULT_PROVIDER_PRICE, subjects.METERING_LIMIT_CHECK,
           subjects.METERING_LEASE, *(subjects.ping(s) for s in subjects.SERVICES)]  # fmt: skip
     assert len(set(rr)) == len(rr)
     assert all(s.startswith("gw.") and s.rsplit(".", 1)[1].startswith("v") for s in rr)

@@ -10,7 +10,7 @@ from libs.contracts.messages.auth import (
     VerifyAdminReply,
     VerifyKey,
 )
-from libs.contracts.messages.common import Denied, Fault, Ping, Pong
+from libs.contracts.messages.common import Denied, Fault, Ping, Pong, UnitPrice
 from libs.contracts.messages.events import AuditEvent, UsageEvent
 from libs.contracts.messages.guard import (
     Finding,
@@ -68,6 +68,7 @@ from libs.contracts.messages.vault import (
     RotateProviderKey,
     RoutesChanged,
     SetAlias,
+    SetProviderPrice,
     StoreProvider,
     VaultReply,
 )
@@ -130,7 +131,9 @@ __all__ = [
     "RuleOk",
     "RulesChanged",
     "SetAlias",
+    "SetProviderPrice",
     "StoreProvider",
+    "UnitPrice",
     "UpdateKey",
     "UsageEvent",
     "VaultReply",

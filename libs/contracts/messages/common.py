@@ -24,6 +24,14 @@ class Fault(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="
     retryable: bool = False
 
 
+class UnitPrice(msgspec.Struct, frozen=True, kw_only=True):
+    """A price in integer micro-dollars per million tokens (uncached input, output, cached input)."""
+
+    input: int
+    output: int
+    cached_input: int
+
+
 class Ping(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Health probe for ``gw.<service>.ping.v1``."""
 

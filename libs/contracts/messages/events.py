@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import msgspec
 
+from libs.contracts.messages.common import UnitPrice
+
 
 class UsageEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Tokens used by one data-plane request (exactly one per request)."""
@@ -32,6 +34,9 @@ class UsageEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     correlation_id: str = ""
     """The client's own request id (``x-client-request-id`` / ``x-request-id``), if any; stored,
     never used for deduplication (``request_id`` is always the gateway's)."""
+    default_price: UnitPrice | None = None
+    """The provider's default price the request was routed with: metering prices a model its
+    table does not know at this (and records it unpriced, at $0, when there is none)."""
 
 
 class AuditEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import msgspec
 
-from libs.contracts.messages.common import Fault
+from libs.contracts.messages.common import Fault, UnitPrice
 
 
 class LimitCheck(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """Count one request and reserve its worst-case cost (micro-dollars) against the key's limits."""
+    """Count one request and reserve its worst-case cost (micro-dollars) against the key's limits:
+    ``n`` answers of ``max_tokens`` each, priced from the price table or, for a model it does not
+    know, at ``default_price`` (the provider's); a USD-limited key's request to a model with
+    neither is refused (``metering.model_unpriced``)."""
 
     request_id: str
     org_id: str
@@ -19,6 +22,8 @@ class LimitCheck(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     prompt_chars: int = 0
     max_tokens: int | None = None
     sent_at: int = 0
+    n: int = 1
+    default_price: UnitPrice | None = None
 
 
 class LimitOk(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):

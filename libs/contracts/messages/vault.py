@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from libs.contracts.messages.common import Denied, Fault
+from libs.contracts.messages.common import Denied, Fault, UnitPrice
 
 
 class Resolve(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -30,6 +30,9 @@ class Resolved(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, ta
     model: str = ""
     """The routed model name: a project alias's target, else the name asked for. The edge checks
     the key's model allow-list and prices the request by this name, so an alias cannot widen either."""
+    default_price: UnitPrice | None = None
+    """The provider's default price, set by an admin: what a model the price table does not know
+    costs through this provider (None: such a model is unpriced)."""
 
     def __repr__(self) -> str:
         return (
@@ -78,6 +81,7 @@ class StoreProvider(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     api_key: str = ""
     models: list[str] = []
     timeout_s: float = 60.0
+    default_price: UnitPrice | None = None
 
     def __repr__(self) -> str:
         return f"StoreProvider(org_id={self.org_id!r}, name={self.name!r}, api_key=<redacted>)"
@@ -120,6 +124,16 @@ class ProviderInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     masked_key: str = ""
     key_version: int = 0
     models: list[str] = []
+    default_price: UnitPrice | None = None
+
+
+class SetProviderPrice(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Set (or, with ``price`` None, clear) a provider's default price (management API → vault)."""
+
+    request_id: str
+    org_id: str
+    provider_id: str
+    price: UnitPrice | None = None
 
 
 class ProviderList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):

@@ -8,6 +8,7 @@ from litestar import Request, Response, post
 from litestar.response import Stream
 
 from services.edge.access import check_model
+from services.edge.closing import ClosingStream
 from services.edge.errors import ApiError
 from services.edge.gateway import Call
 from services.edge.routes.common import authenticate
@@ -30,7 +31,8 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
         include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
         answer = await run_chat(request, call, principal, raw, timing, include_usage)
         if answer.frames is not None:
-            return Stream(answer.frames, media_type="text/event-stream", headers={**SSE_HEADERS, **answer.headers})
+            return ClosingStream(answer.frames, on_close=answer.stream_closed, media_type="text/event-stream",
+                                 headers={**SSE_HEADERS, **answer.headers})  # fmt: skip
         return Response(answer.body, media_type="application/json", status_code=200, headers=answer.headers)
 
     return await handle(request, "chat.completion", run)

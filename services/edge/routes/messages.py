@@ -15,6 +15,7 @@ from litestar.response import Stream
 
 from services.edge import errors, textparts
 from services.edge.access import check_model
+from services.edge.closing import ClosingStream
 from services.edge.errors import ApiError
 from services.edge.formats.anthropic import (
     CountRequest,
@@ -65,7 +66,8 @@ async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | S
         answer = await run_chat(request, call, principal, payload, timing, include_usage=True)
         if answer.frames is not None:
             events = StreamToAnthropic(parsed.model, answer.prompt_tokens_hint).translate(answer.frames)
-            return Stream(events, media_type="text/event-stream", headers={**SSE_HEADERS, **answer.headers})
+            return ClosingStream(events, on_close=answer.stream_closed, media_type="text/event-stream",
+                                 headers={**SSE_HEADERS, **answer.headers})  # fmt: skip
         message = response_from_openai(msgspec.json.decode(answer.body), parsed.model)
         return Response(msgspec.json.encode(message), media_type="application/json", headers=answer.headers)
 

@@ -9,6 +9,7 @@ and one audit event, however it ends.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,12 +19,12 @@ from litestar import Request, Response
 from litestar.response import Stream
 
 from libs.contracts.messages import Principal
-from services.edge import textparts
+from services.edge import holds, textparts
 from services.edge.errors import ApiError, rate_headers
-from services.edge.gateway import Call
+from services.edge.gateway import Call, Gateway
 from services.edge.routes.common import gateway, start_call
 from services.edge.routes.output import guard_json, guard_stream
-from services.edge.upstream.base import Adapter
+from services.edge.upstream.base import Adapter, StreamResult, Usage, estimate_tokens
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -36,6 +37,13 @@ class Answer:
     body: bytes = b""
     frames: AsyncIterator[bytes] | None = None
     prompt_tokens_hint: int = 0
+    close: Callable[[], Awaitable[None]] | None = None
+    """For a stream: to await once the response ended (records usage, closes the upstream)."""
+
+    async def stream_closed(self) -> None:
+        """The streamed response ended, however it ended."""
+        if self.close is not None:
+            await self.close()
 
 
 @dataclass
@@ -97,11 +105,22 @@ async def run_chat(
     messages = payload["messages"]
     texts, paths = textparts.collect(messages)
     timing.mark("parse")
-    max_tokens = payload.get("max_completion_tokens") or payload.get("max_tokens")
+    asked = payload.get("max_completion_tokens") or payload.get("max_tokens")
+    max_tokens = asked if isinstance(asked, int) else None
+    asked_n = payload.get("n")
+    n = asked_n if isinstance(asked_n, int) else 1
     target, verdict, limited = await gw.prepare(
-        call, principal, texts, max_tokens if isinstance(max_tokens, int) else None
+        call, principal, texts, max_tokens, n=max(1, n), prompt_chars=holds.input_chars(payload)
     )
     timing.mark("checks")
+    if (
+        max_tokens is None
+        and limited
+        and limited.default_max_tokens > 0
+        and principal.limits.usage_limit_usd is not None
+    ):
+        # the hold counted the default completion size: the upstream must not produce more
+        payload[holds.max_tokens_field(target.adapter)] = limited.default_max_tokens
     if verdict.texts is not None:
         textparts.replace(messages, paths, verdict.texts)
         texts = verdict.texts
@@ -112,8 +131,8 @@ async def run_chat(
     prompt_chars = sum(len(t) for t in texts)
     if payload.get("stream"):
         result = await adapter.stream(target, payload, prompt_chars, include_usage)
-        frames = guard_stream(gw, call, principal, result.frames)
-        return Answer(headers=headers, frames=_recorded(request, call, result.usage, frames),
+        relayed = _Relayed(gw, call, result, guard_stream(gw, call, principal, result.frames), prompt_chars)
+        return Answer(headers=headers, frames=relayed.frames(), close=relayed.close,
                       prompt_tokens_hint=max(1, prompt_chars // 4))  # fmt: skip
     answer = await adapter.chat(target, payload, prompt_chars)
     timing.mark("upstream")
@@ -126,16 +145,48 @@ async def run_chat(
     return Answer(headers=headers, body=body)
 
 
-async def _recorded(
-    request: Request[Any, Any, Any], call: Call, usage: Any, frames: AsyncIterator[bytes]
-) -> AsyncIterator[bytes]:
-    """Forward frames; the usage/audit events go out when the stream ends, however it ends."""
-    try:
-        async for frame in frames:
-            if frame:
-                yield frame
-    finally:
-        gateway(request).record(call, 200, usage)
+class _Relayed:
+    """A stream's frames to the client; its usage and audit events go out exactly once when it
+    ends, however it ends — finished (200), or abandoned by the client (499, with what was used
+    until then: the provider's counts if it gave them, else estimated from the prompt and the text
+    relayed so far), which also settles the request's hold."""
+
+    def __init__(self, gw: Gateway, call: Call, result: StreamResult, frames: AsyncIterator[bytes],
+                 prompt_chars: int) -> None:  # fmt: skip
+        self._gw, self._call, self._result, self._frames = gw, call, result, frames
+        self._prompt_chars = prompt_chars
+        self._outer: AsyncIterator[bytes] | None = None
+        self._completed = False
+
+    def frames(self) -> AsyncIterator[bytes]:
+        self._outer = self._forward()
+        return self._outer
+
+    async def _forward(self) -> AsyncIterator[bytes]:
+        try:
+            async for frame in self._frames:
+                if frame:
+                    yield frame
+            self._completed = True
+        finally:
+            self._record()
+
+    def _record(self) -> None:
+        usage = self._result.usage
+        if not usage.estimated and not usage.prompt_tokens and not usage.completion_tokens:
+            usage = Usage(prompt_tokens=estimate_tokens(self._prompt_chars), estimated=True)  # nothing relayed yet
+        self._gw.record(self._call, 200 if self._completed else 499, usage)
+
+    async def close(self) -> None:
+        """The response ended: record (if the frames did not), then close every stage down to
+        the upstream response, so neither the connection nor the reservation is left behind."""
+        self._record()
+        for stage in (self._outer, self._frames):
+            closer = getattr(stage, "aclose", None)
+            if closer is not None:
+                with contextlib.suppress(Exception):
+                    await closer()
+        await self._result.close()
 
 
 def guard_headers(action: str, rule_ids: list[str]) -> dict[str, str]:

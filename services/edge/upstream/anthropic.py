@@ -230,7 +230,8 @@ class AnthropicAdapter(HttpAdapter):
         usage = Usage()
         model = str(payload.get("model") or target.upstream_model)
         chunks = _StreamToOpenAI(model)
-        return StreamResult(frames=relay_chunks(response, chunks, usage, prompt_chars, include_usage), usage=usage)
+        frames = relay_chunks(response, chunks, usage, prompt_chars, include_usage)
+        return StreamResult(frames=frames, usage=usage, response=response)
 
     async def count(self, target: Resolved, payload: dict[str, Any], prompt_chars: int) -> tuple[int, bool]:
         """``POST {base_url}/messages/count_tokens`` with the fields it takes."""

@@ -8,6 +8,7 @@ provider speaks; the Anthropic-format endpoint translates that once more on the 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -60,10 +61,22 @@ class JsonResult:
 
 @dataclass
 class StreamResult:
-    """A streaming answer: SSE frames in OpenAI's format; ``usage`` is final after the last frame."""
+    """A streaming answer: SSE frames in OpenAI's format. ``usage`` is final after the last frame
+    and, before that, what was used so far (estimated until the provider reports it), so a stream
+    the client abandons is still metered."""
 
     frames: AsyncIterator[bytes]
     usage: Usage = field(default_factory=Usage)
+    response: httpx.Response | None = None
+
+    async def close(self) -> None:
+        """End the relay and the upstream response, wherever the stream stopped (idempotent)."""
+        closer = getattr(self.frames, "aclose", None)
+        if closer is not None:
+            with contextlib.suppress(Exception):  # a relay that failed already: the response goes below
+                await closer()
+        if self.response is not None:
+            await self.response.aclose()
 
 
 class Adapter(Protocol):
@@ -271,6 +284,7 @@ async def relay_chunks(
     transport failure ends the stream with an error event, and the response is always closed."""
     completion_chars = 0
     got_usage = False
+    _so_far(usage_out, chunks, prompt_chars, 0)
     try:
         async for item in chunks(response):
             chunk = item
@@ -282,22 +296,36 @@ async def relay_chunks(
                 usage = usage_from_openai(block)
                 usage_out.prompt_tokens, usage_out.completion_tokens = usage.prompt_tokens, usage.completion_tokens
                 usage_out.cached_tokens = usage.cached_tokens
+                usage_out.estimated = False
                 got_usage = True
                 if not include_usage:
                     if not chunk.get("choices"):
                         continue
                     chunk = {k: v for k, v in chunk.items() if k != "usage"}
             completion_chars += delta_chars(chunk)
+            if not got_usage:
+                _so_far(usage_out, chunks, prompt_chars, completion_chars)
             yield sse(chunk)
         yield DONE
     except httpx.HTTPError as exc:
         yield error_frame(transport_error(exc))
     finally:
-        await response.aclose()
         if not got_usage:
-            usage_out.prompt_tokens = estimate_tokens(prompt_chars)
-            usage_out.completion_tokens = estimate_tokens(completion_chars) if completion_chars else 0
-            usage_out.estimated = True
+            _so_far(usage_out, chunks, prompt_chars, completion_chars)
+        await response.aclose()
+
+
+def _so_far(usage_out: Usage, chunks: object, prompt_chars: int, completion_chars: int) -> None:
+    """What a stream used until now, before (or without) the provider's final usage: the prompt
+    as the provider counted it if it said already (Anthropic's ``message_start``), else estimated;
+    the completion estimated from the text relayed so far."""
+    partial = getattr(chunks, "usage", None)
+    if isinstance(partial, Usage) and partial.prompt_tokens:
+        usage_out.prompt_tokens, usage_out.cached_tokens = partial.prompt_tokens, partial.cached_tokens
+    else:
+        usage_out.prompt_tokens = estimate_tokens(prompt_chars)
+    usage_out.completion_tokens = estimate_tokens(completion_chars) if completion_chars else 0
+    usage_out.estimated = True
 
 
 def usage_from_openai(block: dict[str, Any]) -> Usage:

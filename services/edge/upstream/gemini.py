@@ -270,7 +270,8 @@ class GeminiAdapter(HttpAdapter):
         response = await self._open_stream(self._build(target, url, to_gemini(payload), self._headers(target)))
         usage = Usage()
         chunks = _StreamToOpenAI(str(payload.get("model") or target.upstream_model))
-        return StreamResult(frames=relay_chunks(response, chunks, usage, prompt_chars, include_usage), usage=usage)
+        frames = relay_chunks(response, chunks, usage, prompt_chars, include_usage)
+        return StreamResult(frames=frames, usage=usage, response=response)
 
     async def count(self, target: Resolved, payload: dict[str, Any], prompt_chars: int) -> tuple[int, bool]:
         """``:countTokens`` over the whole request (system instruction and tools included)."""

@@ -68,7 +68,8 @@ class OpenAIAdapter(HttpAdapter):
         request = self._build(target, self._url(target, "/chat/completions"), payload, _headers(target))
         response = await self._open_stream(request)
         usage = Usage()
-        return StreamResult(frames=relay_chunks(response, _chunks, usage, prompt_chars, include_usage), usage=usage)
+        frames = relay_chunks(response, _chunks, usage, prompt_chars, include_usage)
+        return StreamResult(frames=frames, usage=usage, response=response)
 
     async def embed(self, target: Resolved, payload: dict[str, Any], prompt_chars: int) -> JsonResult:
         """Embeddings, passed through (base64 or float, as the client asked)."""

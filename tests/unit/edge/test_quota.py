@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from libs.contracts.errors import Code
-from libs.contracts.messages import KeyLimits, LeaseGrant, LeaseRequest, LimitDenied, Principal
+from libs.contracts.messages import KeyLimits, LeaseGrant, LeaseRequest, LimitDenied, Principal, UnitPrice
 from libs.svc.bus import Unavailable
 from services.edge import quota
 from services.edge.errors import ApiError
@@ -139,3 +139,40 @@ async def test_nothing_is_admitted_from_a_lease_while_it_is_being_given_back() -
     assert quotas.try_admit(BUDGET, "m", 100, 10) is None  # the old block is on its way back
     assert await big is not None
     assert fake.sent[-1].return_micros == 500
+
+
+async def test_a_budget_hold_counts_n_answers_and_says_whether_the_model_is_priced() -> None:
+    fake = FakeMetering(micros=1_000_000)
+    quotas = Quotas(fake)  # type: ignore[arg-type]
+    one = await quotas.admit("r1", BUDGET, "m", 10, 50)
+    three = await quotas.admit("r2", BUDGET, "m", 10, 50, 3)
+    assert one is not None
+    assert three is not None
+    assert three.held_micros - one.held_micros == 2 * 50 * 2  # two more answers of 50 tokens at 2 µ$ each
+    assert (one.priced, one.default_max_tokens) == (True, 100)
+    unpriced = Quotas(FakeMetering(priced=False))  # type: ignore[arg-type]
+    admitted = await unpriced.admit("r3", BUDGET, "local-llm", 10, None)
+    assert admitted is not None
+    assert (admitted.priced, admitted.held_micros, admitted.default_max_tokens) == (False, 0, 100)
+
+
+async def test_a_learned_provider_default_price_holds_from_the_lease() -> None:
+    fake = FakeMetering(micros=1_000_000, priced=False)
+    quotas = Quotas(fake)  # type: ignore[arg-type]
+    first = await quotas.admit("r1", BUDGET, "local-llm", 10, 50)
+    assert first is not None
+    assert (first.priced, first.held_micros, first.held_at_default) == (False, 0, None)
+    default = UnitPrice(input=1_000_000, output=2_000_000, cached_input=1_000_000)
+    quotas.learn_default("o", "local-llm", default)
+    second = await quotas.admit("r2", BUDGET, "local-llm", 10, 50)
+    assert second is not None
+    assert (second.priced, second.held_at_default) == (True, default)
+    assert second.held_micros == 21 + 100  # 21 estimated prompt tokens at 1 µ$ + 50 at 2 µ$
+    other_org = Principal(org_id="o2", project_id="p", key_id="kc", limits=KeyLimits(usage_limit_usd=1.0))
+    third = await quotas.admit("r3", other_org, "local-llm", 10, 50)
+    assert third is not None
+    assert third.priced is False  # a default is one tenant's
+    quotas.learn_default("o", "local-llm", None)
+    fourth = await quotas.admit("r4", BUDGET, "local-llm", 10, 50)
+    assert fourth is not None
+    assert fourth.priced is False

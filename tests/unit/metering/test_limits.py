@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from libs.contracts.messages import LimitCheck
+from libs.contracts.messages import LimitCheck, UnitPrice
 from libs.pricing import estimate_prompt_tokens
 from services.metering import limits, pricing
 
@@ -24,3 +24,25 @@ def test_prompt_estimate_is_an_upper_bound_for_common_text() -> None:
     text = "The quick brown fox jumps over the lazy dog. " * 20
     words = len(text.split())
     assert estimate_prompt_tokens(len(text)) > words * 1.3  # ~1.3 tokens per English word
+
+
+def test_worst_case_holds_every_one_of_n_answers() -> None:
+    price = pricing.lookup(pricing.load(), "gpt-4o")
+    assert price is not None
+    one = limits.worst_case_micros(price, check(prompt_chars=100, max_tokens=10))
+    three = limits.worst_case_micros(price, check(prompt_chars=100, max_tokens=10, n=3))
+    assert three - one == 2 * 100  # two more answers of 10 tokens at $10/M; the prompt is billed once
+    # the default completion size counts n times too
+    assert limits.worst_case_micros(price, check(n=2), default_max_tokens=1000) == 20_040
+
+
+def test_a_model_the_table_lacks_is_priced_at_the_providers_default_or_not_at_all() -> None:
+    table = pricing.load()
+    default = UnitPrice(input=1_000_000, output=3_000_000, cached_input=500_000)
+    assert pricing.price_of(table, "gpt-4o", default) == pricing.lookup(table, "gpt-4o")  # the table wins
+    assert pricing.price_of(table, "my-local-llama", default) == pricing.Price(1_000_000, 3_000_000, 500_000)
+    assert pricing.price_of(table, "my-local-llama", None) is None
+    refused = limits.unpriced(check(model="my-local-llama"))
+    assert refused.code == "metering.model_unpriced"
+    assert "no price" in refused.reason
+    assert "usage_limit_usd" in refused.reason
