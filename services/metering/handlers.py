@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from faststream.nats import NatsBroker
 
-from libs.contracts import subjects
+from libs.contracts import normalise
 from libs.contracts.messages import UsageEvent
 from libs.svc import streams
 from libs.svc.consumers import durable_consumer
@@ -17,5 +17,9 @@ Record = Callable[[UsageEvent], Awaitable[bool]]
 
 
 def register(broker: NatsBroker, record: Record, inbox_prefix: str = "_INBOX") -> None:
-    """Consume usage events with the shared durable consumer."""
-    durable_consumer(broker, streams.USAGE, subjects.METERING_DURABLE, UsageEvent, record, inbox_prefix=inbox_prefix)
+    """Consume usage events with the shared durable consumer (normalised again before storing)."""
+
+    async def store(event: UsageEvent) -> bool:
+        return await record(normalise.usage(event))
+
+    durable_consumer(broker, streams.METERING, UsageEvent, store, inbox_prefix=inbox_prefix)

@@ -57,10 +57,10 @@ async def test_events_are_stored_exactly_once_and_chained(nats_url: str, cluster
     try:
         for i in range(50):
             publisher.usage(usage(i, org))
-            publisher.audit(audit(i, org), source="test")
+            publisher.audit(audit(i, org), source="edge")
         for i in range(0, 50, 5):  # redeliveries / retries of the same ids
             publisher.usage(usage(i, org))
-            publisher.audit(audit(i, org), source="test")
+            publisher.audit(audit(i, org), source="edge")
         await publisher.close()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
