@@ -207,12 +207,12 @@ def _operator_parsers(sub: Any) -> None:
     common.add_argument("--nats-url", default=None, help="default: the local stack's ($BASTION_NATS_URL)")
     common.add_argument("--password-file", default=None, help="operator bus password (default: var/secrets)")
     sub.add_parser("streams", parents=[common], help="operator: create/update the JetStream streams and consumers")
-    dl = sub.add_parser("deadletters", parents=[common], help="operator: events a consumer could not store")
+    dl = sub.add_parser("deadletters", help="operator: events a consumer could not store")
     dls = dl.add_subparsers(dest="action", required=True)
-    dls.add_parser("list", help="newest dead letters and max-delivery advisories").add_argument(
+    dls.add_parser("list", parents=[common], help="newest dead letters and max-delivery advisories").add_argument(
         "--limit", type=int, default=100)  # fmt: skip
-    dls.add_parser("replay", help="publish one again on its original subject (after fixing the cause)").add_argument(
-        "id", type=int)  # fmt: skip
+    dls.add_parser("replay", parents=[common], help="publish one again on its original subject (once the cause is"
+                   " fixed; consumers are idempotent, so a replay is stored at most once)").add_argument("id", type=int)  # fmt: skip
     sub.add_parser("metrics", parents=[common], help="operator: one replica's counters").add_argument(
         "service", choices=SERVICES)  # fmt: skip
 
