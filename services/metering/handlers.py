@@ -10,16 +10,18 @@ from faststream.nats import NatsBroker
 from libs.contracts import normalise
 from libs.contracts.messages import UsageEvent
 from libs.svc import streams
-from libs.svc.consumers import durable_consumer
+from libs.svc.consumers import FileLetter, durable_consumer
 
 SERVICE = "metering"
 Record = Callable[[UsageEvent], Awaitable[bool]]
 
 
-def register(broker: NatsBroker, record: Record, inbox_prefix: str = "_INBOX") -> None:
+def register(
+    broker: NatsBroker, record: Record, inbox_prefix: str = "_INBOX", file_letter: FileLetter | None = None
+) -> None:
     """Consume usage events with the shared durable consumer (normalised again before storing)."""
 
     async def store(event: UsageEvent) -> bool:
         return await record(normalise.usage(event))
 
-    durable_consumer(broker, streams.METERING, UsageEvent, store, inbox_prefix=inbox_prefix)
+    durable_consumer(broker, streams.METERING, UsageEvent, store, inbox_prefix=inbox_prefix, file_letter=file_letter)

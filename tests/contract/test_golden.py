@@ -20,6 +20,7 @@ from libs.contracts.messages import (
     AliasReply,
     AuditEvent,
     AuthReply,
+    DeadLetter,
     DeleteAlias,
     Denied,
     Fault,
@@ -34,6 +35,7 @@ from libs.contracts.messages import (
     LimitDenied,
     ListAliases,
     ListModels,
+    MetricsText,
     ModelInfo,
     ModelList,
     ModelsReply,
@@ -145,6 +147,12 @@ CASES: list[tuple[Any, Any, bytes]] = [
                 resource="model:m", success=True, detail={"provider": "mock"}), AuditEvent,
      b'{"event_id":"e","ts":1,"org_id":"o","actor_type":"api_key","actor_id":"k","action":"chat.completion",'
      b'"resource":"model:m","success":true,"detail":{"provider":"mock"}}'),
+    (DeadLetter(subject="gw.evt.usage.o.recorded", stream="USAGE", stream_seq=7, consumer="metering",
+                reason="unstorable", detail="DataError", deliveries=1, ts=5, payload=b"{}"), DeadLetter,
+     b'{"subject":"gw.evt.usage.o.recorded","stream":"USAGE","stream_seq":7,"consumer":"metering",'
+     b'"reason":"unstorable","detail":"DataError","ts":5,"payload":"e30="}'),
+    (MetricsText(service="audit", instance="a1", text="x 1\n"), MetricsText,
+     b'{"kind":"metrics","service":"audit","instance":"a1","text":"x 1\\n"}'),
 ]  # fmt: skip
 
 
