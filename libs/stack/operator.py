@@ -70,7 +70,9 @@ async def list_dead_letters(nc: Client, limit: int = 100) -> list[dict[str, Any]
     info = await js.stream_info(subjects.DEADLETTER_STREAM)
     first, last = info.state.first_seq, info.state.last_seq
     out: list[dict[str, Any]] = []
-    for seq in range(max(first, last - limit + 1), last + 1):
+    if not info.state.messages:
+        return out
+    for seq in range(max(first, last - limit + 1, 1), last + 1):
         try:
             msg = await js.get_msg(subjects.DEADLETTER_STREAM, seq)
         except NotFoundError:

@@ -126,6 +126,7 @@ def durable_consumer(
     check: Check | None = None,
     file_letter: FileLetter | None = None,
     inbox_prefix: str = "_INBOX",
+    backoff_s: tuple[float, ...] = BACKOFF_S,
 ) -> None:
     """Consume ``spec``'s stream with its shared durable pull consumer.
 
@@ -146,7 +147,7 @@ def durable_consumer(
         except Exception as exc:  # noqa: BLE001 - keep the message: it is redelivered, not lost
             log.error("dead letter not filed; will be redelivered",
                       extra={"consumer": name, "error_type": type(exc).__name__})  # fmt: skip
-            await message.nack(delay=BACKOFF_S[0])
+            await message.nack(delay=backoff_s[0])
             return
         metrics.DEAD_LETTERS.inc(consumer=name, reason=reason)
         log.error("event dead-lettered", extra={"consumer": name, "reason": reason, "detail": letter.detail,
@@ -200,6 +201,6 @@ def durable_consumer(
                 return
             log.exception("event not stored; will be redelivered",
                           extra={"consumer": name, "error_type": type(exc).__name__, "deliveries": deliveries})  # fmt: skip
-            await message.nack(delay=BACKOFF_S[min(deliveries, len(BACKOFF_S)) - 1])
+            await message.nack(delay=backoff_s[min(deliveries, len(backoff_s)) - 1])
             return
         await message.ack()
