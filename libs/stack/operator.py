@@ -7,8 +7,10 @@ No service holds this credential, so no front process can update, purge or delet
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -44,10 +46,18 @@ async def connected(url: str, secret: str) -> AsyncIterator[Client]:
         await nc.drain()
 
 
-async def provision_streams(url: str, secret: str) -> None:
-    """Create or update every stream and durable consumer."""
-    async with connected(url, secret) as nc:
-        await streams.provision(nc.jetstream())
+async def provision_streams(url: str, secret: str, *, wait_s: float = 30.0) -> None:
+    """Create or update every stream and durable consumer (waiting up to ``wait_s`` for the server)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            async with connected(url, secret) as nc:
+                await streams.provision(nc.jetstream())
+                return
+        except (OSError, nats.errors.NoServersError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 def _advisory(seq: int, data: bytes) -> dict[str, Any]:
