@@ -52,7 +52,9 @@ def timestamp(value: int) -> int:
 
 
 def usage(event: UsageEvent) -> UsageEvent:
-    """``event`` with every field storable."""
+    """``event`` with every field storable; a clamped token count marks it ``estimated``."""
+    tokens = (event.prompt_tokens, event.completion_tokens, event.cached_tokens)
+    clamped = any(count(t) != t for t in tokens)
     return msgspec.structs.replace(
         event,
         request_id=text(event.request_id),
@@ -66,6 +68,7 @@ def usage(event: UsageEvent) -> UsageEvent:
         prompt_tokens=count(event.prompt_tokens),
         completion_tokens=count(event.completion_tokens),
         cached_tokens=count(event.cached_tokens),
+        estimated=event.estimated or clamped,
         latency_ms=count(event.latency_ms),
         lease_id=text(event.lease_id),
         held_micros=min(max(event.held_micros, 0), INT64_MAX),

@@ -27,6 +27,8 @@ def test_counts_fit_an_integer_column() -> None:
     assert event.held_micros == 2**63 - 1
     assert event.ts == normalise.TS_MAX_MS
     assert event.status == 0
+    assert event.estimated  # a clamped count is not the provider's word
+    assert not normalise.usage(_usage(prompt_tokens=5)).estimated
 
 
 def test_usage_and_audit_fields_from_requests_are_cleaned() -> None:
