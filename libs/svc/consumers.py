@@ -49,21 +49,22 @@ Check = Callable[[str, Any], str | None]
 """``(subject, event) -> None`` if the event may be stored, else a short fixed reason."""
 FileLetter = Callable[[DeadLetter], Awaitable[None]]
 
-# The database is unreachable or busy: nothing is wrong with the message.
+# The database is unreachable or busy: nothing is wrong with the message. (Not asyncpg's
+# InterfaceError as a whole: its client-side DataError, e.g. an int32 overflow, is permanent.)
 TRANSIENT: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
     asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
+    asyncpg.ConnectionDoesNotExistError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
     asyncpg.DeadlockDetectedError,
     asyncpg.SerializationError,
-    asyncpg.QueryCanceledError,
 )
 # The message itself is refused: retrying cannot help.
 PERMANENT: tuple[type[BaseException], ...] = (
-    asyncpg.DataError,  # class 22: bad character, number out of range, invalid text, …
+    asyncpg.DataError,  # class 22 from the server: bad character, number out of range, invalid text, …
+    asyncpg.exceptions._base.DataError,  # the client-side one: a value its codec cannot encode
     asyncpg.IntegrityConstraintViolationError,  # class 23
     UnicodeError,
     OverflowError,
@@ -160,6 +161,8 @@ def durable_consumer(
             try:
                 await store(event)
                 return
+            except PERMANENT:
+                raise
             except TRANSIENT as exc:
                 log.warning("event store unavailable; retrying",
                             extra={"consumer": name, "error_type": type(exc).__name__})  # fmt: skip

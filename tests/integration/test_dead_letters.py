@@ -178,3 +178,39 @@ async def test_a_message_the_server_gives_up_on_is_kept_and_replayable(bus: tupl
     assert replayed["replayed_to"] == subjects.usage_event("o")
     again = await js.get_msg(subjects.USAGE_STREAM, replayed["replayed_seq"])
     assert again.data == encode(event)
+
+
+async def test_without_normalisation_refused_values_are_dead_lettered_not_retried_forever(
+    bus: tuple[str, Client], cluster: pg.Cluster
+) -> None:
+    """Defence in depth: a store that is handed a raw event the database refuses (a NUL; an int32
+    overflow, which asyncpg refuses client-side) dead-letters it at once and goes on."""
+    url, nc = bus
+    pool = await create_pool(service_dsn(cluster, "metering"))
+    calls: list[str] = []
+
+    async def raw_store(event: UsageEvent) -> bool:
+        calls.append(event.request_id)
+        return await metering_store.record(pool, event)
+
+    org = f"orgraw{time.time_ns()}"
+    broker = NatsBroker(url, logger=None)
+    durable_consumer(broker, streams.METERING, UsageEvent, raw_store)
+    await broker.start()
+    try:
+        await _publish(nc, _usage(f"{org}-nul", org, model="m\x00"))
+        await _publish(nc, _usage(f"{org}-big", org, prompt_tokens=2**40))
+        await _publish(nc, _usage(f"{org}-ok", org))
+
+        async def done() -> bool:
+            return len(await operator.list_dead_letters(nc)) == 2 and f"{org}-ok" in calls
+
+        assert await _eventually(done)
+        letters = await operator.list_dead_letters(nc)
+        assert sorted((e["reason"], e["detail"]) for e in letters) == [
+            ("unstorable", "CharacterNotInRepertoireError"), ("unstorable", "DataError")]  # fmt: skip
+        assert calls.count(f"{org}-nul") == 1  # no redelivery loop
+        assert calls.count(f"{org}-big") == 1
+    finally:
+        await broker.stop()
+        await pool.close()
