@@ -214,3 +214,25 @@ async def test_without_normalisation_refused_values_are_dead_lettered_not_retrie
     finally:
         await broker.stop()
         await pool.close()
+
+
+async def test_provisioning_bounds_the_deliveries_of_consumers_made_before(tmp_path: Path) -> None:
+    """An existing deployment's durables were created by the services themselves, unbounded."""
+    with nats_server(tmp_path) as url:
+        nc = await nats.connect(url)
+        try:
+            js = nc.jetstream()
+            for spec in (streams.USAGE, streams.AUDIT):
+                await streams.ensure(js, spec)
+            await js.pull_subscribe(subjects.USAGE_SUBJECTS, durable=subjects.METERING_DURABLE,
+                                    stream=subjects.USAGE_STREAM)  # fmt: skip  # what FastStream did
+            assert (await js.consumer_info(subjects.USAGE_STREAM, subjects.METERING_DURABLE)).config.max_deliver == -1
+            await streams.provision(js)
+            await streams.provision(js)  # idempotent
+            info = await js.consumer_info(subjects.USAGE_STREAM, subjects.METERING_DURABLE)
+            assert info.config.max_deliver == streams.MAX_DELIVER
+            assert (await js.stream_info(subjects.DEADLETTER_STREAM)).config.subjects == list(
+                streams.DEADLETTER.subjects
+            )
+        finally:
+            await nc.close()
