@@ -4,6 +4,7 @@ never blocking the events behind them (issue 10, defect 1)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -18,14 +19,16 @@ from nats.js.api import ConsumerConfig
 
 from libs.contracts import subjects
 from libs.contracts.codec import encode
-from libs.contracts.messages import UsageEvent
+from libs.contracts.messages import AuditEvent, UsageEvent
 from libs.db.pool import create_pool
 from libs.stack import operator, pg
 from libs.svc import streams
 from libs.svc.consumers import durable_consumer
+from services.audit import handlers as audit_handlers
+from services.audit import store as audit_store
 from services.metering import handlers as metering_handlers
 from services.metering import store as metering_store
-from tests.helpers import nats_server, service_dsn
+from tests.helpers import nats_server, org_with_key, service_dsn
 
 
 @pytest.fixture
@@ -236,3 +239,37 @@ async def test_provisioning_bounds_the_deliveries_of_consumers_made_before(tmp_p
             )
         finally:
             await nc.close()
+
+
+async def test_an_actor_claiming_another_organisation_is_dead_lettered(
+    bus: tuple[str, Client], cluster: pg.Cluster, dsn: str
+) -> None:
+    url, nc = bus
+    own, victim = f"orgown{time.time_ns()}", f"orgvic{time.time_ns()}"
+    key = await org_with_key(dsn, own)
+    await org_with_key(dsn, victim)
+    pool = await create_pool(service_dsn(cluster, "audit"))
+    admin = await create_pool(dsn)
+    broker = NatsBroker(url, logger=None)
+    audit_handlers.register(broker, functools.partial(audit_store.append, pool))
+    await broker.start()
+
+    def event(eid: str, org: str) -> AuditEvent:
+        return AuditEvent(event_id=eid, ts=int(time.time() * 1000), org_id=org, actor_type="api_key", actor_id=key,
+                          action="chat.completion", resource="model:m", success=True)  # fmt: skip
+
+    try:
+        for e in (event(f"{own}-forged", victim), event(f"{own}-honest", own)):
+            await nc.jetstream().publish(subjects.audit_event("edge", "chat", "completion"), encode(e), timeout=5)
+
+        async def stored(eid: str) -> bool:
+            return bool(await admin.fetchval("SELECT count(*) FROM audit.events WHERE event_id = $1", eid))
+
+        assert await _eventually(lambda: stored(f"{own}-honest"))
+        assert not await stored(f"{own}-forged")
+        [letter] = await operator.list_dead_letters(nc)
+        assert (letter["reason"], letter["detail"]) == ("claims", "actor does not belong to the claimed organisation")
+    finally:
+        await broker.stop()
+        await pool.close()
+        await admin.close()
