@@ -4,8 +4,8 @@ The bus lets a front process publish only under its own ``gw.evt.audit.<source>.
 ``libs/stack/nats_users.py``), so the subject names the source truthfully; the event's claimed
 actor and action must fit that source, or the event is dead-lettered instead of stored. The edge
 and guardrails speak for API keys on the data plane, the management API for management tokens.
-The organisation cannot be checked here beyond this (the audit service cannot see credentials);
-an event without an authenticated actor must not claim one.
+An event without an authenticated actor must not claim an organisation; that an authenticated
+actor belongs to the organisation claimed is checked by the store (``audit.actor_belongs``).
 """
 
 from __future__ import annotations
