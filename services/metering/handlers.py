@@ -7,13 +7,21 @@ from collections.abc import Awaitable, Callable
 
 from faststream.nats import NatsBroker
 
-from libs.contracts import normalise
+from libs.contracts import normalise, subjects
 from libs.contracts.messages import UsageEvent
 from libs.svc import streams
 from libs.svc.consumers import FileLetter, durable_consumer
+from libs.svc.events import subject_token
 
 SERVICE = "metering"
 Record = Callable[[UsageEvent], Awaitable[bool]]
+
+
+def check(subject: str, event: UsageEvent) -> str | None:
+    """The organisation an event claims must be the one its subject names (as the publisher sets it)."""
+    if subject != subjects.usage_event(subject_token(normalise.text(event.org_id))):
+        return "organisation does not match the subject"
+    return None
 
 
 def register(
@@ -24,4 +32,5 @@ def register(
     async def store(event: UsageEvent) -> bool:
         return await record(normalise.usage(event))
 
-    durable_consumer(broker, streams.METERING, UsageEvent, store, inbox_prefix=inbox_prefix, file_letter=file_letter)
+    durable_consumer(broker, streams.METERING, UsageEvent, store, check=check, inbox_prefix=inbox_prefix,
+                     file_letter=file_letter)  # fmt: skip

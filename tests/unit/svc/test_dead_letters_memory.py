@@ -11,6 +11,7 @@ from libs.contracts.messages import AuditEvent, DeadLetter, UsageEvent
 from libs.svc import metrics, streams
 from libs.svc.consumers import durable_consumer
 from services.audit import handlers as audit_handlers
+from services.metering import handlers as metering_handlers
 
 KEY = "sk-proj_abc_" + "A" * 43
 
@@ -77,3 +78,23 @@ async def test_audit_events_whose_claims_do_not_fit_their_subject_are_dead_lette
     assert [e.event_id for e in stored] == ["e2"]
     assert [(x.reason, x.consumer) for x in letters] == [("claims", "audit")]
     assert letters[0].detail == "action not allowed for source edge"
+
+
+async def test_usage_events_whose_organisation_is_not_their_subjects_are_dead_lettered() -> None:
+    stored: list[UsageEvent] = []
+    letters: list[DeadLetter] = []
+
+    async def record(event: UsageEvent) -> bool:
+        stored.append(event)
+        return True
+
+    async def file(letter: DeadLetter) -> None:
+        letters.append(letter)
+
+    broker = NatsBroker(logger=None)
+    metering_handlers.register(broker, record, file_letter=file)
+    async with TestNatsBroker(broker) as br:
+        await br.publish(encode(_usage("r1")), subjects.usage_event("victim"), stream=subjects.USAGE_STREAM)
+        await br.publish(encode(_usage("r2")), subjects.usage_event("o"), stream=subjects.USAGE_STREAM)
+    assert [e.request_id for e in stored] == ["r2"]
+    assert [(x.reason, x.detail) for x in letters] == [("claims", "organisation does not match the subject")]
