@@ -99,18 +99,18 @@ class RepeatFilter(logging.Filter):
         return allowed
 
     def flush(self) -> None:
-        """Report every suppressed count now (at shutdown, and in tests)."""
+        """Report every suppressed count now (windows still open end early)."""
         with self._lock:
-            due = self._sweep(float("inf"))
+            due = self._sweep(self._clock(), everything=True)
         for key, count in due:
             self._summary(key, count)
 
-    def _sweep(self, now: float) -> list[tuple[tuple[str, int, str], int]]:
-        """Drop finished windows; the suppressed counts to report."""
+    def _sweep(self, now: float, *, everything: bool = False) -> list[tuple[tuple[str, int, str], int]]:
+        """Drop finished windows (all of them with ``everything``); the suppressed counts to report."""
         self._next_sweep = now + self._window
         due = []
         for key, (start, _, suppressed) in list(self._seen.items()):
-            if now - start >= self._window:
+            if everything or now - start >= self._window:
                 del self._seen[key]
                 if suppressed:
                     due.append((key, int(suppressed)))

@@ -61,6 +61,11 @@ def test_templates_are_compared_not_rendered_messages_and_levels_count_apart() -
     repeat.flush()
     summaries = sorted((line["level"], line["suppressed"]) for line in _lines(out) if line.get("suppressed"))
     assert summaries == [("ERROR", 8), ("WARNING", 8)]
+    for i in range(5):  # after a flush, counting starts afresh
+        logger.warning("retry %d", i)
+    clock.now = 11.0
+    logger.info("tick")
+    assert [line["suppressed"] for line in _lines(out) if line.get("suppressed")][2:] == [3]
 
 
 def test_setup_installs_the_filter() -> None:
