@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-int test-e2e check lint fmt type migrate lock bench bench-gateway clean
+.PHONY: help install run test test-unit test-int test-e2e check lint fmt type migrate deadletters lock bench bench-gateway clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ check: lint type test-unit ## Lint, types and unit tests
 
 migrate: $(STAMP) ## Apply SQL migrations to $$BASTION_DB_DSN
 	$(BIN)/python -m libs.db.migrate
+
+deadletters: $(STAMP) ## List events the consumers could not store (replay: python -m libs.stack deadletters replay ID)
+	$(BIN)/python -m libs.stack deadletters list
 
 bench: $(STAMP) ## Run the benchmarks in bench/
 	$(BIN)/python bench/guardrails_bench.py

@@ -70,3 +70,21 @@ def service_dsn(cluster: pg.Cluster, service: str) -> str:
 
     password = secrets_store.password_files(cluster.data.parent / "secrets", "db", roles.SERVICE_ROLES)[service]
     return cluster.dsn(user=roles.SERVICE_ROLES[service], password=password)
+
+
+async def org_with_key(dsn: str, org_id: str) -> str:
+    """Insert organisation ``org_id`` with one project and one API key row (superuser); the key's id."""
+    import asyncpg
+
+    key_id = f"key-{org_id}"
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("INSERT INTO auth.orgs (id, name) VALUES ($1, $1)", org_id)
+        await conn.execute("INSERT INTO auth.projects (id, org_id, name) VALUES ($1, $2, 'p')", f"prj-{org_id}", org_id)
+        await conn.execute(
+            "INSERT INTO auth.api_keys (id, org_id, project_id, lookup, hash, masked) VALUES ($1, $2, $3, $1, '-', '-')",
+            key_id, org_id, f"prj-{org_id}",
+        )  # fmt: skip
+    finally:
+        await conn.close()
+    return key_id

@@ -43,6 +43,11 @@ def ping(service: str) -> str:
     return f"gw.{service}.ping.v1"
 
 
+def metrics(service: str) -> str:
+    """Counters of one replica of ``service``, Prometheus text (operator only)."""
+    return f"gw.{service}.metrics.v1"
+
+
 # --- core events (every replica, no queue group) -------------------------------------------
 CREDENTIAL_INVALIDATED: Final = "gw.evt.auth.credential.invalidated"
 GUARD_RULES_CHANGED: Final = "gw.evt.guard.rules.changed"
@@ -55,6 +60,20 @@ AUDIT_STREAM: Final = "AUDIT"
 AUDIT_SUBJECTS: Final = "gw.evt.audit.>"
 METERING_DURABLE: Final = "metering"
 AUDIT_DURABLE: Final = "audit"
+DEADLETTER_STREAM: Final = "DEADLETTER"
+DEADLETTER_SUBJECTS: Final = "gw.dlq.>"
+MAX_DELIVERIES_ADVISORY: Final = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
+"""JetStream's advisory when a consumer gives up on a message; the DEADLETTER stream keeps them."""
+
+
+def dead_letter(consumer: str) -> str:
+    """Subject a durable consumer files its dead letters on."""
+    return f"gw.dlq.{consumer}"
+
+
+def max_deliveries(stream: str, consumer: str) -> str:
+    """The server's advisory subject for ``consumer`` of ``stream`` reaching its max deliveries."""
+    return f"{MAX_DELIVERIES_ADVISORY}.{stream}.{consumer}"
 
 
 def usage_event(tenant_id: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -12,9 +13,10 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from libs.db import migrate, roles
-from libs.stack import nats_users, natsd, pg, secrets_store, seed
+from libs.stack import nats_users, natsd, operator, pg, secrets_store, seed
 from libs.stack.config import StackConfig
 from libs.stack.supervisor import Proc, Supervisor
 
@@ -132,6 +134,7 @@ def run(config: StackConfig) -> int:
         supervisor = Supervisor(build_procs(config, cluster, keys, db_passwords))
         supervisor.procs[0].start()
         natsd.wait_port(config.host, config.nats_port)
+        asyncio.run(operator.provision_streams(config.nats_url, operator.password(config.var / "secrets")))
         for proc in supervisor.procs[1:]:
             proc.start()
         _write_pids(config, supervisor)
@@ -182,7 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     db_p.add_argument("--host", default="postgres")
     db_p.add_argument("--port", type=int, default=5432)
     db_p.add_argument("--database", default="bastion")
+    _operator_parsers(sub)
     args = parser.parse_args(argv)
+    if args.command in ("streams", "deadletters", "metrics"):
+        return operator_command(args)
     if args.command == "nats-auth":
         print(nats_users.authorization_block(nats_users.passwords(Path(args.secrets_dir))))
         return 0
@@ -196,6 +202,46 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "rotate-master-key":
         return rotate_master_key(config, retire_old=args.retire_old)
     return 2
+
+
+def _operator_parsers(sub: Any) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--var", default=None)
+    common.add_argument("--nats-url", default=None, help="default: the local stack's ($BASTION_NATS_URL)")
+    common.add_argument("--password-file", default=None, help="operator bus password (default: var/secrets)")
+    sub.add_parser("streams", parents=[common], help="operator: create/update the JetStream streams and consumers")
+    dl = sub.add_parser("deadletters", help="operator: events a consumer could not store")
+    dls = dl.add_subparsers(dest="action", required=True)
+    dls.add_parser("list", parents=[common], help="newest dead letters and max-delivery advisories").add_argument(
+        "--limit", type=int, default=100)  # fmt: skip
+    dls.add_parser("replay", parents=[common], help="publish one again on its original subject (once the cause is"
+                   " fixed; consumers are idempotent, so a replay is stored at most once)").add_argument("id", type=int)  # fmt: skip
+    sub.add_parser("metrics", parents=[common], help="operator: one replica's counters").add_argument(
+        "service", choices=SERVICES)  # fmt: skip
+
+
+def operator_command(args: argparse.Namespace) -> int:
+    """``streams``, ``deadletters list|replay``, ``metrics``: as the bus operator."""
+    config = StackConfig.from_env(args.var)
+    url = args.nats_url or os.environ.get("BASTION_NATS_URL") or config.nats_url
+    if args.password_file:
+        secret = Path(args.password_file).read_text(encoding="utf-8").strip()
+    else:
+        secret = operator.password(config.var / "secrets")
+
+    async def go() -> str:
+        if args.command == "streams":
+            await operator.provision_streams(url, secret)
+            return "streams and consumers provisioned"
+        async with operator.connected(url, secret) as nc:
+            if args.command == "metrics":
+                return await operator.service_metrics(nc, args.service)
+            if args.action == "list":
+                return json.dumps(await operator.list_dead_letters(nc, args.limit), indent=2)
+            return json.dumps(await operator.replay(nc, args.id), indent=2)
+
+    print(asyncio.run(go()))
+    return 0
 
 
 def rotate_master_key(config: StackConfig, *, retire_old: bool) -> int:

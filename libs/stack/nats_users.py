@@ -18,34 +18,26 @@ from libs.stack.secrets_store import password_files
 from libs.svc.bus import inbox_for
 
 
-def _js_publisher(stream: str) -> list[str]:
-    """JetStream API a publisher needs (its acks come back on its own inbox)."""
-    return [f"$JS.API.STREAM.INFO.{stream}", f"$JS.API.STREAM.CREATE.{stream}", f"$JS.API.STREAM.UPDATE.{stream}",
-            "$JS.API.STREAM.NAMES"]  # fmt: skip
-
-
 def _js_consumer(stream: str, durable: str) -> list[str]:
-    """JetStream API a durable pull consumer needs."""
+    """What a durable pull consumer needs: read its own consumer, ack its messages, file dead
+    letters. Never a stream or consumer create/update/delete/purge: only the operator manages
+    JetStream (``libs/svc/streams.py:provision``)."""
     return [
-        f"$JS.API.STREAM.INFO.{stream}",
-        f"$JS.API.STREAM.CREATE.{stream}",
-        f"$JS.API.STREAM.UPDATE.{stream}",
         f"$JS.API.CONSUMER.INFO.{stream}.{durable}",
-        f"$JS.API.CONSUMER.CREATE.{stream}.>",
-        f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.{durable}",
         f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",
         f"$JS.ACK.{stream}.{durable}.>",
-        "$JS.API.INFO",
-        "$JS.API.STREAM.NAMES",
+        s.dead_letter(durable),
     ]
 
+
+OPERATOR = "operator"
+"""Manages streams and consumers, lists and replays dead letters, reads metrics; no service uses it."""
 
 PERMISSIONS: dict[str, dict[str, list[str]]] = {
     "edge": {
         "publish": [s.AUTH_VERIFY, s.GUARD_CHECK, s.VAULT_RESOLVE, s.VAULT_MODELS, s.METERING_LIMIT_CHECK,
                     s.METERING_LEASE,
-                    *(s.ping(x) for x in s.SERVICES), s.USAGE_SUBJECTS, "gw.evt.audit.edge.>", "$JS.API.INFO",
-                    *_js_publisher(s.USAGE_STREAM), *_js_publisher(s.AUDIT_STREAM)],
+                    *(s.ping(x) for x in s.SERVICES), s.USAGE_SUBJECTS, "gw.evt.audit.edge.>"],
         "subscribe": [],
     },
     "api": {
@@ -54,18 +46,19 @@ PERMISSIONS: dict[str, dict[str, list[str]]] = {
                     s.VAULT_KEY_STORE, s.VAULT_KEY_ROTATE, s.VAULT_KEY_LIST, s.VAULT_KEY_DELETE,
                     s.VAULT_ALIAS_SET, s.VAULT_ALIAS_LIST, s.VAULT_ALIAS_DELETE, s.VAULT_PROVIDER_TEST,
                     s.VAULT_PROVIDER_PRICE,
-                    "gw.evt.audit.api.>", "$JS.API.INFO", *_js_publisher(s.AUDIT_STREAM)],
+                    "gw.evt.audit.api.>"],
         "subscribe": [],
     },
     "auth": {
         "publish": [s.CREDENTIAL_INVALIDATED],
         "subscribe": [s.AUTH_VERIFY, s.AUTH_VERIFY_ADMIN, s.AUTH_KEY_ISSUE, s.AUTH_KEY_ROTATE, s.AUTH_KEY_REVOKE,
                       s.AUTH_KEY_UPDATE, s.AUTH_TOKEN_ISSUE, s.AUTH_TOKEN_REVOKE, s.ping("auth"),
-                      s.CREDENTIAL_INVALIDATED],
+                      s.metrics("auth"), s.CREDENTIAL_INVALIDATED],
     },
     "guardrails": {
-        "publish": ["gw.evt.audit.guardrails.>", "$JS.API.INFO", *_js_publisher(s.AUDIT_STREAM)],
-        "subscribe": [s.GUARD_CHECK, s.GUARD_RULE_CHECK, s.ping("guardrails"), s.GUARD_RULES_CHANGED],
+        "publish": ["gw.evt.audit.guardrails.>"],
+        "subscribe": [s.GUARD_CHECK, s.GUARD_RULE_CHECK, s.ping("guardrails"), s.metrics("guardrails"),
+                      s.GUARD_RULES_CHANGED],
     },
     "vault": {
         "publish": [s.VAULT_ROUTES_CHANGED],
@@ -78,6 +71,11 @@ PERMISSIONS: dict[str, dict[str, list[str]]] = {
     "audit": {
         "publish": _js_consumer(s.AUDIT_STREAM, s.AUDIT_DURABLE),
         "subscribe": ["gw.audit.>"],
+    },
+    OPERATOR: {
+        # JetStream management, dead-letter replay onto the original subjects, metrics of every service
+        "publish": ["$JS.API.>", "gw.evt.usage.>", "gw.evt.audit.>", *(s.metrics(x) for x in s.SERVICES)],
+        "subscribe": [],
     },
 }  # fmt: skip
 

@@ -1,68 +1,209 @@
-"""FastStream helpers for the durable JetStream consumers (metering, audit)."""
+"""FastStream helpers for the durable JetStream consumers (metering, audit).
+
+No message may stop a consumer (issue 10, defect 1). Each message ends in one of three ways:
+
+* **stored**, then acked (stores are idempotent by id: a redelivery is a no-op);
+* **retried**: the database is unreachable (a transient error) — the message is kept in progress
+  and retried with backoff in place, so an outage does not use up its deliveries; any other
+  unexpected error is nacked with a growing delay, at most ``MAX_DELIVER`` deliveries;
+* **dead-lettered**: it cannot be decoded, its claims do not match its subject, the database
+  refuses its values (a permanent error), or its deliveries are used up — it is filed on the
+  ``DEADLETTER`` stream (original subject, stream sequence, consumer, reason, the payload with
+  secret-shaped text masked), counted in ``bastion_dead_letters_total``, and only then terminated.
+  ``python -m libs.stack deadletters replay`` publishes it again once the cause is fixed.
+
+If filing the dead letter fails, the message is nacked, never dropped.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import msgspec
 from faststream.middlewares import AckPolicy
-from faststream.nats import NatsBroker, NatsMessage, PullSub
+from faststream.nats import NatsBroker, PullSub
+from faststream.nats.annotations import NatsMessage
 
-from libs.contracts.codec import Codec
-from libs.svc import streams
+from libs.contracts import subjects
+from libs.contracts.codec import Codec, encode
+from libs.contracts.messages import DeadLetter
+from libs.svc import metrics, streams
+from libs.svc.logs import scrub
 
 log = logging.getLogger("bastion.consumer")
 
+BACKOFF_S = (1.0, 5.0, 15.0, 30.0)
+"""Delay before the 2nd, 3rd, … delivery after an unexpected error."""
+RETRY_MAX_S = 5.0
+"""Longest pause between in-place retries while the database is unreachable."""
 
-async def raw_body(msg: NatsMessage) -> bytes:
+Store = Callable[[Any], Awaitable[bool]]
+Check = Callable[[str, Any], str | None]
+"""``(subject, event) -> None`` if the event may be stored, else a short fixed reason."""
+FileLetter = Callable[[DeadLetter], Awaitable[None]]
+
+# The database is unreachable or busy: nothing is wrong with the message. (Not asyncpg's
+# InterfaceError as a whole: its client-side DataError, e.g. an int32 overflow, is permanent.)
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+)
+# The message itself is refused: retrying cannot help.
+PERMANENT: tuple[type[BaseException], ...] = (
+    asyncpg.DataError,  # class 22 from the server: bad character, number out of range, invalid text, …
+    asyncpg.exceptions._base.DataError,  # the client-side one: a value its codec cannot encode
+    asyncpg.IntegrityConstraintViolationError,  # class 23
+    UnicodeError,
+    OverflowError,
+    ValueError,
+    msgspec.ValidationError,
+)
+
+
+class Rejected(Exception):
+    """Raised by a store or check: dead-letter the message with ``reason``."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+async def raw_body(msg: Any) -> bytes:
     """Decoder that hands the handler the raw bytes.
 
     Without it FastStream json-decodes any body that parses as JSON and a ``body: bytes``
     handler then fails validation (STACK-NOTES, "JSON sniffing").
     """
-    return msg.body
+    return bytes(msg.body)
+
+
+def _position(message: NatsMessage) -> tuple[str, int, int]:
+    """(stream, stream sequence, deliveries so far) of a JetStream message."""
+    try:
+        meta = message.raw_message.metadata
+        return meta.stream, meta.sequence.stream, meta.num_delivered
+    except Exception:  # noqa: BLE001 - the in-memory test broker has no JetStream metadata
+        return "", 0, 1
+
+
+def broker_filer(broker: NatsBroker) -> FileLetter:
+    """File dead letters on the DEADLETTER stream through ``broker`` (waiting for the stream's ack)."""
+
+    async def file(letter: DeadLetter) -> None:
+        msg_id = f"{letter.stream}.{letter.consumer}.{letter.stream_seq}" if letter.stream_seq else secrets.token_hex(8)
+        await broker.publish(encode(letter), subjects.dead_letter(letter.consumer),
+                             stream=subjects.DEADLETTER_STREAM, headers={"Nats-Msg-Id": msg_id}, timeout=5.0)  # fmt: skip
+
+    return file
+
+
+def masked(payload: bytes) -> bytes:
+    """``payload`` with secret-shaped substrings masked (events should carry none anyway)."""
+    text = payload.decode("utf-8", "replace")
+    cleaned = scrub(text)
+    return payload if cleaned == text else cleaned.encode()
 
 
 def durable_consumer(
     broker: NatsBroker,
-    spec: streams.StreamSpec,
-    durable: str,
+    spec: streams.ConsumerSpec,
     message_type: Any,
-    store: Callable[[Any], Awaitable[bool]],
+    store: Store,
     *,
+    check: Check | None = None,
+    file_letter: FileLetter | None = None,
     inbox_prefix: str = "_INBOX",
+    backoff_s: tuple[float, ...] = BACKOFF_S,
 ) -> None:
-    """Consume ``spec``'s stream with the shared durable pull consumer ``durable``.
+    """Consume ``spec``'s stream with its shared durable pull consumer.
 
-    Replicas share the durable, so they split the work. A message is acked only after ``store``
-    returned (its row is committed); if ``store`` raises, the message is not acked and JetStream
-    redelivers it — stores are idempotent by id, so nothing is lost or counted twice. A message
-    that cannot be decoded is acked and logged (a poison message must not loop forever).
+    Replicas share the durable, so they split the work. See the module docstring for what
+    happens to each message; ``check`` vets an event against its subject before it is stored.
     """
     codec: Codec[Any] = Codec(message_type)
-    name = durable
+    name = spec.durable
+    file = file_letter or broker_filer(broker)
+
+    async def dead_letter(message: NatsMessage, body: bytes, reason: str, detail: str) -> None:
+        stream, seq, deliveries = _position(message)
+        letter = DeadLetter(subject=message.raw_message.subject, stream=stream or spec.stream.name, stream_seq=seq,
+                            consumer=name, reason=reason, detail=scrub(detail)[:200], deliveries=deliveries,
+                            ts=int(time.time() * 1000), payload=masked(body))  # fmt: skip
+        try:
+            await file(letter)
+        except Exception as exc:  # noqa: BLE001 - keep the message: it is redelivered, not lost
+            log.error("dead letter not filed; will be redelivered",
+                      extra={"consumer": name, "error_type": type(exc).__name__})  # fmt: skip
+            await message.nack(delay=backoff_s[0])
+            return
+        metrics.DEAD_LETTERS.inc(consumer=name, reason=reason)
+        log.error("event dead-lettered", extra={"consumer": name, "reason": reason, "detail": letter.detail,
+                                                "stream_seq": seq})  # fmt: skip
+        await message.reject()  # term: JetStream will not deliver it again
+
+    async def store_retrying(message: NatsMessage, event: Any) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await store(event)
+                return
+            except PERMANENT:
+                raise
+            except TRANSIENT as exc:
+                log.warning("event store unavailable; retrying",
+                            extra={"consumer": name, "error_type": type(exc).__name__})  # fmt: skip
+                with contextlib.suppress(Exception):
+                    await message.in_progress()  # not a delivery: an outage uses up nothing
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
 
     @broker.subscriber(
-        spec.subjects[0],
-        stream=streams.jstream(spec),
-        durable=durable,
+        spec.stream.subjects[0],
+        stream=streams.jstream(spec.stream),
+        durable=spec.durable,
+        config=streams.consumer_config(spec),
         pull_sub=PullSub(batch_size=64, timeout=1.0),
         decoder=raw_body,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        ack_policy=AckPolicy.MANUAL,
         inbox_prefix=f"{inbox_prefix}.".encode(),  # the bus user's own inbox (libs/stack/nats_users.py)
     )
-    async def on_event(body: bytes) -> None:
+    async def on_event(body: bytes, message: NatsMessage) -> None:
         try:
             event = codec.decode(body)
         except (msgspec.DecodeError, msgspec.ValidationError):
-            log.error("dropping malformed event", extra={"consumer": name})
+            await dead_letter(message, body, "undecodable", "not a valid event")
             return
         try:
-            await store(event)
+            if check is not None and (problem := check(message.raw_message.subject, event)) is not None:
+                raise Rejected("claims", problem)
+            await store_retrying(message, event)
+        except Rejected as exc:
+            await dead_letter(message, body, exc.reason, exc.detail)
+            return
+        except PERMANENT as exc:
+            await dead_letter(message, body, "unstorable", type(exc).__name__)
+            return
         except Exception as exc:
-            # Logged here because FastStream (logger=None) is silent about handler errors.
+            deliveries = _position(message)[2]
+            if deliveries >= streams.MAX_DELIVER:
+                await dead_letter(message, body, "retries_exhausted", type(exc).__name__)
+                return
             log.exception("event not stored; will be redelivered",
-                          extra={"consumer": name, "error_type": type(exc).__name__})  # fmt: skip
-            raise
+                          extra={"consumer": name, "error_type": type(exc).__name__, "deliveries": deliveries})  # fmt: skip
+            await message.nack(delay=backoff_s[min(deliveries, len(backoff_s)) - 1])
+            return
+        await message.ack()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from nats.aio.client import Client
 
-from libs.contracts import subjects
+from libs.contracts import normalise, subjects
 from libs.contracts.codec import encode
 from libs.contracts.messages import AuditEvent, UsageEvent
 from libs.svc.settings import BaseSettings
@@ -83,13 +83,15 @@ class EventPublisher:
             await asyncio.sleep(self._recover_every)
 
     def usage(self, event: UsageEvent) -> None:
-        """Queue a usage event."""
-        self._put(subjects.usage_event(_token(event.org_id)), event.request_id, encode(event))
+        """Queue a usage event (normalised, so no client-controlled value can make it unstorable)."""
+        event = normalise.usage(event)
+        self._put(subjects.usage_event(subject_token(event.org_id)), event.request_id, encode(event))
 
     def audit(self, event: AuditEvent, *, source: str) -> None:
-        """Queue an audit event."""
+        """Queue an audit event (normalised, so no client-controlled value can make it unstorable)."""
+        event = normalise.audit(event)
         resource_type, _, action = event.action.partition(".")
-        subject = subjects.audit_event(source, _token(resource_type), _token(action or "event"))
+        subject = subjects.audit_event(source, subject_token(resource_type), subject_token(action or "event"))
         self._put(subject, event.event_id, encode(event))
 
     def _put(self, subject: str, msg_id: str, payload: bytes) -> None:
@@ -141,7 +143,7 @@ class EventPublisher:
             self._spool.close()
 
 
-def _token(value: str) -> str:
+def subject_token(value: str) -> str:
     """A safe subject token from an id (ids are [a-z0-9_-]; anything else is replaced)."""
     cleaned = "".join(c if c.isalnum() or c in "-_" else "_" for c in value)
     return cleaned or "_"

@@ -23,8 +23,8 @@ from faststream.security import SASLPlaintext
 from nats.aio.client import Client
 
 from libs.contracts import subjects
-from libs.contracts.messages import Ping, Pong
-from libs.svc import logs
+from libs.contracts.messages import MetricsText, Ping, Pong
+from libs.svc import logs, metrics
 from libs.svc.bus import close_quietly, connect, inbox_prefix
 from libs.svc.micro import Service
 from libs.svc.settings import BaseSettings, load
@@ -61,12 +61,16 @@ def instance_id(settings: BaseSettings, service: str) -> str:
 
 
 def register_ping(svc: Service, instance: str, ready: ReadyCheck | None) -> None:
-    """Answer ``gw.<service>.ping.v1`` in the service's queue group."""
+    """Answer ``gw.<service>.ping.v1`` (and ``.metrics.v1``) in the service's queue group."""
 
     @svc.endpoint(subjects.ping(svc.name), Ping)
     async def ping(_: Ping) -> Pong:
         ok = True if ready is None else await ready()
         return Pong(service=svc.name, instance=instance, ready=ok)
+
+    @svc.endpoint(subjects.metrics(svc.name), Ping)
+    async def counters(_: Ping) -> MetricsText:
+        return MetricsText(service=svc.name, instance=instance, text=metrics.render())
 
 
 async def serve(

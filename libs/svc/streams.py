@@ -1,4 +1,10 @@
-"""The durable JetStream streams, defined once for publishers and consumers."""
+"""The durable JetStream streams and consumers, defined once for the operator, publishers and
+consumers.
+
+Only the operator credential creates or changes them (:func:`provision`, run by the stack
+launcher and by ``python -m libs.stack streams``); services publish to their subjects and read
+their own durable consumer, nothing else (``libs/stack/nats_users.py``).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,14 @@ from dataclasses import dataclass
 
 from faststream.nats import JStream
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
 from libs.contracts import subjects
+
+MAX_DELIVER = 5
+"""Deliveries of one message before a consumer dead-letters it (``libs/svc/consumers.py``)."""
+ACK_WAIT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -18,36 +28,80 @@ class StreamSpec:
 
     name: str
     subjects: tuple[str, ...]
-    max_age_s: float
+    max_age_s: float  # 0: kept until an operator removes them
     duplicate_window_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A durable pull consumer of ``stream``."""
+
+    stream: StreamSpec
+    durable: str
 
 
 USAGE = StreamSpec(subjects.USAGE_STREAM, (subjects.USAGE_SUBJECTS,), max_age_s=7 * 86400)
 AUDIT = StreamSpec(subjects.AUDIT_STREAM, (subjects.AUDIT_SUBJECTS,), max_age_s=30 * 86400)
-ALL = (USAGE, AUDIT)
+METERING = ConsumerSpec(USAGE, subjects.METERING_DURABLE)
+AUDITOR = ConsumerSpec(AUDIT, subjects.AUDIT_DURABLE)
+CONSUMERS = (METERING, AUDITOR)
+# Dead letters and the server's max-deliveries advisories for every durable consumer: what a
+# consumer gave up on is kept here even if the consumer died before it could file it.
+DEADLETTER = StreamSpec(
+    subjects.DEADLETTER_STREAM,
+    (subjects.DEADLETTER_SUBJECTS, *(subjects.max_deliveries(c.stream.name, c.durable) for c in CONSUMERS)),
+    max_age_s=0,
+)
+ALL = (USAGE, AUDIT, DEADLETTER)
 
 
-def jstream(spec: StreamSpec) -> JStream:
-    """The FastStream declaration of ``spec``."""
-    return JStream(
-        spec.name,
-        subjects=list(spec.subjects),
-        max_age=spec.max_age_s,
-        duplicate_window=spec.duplicate_window_s,
-        storage=StorageType.FILE,
-    )
-
-
-async def ensure(js: JetStreamContext, spec: StreamSpec) -> None:
-    """Create ``spec`` if missing (update it if it exists with another config)."""
-    config = StreamConfig(
+def stream_config(spec: StreamSpec) -> StreamConfig:
+    """The server-side configuration of ``spec``."""
+    return StreamConfig(
         name=spec.name,
         subjects=list(spec.subjects),
         max_age=spec.max_age_s,
         duplicate_window=spec.duplicate_window_s,
         storage=StorageType.FILE,
     )
+
+
+def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
+    """The server-side configuration of a durable consumer: bounded deliveries."""
+    return ConsumerConfig(
+        name=spec.durable,
+        durable_name=spec.durable,
+        filter_subject=spec.stream.subjects[0],
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=ACK_WAIT_S,
+        max_deliver=MAX_DELIVER,
+        max_ack_pending=1024,
+    )
+
+
+def jstream(spec: StreamSpec) -> JStream:
+    """The FastStream declaration of ``spec``; never declared by a service (the operator does)."""
+    return JStream(spec.name, subjects=list(spec.subjects), declare=False)
+
+
+async def ensure(js: JetStreamContext, spec: StreamSpec) -> None:
+    """Create ``spec`` if missing (update it if it exists with another config). Operator only."""
+    config = stream_config(spec)
     try:
         await js.add_stream(config)
     except BadRequestError:
         await js.update_stream(config)
+
+
+async def ensure_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
+    """Create or update the durable consumer ``spec``. Operator only."""
+    await js.add_consumer(spec.stream.name, config=consumer_config(spec))
+
+
+async def provision(js: JetStreamContext) -> None:
+    """Every stream and durable consumer, with the operator credential."""
+    for spec in ALL:
+        await ensure(js, spec)
+    for consumer in CONSUMERS:
+        await ensure_consumer(js, consumer)

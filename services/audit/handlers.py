@@ -7,15 +7,31 @@ from collections.abc import Awaitable, Callable
 
 from faststream.nats import NatsBroker
 
-from libs.contracts import subjects
+from libs.contracts import normalise
 from libs.contracts.messages import AuditEvent
 from libs.svc import streams
-from libs.svc.consumers import durable_consumer
+from libs.svc.consumers import FileLetter, durable_consumer
+from services.audit import claims
 
 SERVICE = "audit"
 Append = Callable[[AuditEvent], Awaitable[bool]]
 
 
-def register(broker: NatsBroker, append: Append, inbox_prefix: str = "_INBOX") -> None:
-    """Consume audit events with the shared durable consumer."""
-    durable_consumer(broker, streams.AUDIT, subjects.AUDIT_DURABLE, AuditEvent, append, inbox_prefix=inbox_prefix)
+def register(
+    broker: NatsBroker, append: Append, inbox_prefix: str = "_INBOX", file_letter: FileLetter | None = None
+) -> None:
+    """Consume audit events with the shared durable consumer: claims checked against the subject's
+    source (a mismatch is dead-lettered), normalised again before chaining."""
+
+    async def store(event: AuditEvent) -> bool:
+        return await append(normalise.audit(event))
+
+    durable_consumer(
+        broker,
+        streams.AUDITOR,
+        AuditEvent,
+        store,
+        check=claims.check,
+        inbox_prefix=inbox_prefix,
+        file_letter=file_letter,
+    )

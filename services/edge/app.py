@@ -18,8 +18,6 @@ from libs.svc.clientaddr import client_address_middleware
 from libs.svc.egress import EgressPolicy, guarded_client
 from libs.svc.events import EventBacklogFull, EventPublisher, spool_for
 from libs.svc.requestid import request_id_middleware
-from libs.svc.streams import ALL as STREAMS
-from libs.svc.streams import ensure
 from libs.telemetry import setup as telemetry
 from services.edge import errors
 from services.edge.gateway import Gateway
@@ -42,9 +40,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     """Open the bus connection, the event publisher and the upstream pool; close them in reverse."""
     settings = get_settings()
     nc = await connect(settings, "bastion-edge")
-    js = nc.jetstream()
-    for spec in STREAMS:
-        await ensure(js, spec)
+    # The streams are the operator's (libs/stack: streams); the edge may only publish to them.
     events = EventPublisher(nc, max_queue=settings.event_queue_size, spool=spool_for(settings, "edge"))
     events.start()
     # Idle connections are dropped before the common 5 s server keep-alive (uvicorn's default),

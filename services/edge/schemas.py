@@ -7,6 +7,8 @@ from typing import Annotated, Any
 import msgspec
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
+"""A model name: no control characters (a NUL would reach the vault's and metering's queries)."""
 
 
 class StreamOptions(msgspec.Struct, kw_only=True):
@@ -28,7 +30,7 @@ class ChatMessage(msgspec.Struct, kw_only=True):
 class ChatRequest(msgspec.Struct, kw_only=True):
     """``POST /v1/chat/completions``."""
 
-    model: NonEmpty
+    model: ModelName
     messages: Annotated[list[ChatMessage], msgspec.Meta(min_length=1)]
     stream: bool = False
     stream_options: StreamOptions | None = None

@@ -7,15 +7,30 @@ from collections.abc import Awaitable, Callable
 
 from faststream.nats import NatsBroker
 
-from libs.contracts import subjects
+from libs.contracts import normalise, subjects
 from libs.contracts.messages import UsageEvent
 from libs.svc import streams
-from libs.svc.consumers import durable_consumer
+from libs.svc.consumers import FileLetter, durable_consumer
+from libs.svc.events import subject_token
 
 SERVICE = "metering"
 Record = Callable[[UsageEvent], Awaitable[bool]]
 
 
-def register(broker: NatsBroker, record: Record, inbox_prefix: str = "_INBOX") -> None:
-    """Consume usage events with the shared durable consumer."""
-    durable_consumer(broker, streams.USAGE, subjects.METERING_DURABLE, UsageEvent, record, inbox_prefix=inbox_prefix)
+def check(subject: str, event: UsageEvent) -> str | None:
+    """The organisation an event claims must be the one its subject names (as the publisher sets it)."""
+    if subject != subjects.usage_event(subject_token(normalise.text(event.org_id))):
+        return "organisation does not match the subject"
+    return None
+
+
+def register(
+    broker: NatsBroker, record: Record, inbox_prefix: str = "_INBOX", file_letter: FileLetter | None = None
+) -> None:
+    """Consume usage events with the shared durable consumer (normalised again before storing)."""
+
+    async def store(event: UsageEvent) -> bool:
+        return await record(normalise.usage(event))
+
+    durable_consumer(broker, streams.METERING, UsageEvent, store, check=check, inbox_prefix=inbox_prefix,
+                     file_letter=file_letter)  # fmt: skip

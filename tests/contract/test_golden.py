@@ -20,6 +20,7 @@ from libs.contracts.messages import (
     AliasReply,
     AuditEvent,
     AuthReply,
+    DeadLetter,
     DeleteAlias,
     Denied,
     Fault,
@@ -35,6 +36,7 @@ from libs.contracts.messages import (
     LimitDenied,
     ListAliases,
     ListModels,
+    MetricsText,
     ModelInfo,
     ModelList,
     ModelsReply,
@@ -179,6 +181,12 @@ CASES: list[tuple[Any, Any, bytes]] = [
      ProviderList,
      b'{"kind":"ok","providers":[{"id":"prv1","name":"any","adapter":"openai","base_url":"u",'
      b'"default_price":{"input":1,"output":2,"cached_input":1}}]}'),
+    (DeadLetter(subject="gw.evt.usage.o.recorded", stream="USAGE", stream_seq=7, consumer="metering",
+                reason="unstorable", detail="DataError", deliveries=1, ts=5, payload=b"{}"), DeadLetter,
+     b'{"subject":"gw.evt.usage.o.recorded","stream":"USAGE","stream_seq":7,"consumer":"metering",'
+     b'"reason":"unstorable","detail":"DataError","ts":5,"payload":"e30="}'),
+    (MetricsText(service="audit", instance="a1", text="x 1\n"), MetricsText,
+     b'{"kind":"metrics","service":"audit","instance":"a1","text":"x 1\\n"}'),
 ]  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from services.audit import handlers as audit_handlers
 from services.audit import store as audit_store
 from services.metering import handlers as metering_handlers
 from services.metering import store as metering_store
-from tests.helpers import service_dsn
+from tests.helpers import org_with_key, service_dsn
 
 
 def usage(i: int, org: str) -> UsageEvent:
@@ -32,7 +32,7 @@ def usage(i: int, org: str) -> UsageEvent:
 
 def audit(i: int, org: str) -> AuditEvent:
     return AuditEvent(event_id=f"evt-{org}-{i}", ts=int(time.time() * 1000), org_id=org, actor_type="api_key",
-                      actor_id="key1", action="chat.completion", resource="model:m", success=True,
+                      actor_id=f"key-{org}", action="chat.completion", resource="model:m", success=True,
                       request_id=f"req-{org}-{i}")  # fmt: skip
 
 
@@ -42,6 +42,7 @@ async def _count(pool: asyncpg.Pool, sql: str, org: str) -> int:
 
 async def test_events_are_stored_exactly_once_and_chained(nats_url: str, cluster: pg.Cluster, dsn: str) -> None:
     org = f"org{time.time_ns()}"
+    await org_with_key(dsn, org)  # audit events must name an actor of their organisation
     pool = await create_pool(dsn)  # superuser: reads every tenant's rows for the checks below
     metering_pool = await create_pool(service_dsn(cluster, "metering"))
     audit_pool = await create_pool(service_dsn(cluster, "audit"))
@@ -57,10 +58,10 @@ async def test_events_are_stored_exactly_once_and_chained(nats_url: str, cluster
     try:
         for i in range(50):
             publisher.usage(usage(i, org))
-            publisher.audit(audit(i, org), source="test")
+            publisher.audit(audit(i, org), source="edge")
         for i in range(0, 50, 5):  # redeliveries / retries of the same ids
             publisher.usage(usage(i, org))
-            publisher.audit(audit(i, org), source="test")
+            publisher.audit(audit(i, org), source="edge")
         await publisher.close()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -20,7 +20,7 @@ import nats
 
 from libs.svc.events import EventPublisher
 from libs.svc.spool import SUFFIX, Spool
-from libs.svc.streams import ALL, ensure
+from libs.svc.streams import AUDIT, USAGE, ensure
 from tests.helpers import nats_server
 
 CHILD = textwrap.dedent("""
@@ -51,7 +51,7 @@ async def _stored(url: str) -> dict[str, int]:
     nc = await nats.connect(url)
     try:
         js = nc.jetstream()
-        return {spec.name: (await js.stream_info(spec.name)).state.messages for spec in ALL}
+        return {spec.name: (await js.stream_info(spec.name)).state.messages for spec in (USAGE, AUDIT)}
     finally:
         await nc.close()
 
@@ -73,7 +73,7 @@ def test_a_killed_publishers_events_are_published_by_its_successor(tmp_path: Pat
         async def successor() -> dict[str, int]:
             nc = await nats.connect(url)
             js = nc.jetstream()
-            for spec in ALL:
+            for spec in (USAGE, AUDIT):
                 await ensure(js, spec)
             events = EventPublisher(nc, spool=Spool(spool_dir, "edge"), concurrency=4)
             events.start()

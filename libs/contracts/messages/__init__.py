@@ -10,8 +10,8 @@ from libs.contracts.messages.auth import (
     VerifyAdminReply,
     VerifyKey,
 )
-from libs.contracts.messages.common import Denied, Fault, Ping, Pong, UnitPrice
-from libs.contracts.messages.events import AuditEvent, UsageEvent
+from libs.contracts.messages.common import Denied, Fault, MetricsText, Ping, Pong, UnitPrice
+from libs.contracts.messages.events import AuditEvent, DeadLetter, UsageEvent
 from libs.contracts.messages.guard import (
     Finding,
     GuardCheck,
@@ -84,6 +84,7 @@ __all__ = [
     "ChangeReply",
     "Changed",
     "CredentialInvalidated",
+    "DeadLetter",
     "DeleteAlias",
     "DeleteProvider",
     "Denied",
@@ -107,6 +108,7 @@ __all__ = [
     "ListAliases",
     "ListModels",
     "ListProviders",
+    "MetricsText",
     "ModelInfo",
     "ModelList",
     "ModelsReply",

@@ -46,3 +46,11 @@ class Pong(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="p
     instance: str
     ready: bool
     version: str = "1"
+
+
+class MetricsText(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="metrics", tag_field="kind"):
+    """Answer to ``gw.<service>.metrics.v1``: one replica's counters in the Prometheus text format."""
+
+    service: str
+    instance: str
+    text: str

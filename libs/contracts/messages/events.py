@@ -56,3 +56,22 @@ class AuditEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     status: int = 0
     detail: dict[str, str] = {}
     """The client's own request id, if it sent one, is ``detail["correlation_id"]``."""
+
+
+class DeadLetter(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A durable event a consumer could not store, kept (stream ``DEADLETTER``) to be replayed.
+
+    ``reason`` is a class (``undecodable``, ``unstorable``, ``claims``, ``retries_exhausted``);
+    ``detail`` a short fixed text or an exception type, never a value from the event. ``payload``
+    is the original message, secret-shaped substrings masked.
+    """
+
+    subject: str
+    stream: str
+    stream_seq: int
+    consumer: str
+    reason: str
+    detail: str = ""
+    deliveries: int = 1
+    ts: int = 0  # unix milliseconds, when it was dead-lettered
+    payload: bytes = b""

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import msgspec
 
 from services.edge.formats.common import arguments_json, arguments_object, data_url, text_of
+from services.edge.schemas import ModelName
 
 _PASS_THROUGH = ("top_k", "thinking", "service_tier", "container", "mcp_servers")
 FINISH_TO_STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
@@ -37,7 +38,7 @@ class Message(msgspec.Struct, kw_only=True):
 class MessagesRequest(msgspec.Struct, kw_only=True):
     """What the edge validates of ``POST /v1/messages`` (the rest is translated or passed on)."""
 
-    model: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    model: ModelName
     max_tokens: Annotated[int, msgspec.Meta(ge=1)]
     messages: Annotated[list[Message], msgspec.Meta(min_length=1)]
     system: str | list[dict[str, Any]] | None = None
@@ -47,7 +48,7 @@ class MessagesRequest(msgspec.Struct, kw_only=True):
 class CountRequest(msgspec.Struct, kw_only=True):
     """``POST /v1/messages/count_tokens``: a Messages request without ``max_tokens``."""
 
-    model: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    model: ModelName
     messages: Annotated[list[Message], msgspec.Meta(min_length=1)]
     system: str | list[dict[str, Any]] | None = None
 

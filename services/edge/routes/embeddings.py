@@ -13,7 +13,7 @@ from services.edge.errors import ApiError, rate_headers
 from services.edge.gateway import Call
 from services.edge.routes.common import authenticate, gateway
 from services.edge.routes.pipeline import adapter_for, guard_headers, handle
-from services.edge.schemas import NonEmpty, decode_object, validate
+from services.edge.schemas import ModelName, decode_object, validate
 
 MAX_INPUTS = 2048
 
@@ -21,7 +21,7 @@ MAX_INPUTS = 2048
 class EmbeddingsRequest(msgspec.Struct, kw_only=True):
     """What the edge validates of an embeddings request."""
 
-    model: NonEmpty
+    model: ModelName
     input: str | Annotated[list[Any], msgspec.Meta(min_length=1, max_length=MAX_INPUTS)]
     encoding_format: Literal["float", "base64"] | None = None
     dimensions: Annotated[int, msgspec.Meta(ge=1)] | None = None

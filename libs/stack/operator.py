@@ -1,0 +1,122 @@
+"""Operator tasks on the bus, with the operator's own NATS credential: provision the JetStream
+streams and consumers, list and replay dead letters, read a service's counters.
+
+No service holds this credential, so no front process can update, purge or delete a stream
+(issue 10, defect 8).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+from nats.js.errors import NotFoundError
+
+from libs.contracts import subjects
+from libs.contracts.codec import Codec, encode
+from libs.contracts.messages import DeadLetter, MetricsText, Ping
+from libs.stack.nats_users import OPERATOR, passwords
+from libs.svc import streams
+from libs.svc.bus import inbox_for
+
+_letters: Codec[DeadLetter] = Codec(DeadLetter)
+_metrics: Codec[MetricsText] = Codec(MetricsText)
+
+
+def password(secrets_dir: Path) -> str:
+    """The operator's bus password (generated with the other bus users' passwords)."""
+    return passwords(secrets_dir)[OPERATOR]
+
+
+@contextlib.asynccontextmanager
+async def connected(url: str, secret: str) -> AsyncIterator[Client]:
+    """A connection as the operator."""
+    nc = await nats.connect(url, user=OPERATOR, password=secret, inbox_prefix=inbox_for(OPERATOR),
+                            max_reconnect_attempts=3, connect_timeout=5, name="bastion-operator")  # fmt: skip
+    try:
+        yield nc
+    finally:
+        await nc.drain()
+
+
+async def provision_streams(url: str, secret: str, *, wait_s: float = 30.0) -> None:
+    """Create or update every stream and durable consumer (waiting up to ``wait_s`` for the server)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            async with connected(url, secret) as nc:
+                await streams.provision(nc.jetstream())
+                return
+        except (OSError, nats.errors.NoServersError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+def _advisory(seq: int, data: bytes) -> dict[str, Any]:
+    body = json.loads(data)
+    return {"id": seq, "kind": "max_deliveries", "stream": body.get("stream", ""),
+            "stream_seq": body.get("stream_seq", 0), "consumer": body.get("consumer", ""),
+            "reason": "max_deliveries", "deliveries": body.get("deliveries", 0),
+            "ts": body.get("timestamp", "")}  # fmt: skip
+
+
+def _letter(seq: int, letter: DeadLetter) -> dict[str, Any]:
+    return {"id": seq, "kind": "dead_letter", "subject": letter.subject, "stream": letter.stream,
+            "stream_seq": letter.stream_seq, "consumer": letter.consumer, "reason": letter.reason,
+            "detail": letter.detail, "deliveries": letter.deliveries, "ts": letter.ts}  # fmt: skip
+
+
+async def list_dead_letters(nc: Client, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest ``limit`` entries of the DEADLETTER stream (dead letters and advisories), oldest first."""
+    js = nc.jetstream()
+    info = await js.stream_info(subjects.DEADLETTER_STREAM)
+    first, last = info.state.first_seq, info.state.last_seq
+    out: list[dict[str, Any]] = []
+    if not info.state.messages:
+        return out
+    for seq in range(max(first, last - limit + 1, 1), last + 1):
+        try:
+            msg = await js.get_msg(subjects.DEADLETTER_STREAM, seq)
+        except NotFoundError:
+            continue
+        data = msg.data or b""
+        if (msg.subject or "").startswith(subjects.MAX_DELIVERIES_ADVISORY):
+            out.append(_advisory(seq, data))
+        else:
+            out.append(_letter(seq, _letters.decode(data)))
+    return out
+
+
+async def replay(nc: Client, entry_id: int) -> dict[str, Any]:
+    """Publish dead-letter ``entry_id`` again on its original subject.
+
+    For an advisory the message is read back from its own stream. The consumers are idempotent
+    by event id, so replaying twice stores once. The message id is fresh: the stream's duplicate
+    window must not swallow a replay of a message published moments ago.
+    """
+    js = nc.jetstream()
+    msg = await js.get_msg(subjects.DEADLETTER_STREAM, entry_id)
+    data = msg.data or b""
+    if (msg.subject or "").startswith(subjects.MAX_DELIVERIES_ADVISORY):
+        entry = _advisory(entry_id, data)
+        original = await js.get_msg(entry["stream"], entry["stream_seq"])
+        subject, payload = original.subject or "", original.data or b""
+    else:
+        letter = _letters.decode(data)
+        entry, subject, payload = _letter(entry_id, letter), letter.subject, letter.payload
+    ack = await js.publish(subject, payload, timeout=5.0, headers={"Nats-Msg-Id": f"replay.{entry_id}.{len(payload)}"})
+    return {**entry, "replayed_to": subject, "replayed_seq": ack.seq}
+
+
+async def service_metrics(nc: Client, service: str) -> str:
+    """One replica's counters (Prometheus text)."""
+    reply = await nc.request(subjects.metrics(service), encode(Ping(request_id="operator")), timeout=3)
+    return _metrics.decode(reply.data).text
