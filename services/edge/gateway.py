@@ -134,7 +134,8 @@ class Gateway:
         return admitted
 
     async def prepare(
-        self, call: Call, principal: Principal, texts: list[str], max_tokens: int | None
+        self, call: Call, principal: Principal, texts: list[str], max_tokens: int | None,
+        prompt_chars: int | None = None,
     ) -> tuple[Resolved, GuardVerdict, Admission | None]:
         """Limit check, input guardrails and the vault lookup, concurrently; all must pass.
 
@@ -150,7 +151,8 @@ class Gateway:
             request_id=call.request_id, tenant_id=principal.org_id, project_id=principal.project_id,
             model=call.model, sent_at=_now_ms(),
         )  # fmt: skip
-        limit_call = self._admit(call, principal, sum(len(t) for t in texts), max_tokens)
+        chars = sum(len(t) for t in texts) if prompt_chars is None else prompt_chars
+        limit_call = self._admit(call, principal, chars, max_tokens)
         guard_call = self.bus.request("guardrails", subjects.GUARD_CHECK, guard, _guard_codec)
         vault_call = self.bus.request("vault", subjects.VAULT_RESOLVE, resolve, _vault_codec)
         limited, verdict, target = await asyncio.gather(limit_call, guard_call, vault_call, return_exceptions=True)
@@ -168,18 +170,18 @@ class Gateway:
         assert limited is None or isinstance(limited, Admission)
         call.provider = target.provider
         if target.model and target.model != call.model:
-            await self._routed_as(call, principal, target.model, texts, max_tokens)
+            await self._routed_as(call, principal, target.model, chars, max_tokens)
         return target, verdict, limited
 
     async def _routed_as(
-        self, call: Call, principal: Principal, routed: str, texts: list[str], max_tokens: int | None
+        self, call: Call, principal: Principal, routed: str, prompt_chars: int, max_tokens: int | None
     ) -> None:
         """A project alias: the key must be allowed its target too, the request is metered under
         the target's name, and the USD hold — priced by the alias name — is topped up at the
         target's price (one more hop, only for aliases on keys with a USD limit)."""
         check_model(principal.limits, routed)
         call.alias, call.model = call.model, routed
-        await self.top_up(call, principal, sum(len(t) for t in texts), max_tokens)
+        await self.top_up(call, principal, prompt_chars, max_tokens)
 
     async def check_output(self, call: Call, principal: Principal, texts: list[str]) -> GuardVerdict | Denied:
         """Guardrails on model output; raises ``Unavailable`` if guardrails cannot answer."""

@@ -1,42 +1,286 @@
-"""Every text part of a chat request, with a path to write a redacted version back.
+"""Every text of a body, found by walking it with its wire schema, and where to write it back.
 
-Covered: string content, ``text`` parts of content arrays (all roles, tool results included)
-and tool-call arguments.
+The walker is compiled once per schema from ``msgspec.inspect``: a ``str`` field is text unless
+``wire/marks.py`` marks it otherwise; a field or object the schema does not declare is free-form
+JSON, in which every string and every object key is text. So nothing in a body escapes the scan
+because nobody thought of it: the schema decides, and what it does not know is scanned.
+
+One pass over the decoded body (no re-encoding); ``paths`` address each text from the root, an
+object key by a final :class:`KeyOf`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
+
+import msgspec
+import msgspec.inspect as mi
+
+from services.edge.wire.marks import SCAN, UNREADABLE
 
 Path = tuple[Any, ...]
 
 
-def collect(messages: list[dict[str, Any]]) -> tuple[list[str], list[Path]]:
-    """The texts of ``messages`` in order, and where each came from."""
-    texts: list[str] = []
-    paths: list[Path] = []
-    for i, message in enumerate(messages):
-        content = message.get("content")
-        if isinstance(content, str):
-            texts.append(content)
-            paths.append((i, "content"))
-        elif isinstance(content, list):
-            for j, part in enumerate(content):
-                if isinstance(part, dict) and isinstance(part.get("text"), str):
-                    texts.append(part["text"])
-                    paths.append((i, "content", j, "text"))
-        for k, call in enumerate(message.get("tool_calls") or []):
-            function = call.get("function") if isinstance(call, dict) else None
-            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-                texts.append(function["arguments"])
-                paths.append((i, "tool_calls", k, "function", "arguments"))
-    return texts, paths
+class KeyOf(str):
+    """A path step naming an object key as the text (for keys of free-form objects)."""
+
+    __slots__ = ()
 
 
-def replace(messages: list[dict[str, Any]], paths: list[Path], texts: list[str]) -> None:
-    """Write ``texts`` back at ``paths`` (in place)."""
-    for path, text in zip(paths, texts, strict=True):
-        node: Any = messages
+class Joined(str):
+    """A final path step: the list at the path was scanned as one text (log-prob tokens)."""
+
+    __slots__ = ()
+
+
+JOINED = Joined("*")
+
+
+@dataclass
+class Found:
+    """What the walk found: texts with their paths, unreadable parts, values to drop."""
+
+    texts: list[str] = field(default_factory=list)
+    paths: list[Path] = field(default_factory=list)
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)
+    drops: list[Path] = field(default_factory=list)
+
+    def text(self, value: str, path: Path) -> None:
+        self.texts.append(value)
+        self.paths.append(path)
+
+
+Node = Callable[[Any, Path, Found], None]
+
+
+def free(value: Any, path: Path, found: Found) -> None:
+    """Free-form JSON: every string and every key is text."""
+    if isinstance(value, str):
+        found.text(value, path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and key:
+                found.text(key, (*path, KeyOf(key)))
+            free(item, (*path, key), found)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            free(item, (*path, i), found)
+
+
+def _skip(value: Any, path: Path, found: Found) -> None:
+    if isinstance(value, (dict, list)):
+        free(value, path, found)  # not the declared scalar: scanned like anything unknown
+
+
+def _text(value: Any, path: Path, found: Found) -> None:
+    if isinstance(value, str):
+        found.text(value, path)
+    else:
+        free(value, path, found)
+
+
+def _image_url(value: Any, path: Path, found: Found) -> None:
+    if isinstance(value, str) and value.startswith("data:"):
+        found.unreadable.append((path, "image_url"))
+    else:
+        _text(value, path, found)
+
+
+def _drop(value: Any, path: Path, found: Found) -> None:
+    if value is not None:
+        found.drops.append(path)
+
+
+def _joined(item: Node) -> Node:
+    def visit(value: Any, path: Path, found: Found) -> None:
+        if not isinstance(value, list):
+            item(value, path, found)
+            return
+        scratch = Found()
+        for i, entry in enumerate(value):
+            item(entry, (*path, i), scratch)
+        found.drops.extend(scratch.drops)
+        found.unreadable.extend(scratch.unreadable)
+        if scratch.texts:
+            found.text(" ".join(scratch.texts), (*path, JOINED))
+
+    return visit
+
+
+def _list(item: Node) -> Node:
+    def visit(value: Any, path: Path, found: Found) -> None:
+        if not isinstance(value, list):
+            free(value, path, found)
+            return
+        for i, entry in enumerate(value):
+            item(entry, (*path, i), found)
+
+    return visit
+
+
+def _dict(key_text: bool, item: Node) -> Node:
+    def visit(value: Any, path: Path, found: Found) -> None:
+        if not isinstance(value, dict):
+            free(value, path, found)
+            return
+        for key, entry in value.items():
+            if key_text and isinstance(key, str) and key:
+                found.text(key, (*path, KeyOf(key)))
+            item(entry, (*path, key), found)
+
+    return visit
+
+
+class _Struct:
+    """A declared object: known fields by their own nodes, unknown ones free-form (keys too)."""
+
+    def __init__(self, info: mi.StructType) -> None:
+        self.info = info
+        self.fields: dict[str, Node] = {}
+        self.tag_field = info.tag_field
+        self.unreadable: str | None = getattr(info.cls, UNREADABLE, None)
+
+    def fill(self) -> None:
+        for f in self.info.fields:
+            self.fields[f.encode_name] = _compile(f.type)
+
+    def __call__(self, value: Any, path: Path, found: Found) -> None:
+        if not isinstance(value, dict):
+            free(value, path, found)
+            return
+        if self.unreadable is not None:
+            found.unreadable.append((path, self.unreadable))
+        for key, entry in value.items():
+            node = self.fields.get(key)
+            if node is not None:
+                node(entry, (*path, key), found)
+            elif key == self.tag_field:
+                if entry != self.info.tag:  # not the declared constant (an unvalidated body)
+                    _text(entry, (*path, key), found)
+            else:
+                if isinstance(key, str) and key:
+                    found.text(key, (*path, KeyOf(key)))
+                free(entry, (*path, key), found)
+
+
+def _union(info: mi.UnionType) -> Node:
+    """Dispatch on the JSON kind of the value, then on the tag of a tagged Struct."""
+    text: Node = free
+    array: Node = free
+    tagged: dict[tuple[str, Any], Node] = {}
+    untagged: list[Node] = []
+    for member in info.types:
+        inner = member.type if isinstance(member, mi.Metadata) else member
+        if isinstance(inner, (mi.StrType, mi.LiteralType)):
+            text = _compile(member)
+        elif isinstance(inner, mi.ListType):
+            array = _compile(member)
+        elif isinstance(inner, mi.StructType) and inner.tag_field is not None:
+            tagged[(inner.tag_field, inner.tag)] = _compile(member)
+        elif isinstance(inner, (mi.StructType, mi.DictType)):
+            untagged.append(_compile(member))
+    fallback: Node = untagged[0] if len(untagged) == 1 else free
+    tag_fields = {tf for tf, _ in tagged}
+
+    def visit(value: Any, path: Path, found: Found) -> None:
+        if isinstance(value, str):
+            text(value, path, found)
+        elif isinstance(value, list):
+            array(value, path, found)
+        elif isinstance(value, dict):
+            for tf in tag_fields:
+                node = tagged.get((tf, value.get(tf)))
+                if node is not None:
+                    node(value, path, found)
+                    return
+            fallback(value, path, found)
+        # None, numbers, booleans: nothing to read
+
+    return visit
+
+
+_structs: dict[type, _Struct] = {}
+
+
+def _compile(info: mi.Type) -> Node:
+    if isinstance(info, mi.Metadata):
+        mark = (info.extra or {}).get(SCAN)
+        if mark in ("not_sent", "opaque"):
+            return _skip
+        if mark == "image_url":
+            return _image_url
+        if mark == "drop":
+            return _drop
+        inner = _compile(info.type)
+        return _joined(_compile(info.type.item_type)) if mark == "joined" and isinstance(info.type, mi.ListType) else inner
+    if isinstance(info, mi.StrType):
+        return _text
+    if isinstance(info, (mi.ListType, mi.SetType, mi.FrozenSetType, mi.VarTupleType)):
+        return _list(_compile(info.item_type))
+    if isinstance(info, mi.DictType):
+        return _dict(not isinstance(info.key_type, mi.LiteralType), _compile(info.value_type))
+    if isinstance(info, mi.StructType):
+        existing = _structs.get(info.cls)
+        if existing is None:
+            existing = _structs[info.cls] = _Struct(info)
+            existing.fill()
+        return existing
+    if isinstance(info, mi.UnionType):
+        return _union(info)
+    if isinstance(info, mi.AnyType):
+        return free
+    return _skip  # numbers, booleans, None, literals: no text
+
+
+@cache
+def walker(schema: Any) -> Node:
+    """The compiled walker for ``schema`` (a msgspec Struct type, or any annotated type)."""
+    return _compile(mi.type_info(schema))
+
+
+def collect(body: Any, schema: Any) -> Found:
+    """Every text of ``body`` (a decoded JSON value shaped like ``schema``), in order."""
+    found = Found()
+    walker(schema)(body, (), found)
+    return found
+
+
+def replace(body: Any, found: Found, texts: list[str]) -> None:
+    """Write the scanned ``texts`` back where ``found`` found them (in place, only what changed):
+    a changed key renames it (order kept); a changed joined text drops its list (set to null).
+    Done last to first, so a key is renamed after everything under it was written."""
+    for i in range(len(found.paths) - 1, -1, -1):
+        text = texts[i]
+        if text == found.texts[i]:
+            continue
+        path = found.paths[i]
+        last = path[-1]
+        if isinstance(last, Joined):
+            path, last = path[:-1], path[-2]
+            text = None  # type: ignore[assignment]
+        node: Any = body
         for step in path[:-1]:
             node = node[step]
-        node[path[-1]] = text
+        if isinstance(last, KeyOf):
+            items = list(node.items())
+            node.clear()
+            node.update((text if k == last else k, v) for k, v in items)
+        else:
+            node[last] = text
+
+
+def drop(body: Any, paths: list[Path]) -> None:
+    """Set the values at ``paths`` to null (what cannot be scanned on the way out)."""
+    for path in paths:
+        node: Any = body
+        for step in path[:-1]:
+            node = node[step]
+        node[path[-1]] = None
+
+
+def decode(raw: bytes) -> Any:
+    """JSON bytes as Python values (the walker's input)."""
+    return msgspec.json.decode(raw)

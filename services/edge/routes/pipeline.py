@@ -18,7 +18,7 @@ from litestar import Request, Response
 from litestar.response import Stream
 
 from libs.contracts.messages import Principal
-from services.edge import textparts
+from services.edge.inscan import scan_input
 from services.edge.errors import ApiError, rate_headers
 from services.edge.gateway import Call
 from services.edge.routes.common import gateway, start_call
@@ -94,22 +94,19 @@ async def run_chat(
 ) -> Answer:
     """Limits ∥ input guardrails ∥ routing, then the upstream and the output guardrails."""
     gw = gateway(request)
-    messages = payload["messages"]
-    texts, paths = textparts.collect(messages)
+    texts = scan_input(payload)
     timing.mark("parse")
     max_tokens = payload.get("max_completion_tokens") or payload.get("max_tokens")
     target, verdict, limited = await gw.prepare(
-        call, principal, texts, max_tokens if isinstance(max_tokens, int) else None
+        call, principal, texts.sent, max_tokens if isinstance(max_tokens, int) else None, texts.chars
     )
     timing.mark("checks")
-    if verdict.texts is not None:
-        textparts.replace(messages, paths, verdict.texts)
-        texts = verdict.texts
+    texts.apply(payload, verdict)
     headers = guard_headers(verdict.action, [f.rule_id for f in verdict.findings if not f.monitor])
     if limited is not None:
         headers.update(rate_headers(limited.rpm_limit, limited.remaining, limited.reset_s))
     adapter = adapter_for(request, target.adapter)
-    prompt_chars = sum(len(t) for t in texts)
+    prompt_chars = texts.chars
     if payload.get("stream"):
         result = await adapter.stream(target, payload, prompt_chars, include_usage)
         frames = guard_stream(gw, call, principal, result.frames)
