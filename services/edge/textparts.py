@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import msgspec
 import msgspec.inspect as mi
 
 from services.edge.wire.marks import SCAN, UNREADABLE
@@ -71,8 +70,23 @@ def free(value: Any, path: Path, found: Found) -> None:
 
 
 def _skip(value: Any, path: Path, found: Found) -> None:
+    """A marked string (``NotSent``, ``Opaque``): not text, unless it is not a string at all."""
     if isinstance(value, (dict, list)):
-        free(value, path, found)  # not the declared scalar: scanned like anything unknown
+        free(value, path, found)
+
+
+def _scalar(value: Any, path: Path, found: Found) -> None:
+    """A number, boolean or null: nothing to read, unless the body put something else there."""
+    if isinstance(value, (str, dict, list)):
+        free(value, path, found)
+
+
+def _literal(values: tuple[Any, ...]) -> Node:
+    def visit(value: Any, path: Path, found: Found) -> None:
+        if value not in values:
+            free(value, path, found)
+
+    return visit
 
 
 def _text(value: Any, path: Path, found: Found) -> None:
@@ -214,14 +228,17 @@ def _compile(info: mi.Type) -> Node:
             return _image_url
         if mark == "drop":
             return _drop
-        inner = _compile(info.type)
-        return _joined(_compile(info.type.item_type)) if mark == "joined" and isinstance(info.type, mi.ListType) else inner
+        if mark == "joined" and isinstance(info.type, mi.ListType):
+            return _joined(_compile(info.type.item_type))
+        return _compile(info.type)
     if isinstance(info, mi.StrType):
         return _text
     if isinstance(info, (mi.ListType, mi.SetType, mi.FrozenSetType, mi.VarTupleType)):
         return _list(_compile(info.item_type))
     if isinstance(info, mi.DictType):
-        return _dict(not isinstance(info.key_type, mi.LiteralType), _compile(info.value_type))
+        keys = info.key_type
+        key_text = not (isinstance(keys, mi.LiteralType) or (isinstance(keys, mi.Metadata) and (keys.extra or {}).get(SCAN)))
+        return _dict(key_text, _compile(info.value_type))
     if isinstance(info, mi.StructType):
         existing = _structs.get(info.cls)
         if existing is None:
@@ -232,7 +249,9 @@ def _compile(info: mi.Type) -> Node:
         return _union(info)
     if isinstance(info, mi.AnyType):
         return free
-    return _skip  # numbers, booleans, None, literals: no text
+    if isinstance(info, mi.LiteralType):
+        return _literal(info.values)
+    return _scalar  # numbers, booleans, None
 
 
 @cache
@@ -281,6 +300,3 @@ def drop(body: Any, paths: list[Path]) -> None:
         node[path[-1]] = None
 
 
-def decode(raw: bytes) -> Any:
-    """JSON bytes as Python values (the walker's input)."""
-    return msgspec.json.decode(raw)
