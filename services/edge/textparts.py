@@ -38,6 +38,16 @@ class Joined(str):
 JOINED = Joined("*")
 
 
+class DataHeader(str):
+    """A final path step: the text is the header of the ``data:`` URL at the path (its media
+    type and parameters, sent upstream as the part's type), not the URL's opaque bytes."""
+
+    __slots__ = ()
+
+
+HEADER = DataHeader("data:")
+
+
 @dataclass
 class Found:
     """What the walk found: texts with their paths, unreadable parts, values to drop."""
@@ -99,6 +109,7 @@ def _text(value: Any, path: Path, found: Found) -> None:
 def _image_url(value: Any, path: Path, found: Found) -> None:
     if isinstance(value, str) and value.startswith("data:"):
         found.unreadable.append((path, "image_url"))
+        found.text(value[5:].partition(",")[0], (*path, HEADER))
     else:
         _text(value, path, found)
 
@@ -280,6 +291,9 @@ def replace(body: Any, found: Found, texts: list[str]) -> None:
         if isinstance(last, Joined):
             path, last = path[:-1], path[-2]
             text = None  # type: ignore[assignment]
+        elif isinstance(last, DataHeader):
+            path, last = path[:-1], path[-2]
+            text = "data:" + text + _at(body, path)[5 + len(found.texts[i]) :]
         node: Any = body
         for step in path[:-1]:
             node = node[step]
@@ -289,6 +303,12 @@ def replace(body: Any, found: Found, texts: list[str]) -> None:
             node.update((text if k == last else k, v) for k, v in items)
         else:
             node[last] = text
+
+
+def _at(body: Any, path: Path) -> Any:
+    for step in path:
+        body = body[step]
+    return body
 
 
 def drop(body: Any, paths: list[Path]) -> None:
