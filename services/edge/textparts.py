@@ -129,8 +129,11 @@ def _joined(item: Node) -> Node:
             item(entry, (*path, i), scratch)
         found.drops.extend(scratch.drops)
         found.unreadable.extend(scratch.unreadable)
-        if scratch.texts:
-            found.text(" ".join(scratch.texts), (*path, JOINED))
+        if scratch.texts:  # the tokens in order, then each rank of alternatives in order
+            runs: dict[Path, list[str]] = {}
+            for text, where in zip(scratch.texts, scratch.paths, strict=True):
+                runs.setdefault(where[len(path) + 1 :], []).append(text)
+            found.text("\n".join("".join(run) for run in runs.values()), (*path, JOINED))
 
     return visit
 
