@@ -134,7 +134,11 @@ class Gateway:
         return admitted
 
     async def prepare(
-        self, call: Call, principal: Principal, texts: list[str], max_tokens: int | None,
+        self,
+        call: Call,
+        principal: Principal,
+        texts: list[str],
+        max_tokens: int | None,
         prompt_chars: int | None = None,
     ) -> tuple[Resolved, GuardVerdict, Admission | None]:
         """Limit check, input guardrails and the vault lookup, concurrently; all must pass.

@@ -251,7 +251,9 @@ def _compile(info: mi.Type) -> Node:
         return _list(_compile(info.item_type))
     if isinstance(info, mi.DictType):
         keys = info.key_type
-        key_text = not (isinstance(keys, mi.LiteralType) or (isinstance(keys, mi.Metadata) and (keys.extra or {}).get(SCAN)))
+        key_text = not (
+            isinstance(keys, mi.LiteralType) or (isinstance(keys, mi.Metadata) and (keys.extra or {}).get(SCAN))
+        )
         return _dict(key_text, _compile(info.value_type))
     if isinstance(info, mi.StructType):
         existing = _structs.get(info.cls)
@@ -321,5 +323,3 @@ def drop(body: Any, paths: list[Path]) -> None:
         for step in path[:-1]:
             node = node[step]
         node[path[-1]] = None
-
-

@@ -10,10 +10,11 @@ from litestar.response import Stream
 from services.edge.access import check_model
 from services.edge.errors import ApiError, rate_headers
 from services.edge.gateway import Call
+from services.edge.inscan import scan_input
 from services.edge.routes.common import authenticate, gateway
 from services.edge.routes.pipeline import adapter_for, guard_headers, handle
-from services.edge.inscan import scan_input
 from services.edge.schemas import EmbeddingsRequest, decode_object, validate
+
 
 def _texts(value: str | list[Any]) -> list[str]:
     """The inputs as text; token arrays are refused, since guardrails cannot read them."""

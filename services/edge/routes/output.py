@@ -176,7 +176,9 @@ class _Relay:
             delta: dict[str, Any] = {}
             await self.flush(index, delta)
             if delta and self.template:
-                out.append(_frame({**self.template, "choices": [{"index": index, "delta": delta, "finish_reason": None}]}))
+                out.append(
+                    _frame({**self.template, "choices": [{"index": index, "delta": delta, "finish_reason": None}]})
+                )
         return out
 
 

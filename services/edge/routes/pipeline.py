@@ -18,9 +18,9 @@ from litestar import Request, Response
 from litestar.response import Stream
 
 from libs.contracts.messages import Principal
-from services.edge.inscan import scan_input
 from services.edge.errors import ApiError, rate_headers
 from services.edge.gateway import Call
+from services.edge.inscan import scan_input
 from services.edge.routes.common import gateway, start_call
 from services.edge.routes.output import guard_json, guard_stream
 from services.edge.upstream.base import Adapter

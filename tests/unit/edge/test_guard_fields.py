@@ -226,7 +226,7 @@ def test_every_openai_request_field_is_scanned_or_reviewed(schema: type[msgspec.
 
 
 def test_every_request_marker_that_reaches_an_upstream_was_scanned() -> None:
-    for label, mark, body, marker, field in cases(oai.ChatRequest):
+    for label, mark, body, marker, _field in cases(oai.ChatRequest):
         found = textparts.collect(body, oai.ChatRequest)
         if found.unreadable and mark != "text":
             continue  # refused before anything is sent (images: allowed, and sent as image bytes)
@@ -265,7 +265,9 @@ def test_every_messages_api_field_is_scanned_after_translation_or_never_sent(sch
             texts.add(field)
     check_reviewed(marks)
     never = texts - sent
-    assert never == NOT_TRANSLATED & texts, f"now sent: {NOT_TRANSLATED & sent}; never sent, not reviewed: {never - NOT_TRANSLATED}"
+    assert never == NOT_TRANSLATED & texts, (
+        f"now sent: {NOT_TRANSLATED & sent}; never sent, not reviewed: {never - NOT_TRANSLATED}"
+    )
 
 
 @pytest.mark.parametrize("schema", [out.Completion, out.Chunk])
@@ -295,7 +297,8 @@ def test_undeclared_fields_are_scanned_keys_included() -> None:
         assert scanned(found, marker), marker
     reply = {"choices": [{"message": {"content": "x", "reasoning_details": [{"text": "MK5"}]}, "surprise": "MK6"}]}
     found = textparts.collect(reply, out.Completion)
-    assert scanned(found, "MK5") and scanned(found, "MK6")
+    assert scanned(found, "MK5")
+    assert scanned(found, "MK6")
 
 
 def test_a_field_with_the_wrong_type_is_still_scanned() -> None:
@@ -309,5 +312,7 @@ def test_a_field_with_the_wrong_type_is_still_scanned() -> None:
 
 
 def test_unreadable_parts_are_declared_by_their_structs() -> None:
-    declared = {getattr(cls, UNREADABLE) for cls in vars(oai).values() if isinstance(getattr(cls, UNREADABLE, None), str)}
+    declared = {
+        getattr(cls, UNREADABLE) for cls in vars(oai).values() if isinstance(getattr(cls, UNREADABLE, None), str)
+    }
     assert declared == {"input_audio", "file", "audio"}

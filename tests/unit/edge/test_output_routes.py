@@ -133,8 +133,10 @@ async def test_every_delta_field_of_a_stream_is_scanned_and_log_probs_dropped() 
             {"index": 0, "id": "t1", "type": "function", "function": {"name": KEY, "arguments": ""}}]}})  # fmt: skip
         text = f"see {KEY} ok"
         for i in range(0, len(text), 5):
-            delta = {name: text[i : i + 5] for name in fields} | {"audio": {"transcript": text[i : i + 5]}}
-            yield frame({"index": 0, "delta": delta, "logprobs": {"content": [{"token": text[i : i + 5], "logprob": 0}]}})
+            delta = dict.fromkeys(fields, text[i : i + 5]) | {"audio": {"transcript": text[i : i + 5]}}
+            yield frame(
+                {"index": 0, "delta": delta, "logprobs": {"content": [{"token": text[i : i + 5], "logprob": 0}]}}
+            )
         yield frame({"index": 0, "delta": {}, "finish_reason": "stop"})
         yield b"data: [DONE]\n\n"
 
