@@ -5,8 +5,11 @@ The walker is compiled once per schema from ``msgspec.inspect``: a ``str`` field
 JSON, in which every string and every object key is text. So nothing in a body escapes the scan
 because nobody thought of it: the schema decides, and what it does not know is scanned.
 
-One pass over the decoded body (no re-encoding); ``paths`` address each text from the root, an
-object key by a final :class:`KeyOf`.
+One pass over the decoded body; a free-form value (a JSON Schema, tool input, an undeclared
+field) is one text, its JSON encoding (msgspec, in C), so its keys are scanned with it and
+guardrails see it whole. ``paths`` address each text from the root; a final step of a marker
+class (:class:`AsJson`, :class:`FieldOf`, :class:`Joined`, :class:`DataHeader`) says how the text
+maps onto the value there.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import msgspec
 import msgspec.inspect as mi
 
 from services.edge.wire.marks import SCAN, UNREADABLE
@@ -23,8 +27,19 @@ from services.edge.wire.marks import SCAN, UNREADABLE
 Path = tuple[Any, ...]
 
 
-class KeyOf(str):
-    """A path step naming an object key as the text (for keys of free-form objects)."""
+class AsJson(str):
+    """A final path step: the text is the JSON encoding of the free-form value at the path (one
+    text per free-form object, so a JSON Schema is scanned with its context, in one piece)."""
+
+    __slots__ = ()
+
+
+AS_JSON = AsJson("json")
+
+
+class FieldOf(str):
+    """A final path step: the text is ``{"<this field>": value}`` as JSON, for a field the
+    schema does not declare (its name is text too)."""
 
     __slots__ = ()
 
@@ -65,18 +80,16 @@ class Found:
 Node = Callable[[Any, Path, Found], None]
 
 
+def _json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
 def free(value: Any, path: Path, found: Found) -> None:
-    """Free-form JSON: every string and every key is text."""
+    """Free-form JSON: a string is text; an object or array is one text, its JSON encoding."""
     if isinstance(value, str):
         found.text(value, path)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str) and key:
-                found.text(key, (*path, KeyOf(key)))
-            free(item, (*path, key), found)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            free(item, (*path, i), found)
+    elif isinstance(value, (dict, list)):
+        found.text(_json(value), (*path, AS_JSON))
 
 
 def _skip(value: Any, path: Path, found: Found) -> None:
@@ -150,20 +163,20 @@ def _list(item: Node) -> Node:
 
 
 def _dict(key_text: bool, item: Node) -> Node:
+    """A map: one JSON text if its keys are text (metadata, logit bias), else its values."""
+
     def visit(value: Any, path: Path, found: Found) -> None:
-        if not isinstance(value, dict):
+        if key_text or not isinstance(value, dict):
             free(value, path, found)
             return
         for key, entry in value.items():
-            if key_text and isinstance(key, str) and key:
-                found.text(key, (*path, KeyOf(key)))
             item(entry, (*path, key), found)
 
     return visit
 
 
 class _Struct:
-    """A declared object: known fields by their own nodes, unknown ones free-form (keys too)."""
+    """A declared object: known fields by their own nodes, each unknown one as a JSON text."""
 
     def __init__(self, info: mi.StructType) -> None:
         self.info = info
@@ -176,22 +189,27 @@ class _Struct:
             self.fields[f.encode_name] = _compile(f.type)
 
     def __call__(self, value: Any, path: Path, found: Found) -> None:
-        if not isinstance(value, dict):
+        if type(value) is not dict:
             free(value, path, found)
             return
         if self.unreadable is not None:
             found.unreadable.append((path, self.unreadable))
+        fields = self.fields
         for key, entry in value.items():
-            node = self.fields.get(key)
-            if node is not None:
+            node = fields.get(key)
+            kind = type(entry)
+            if node is _text and kind is str:  # the hot cases, inlined
+                found.texts.append(entry)
+                found.paths.append((*path, key))
+            elif node is _scalar and kind in _SCALARS:
+                continue
+            elif node is not None:
                 node(entry, (*path, key), found)
             elif key == self.tag_field:
                 if entry != self.info.tag:  # not the declared constant (an unvalidated body)
                     _text(entry, (*path, key), found)
             else:
-                if isinstance(key, str) and key:
-                    found.text(key, (*path, KeyOf(key)))
-                free(entry, (*path, key), found)
+                found.text(_json({key: entry}), (*path, FieldOf(key)))
 
 
 def _union(info: mi.UnionType) -> Node:
@@ -211,14 +229,18 @@ def _union(info: mi.UnionType) -> Node:
         elif isinstance(inner, (mi.StructType, mi.DictType)):
             untagged.append(_compile(member))
     fallback: Node = untagged[0] if len(untagged) == 1 else free
+    members = [m for m in info.types if not isinstance(m, mi.NoneType)]
+    if len(members) == 1:
+        return _compile(members[0])  # X | None: every node reads null as nothing
     tag_fields = {tf for tf, _ in tagged}
 
     def visit(value: Any, path: Path, found: Found) -> None:
-        if isinstance(value, str):
+        kind = type(value)
+        if kind is str:
             text(value, path, found)
-        elif isinstance(value, list):
+        elif kind is list:
             array(value, path, found)
-        elif isinstance(value, dict):
+        elif kind is dict:
             for tf in tag_fields:
                 node = tagged.get((tf, value.get(tf)))
                 if node is not None:
@@ -231,6 +253,7 @@ def _union(info: mi.UnionType) -> Node:
 
 
 _structs: dict[type, _Struct] = {}
+_SCALARS = frozenset({int, float, bool, type(None)})
 
 
 def _compile(info: mi.Type) -> Node:
@@ -284,30 +307,39 @@ def collect(body: Any, schema: Any) -> Found:
 
 
 def replace(body: Any, found: Found, texts: list[str]) -> None:
-    """Write the scanned ``texts`` back where ``found`` found them (in place, only what changed):
-    a changed key renames it (order kept); a changed joined text drops its list (set to null).
-    Done last to first, so a key is renamed after everything under it was written."""
-    for i in range(len(found.paths) - 1, -1, -1):
-        text = texts[i]
+    """Write the scanned ``texts`` back where ``found`` found them (in place, only what changed).
+
+    A changed JSON text is decoded back in its place (if redaction made it invalid JSON, the
+    redacted text itself takes the place: the original never goes on); a changed joined text
+    drops its list (null); a changed ``data:`` header is put back before the URL's bytes."""
+    for i, text in enumerate(texts):
         if text == found.texts[i]:
             continue
         path = found.paths[i]
         last = path[-1]
-        if isinstance(last, Joined):
-            path, last = path[:-1], path[-2]
-            text = None  # type: ignore[assignment]
-        elif isinstance(last, DataHeader):
-            path, last = path[:-1], path[-2]
-            text = "data:" + text + _at(body, path)[5 + len(found.texts[i]) :]
-        node: Any = body
-        for step in path[:-1]:
-            node = node[step]
-        if isinstance(last, KeyOf):
-            items = list(node.items())
-            node.clear()
-            node.update((text if k == last else k, v) for k, v in items)
-        else:
-            node[last] = text
+        if isinstance(last, FieldOf):
+            node = _at(body, path[:-1])
+            decoded = _decoded(text)
+            del node[str(last)]
+            node.update(decoded if isinstance(decoded, dict) else {str(last): decoded})
+            continue
+        value: Any = text
+        if isinstance(last, (Joined, AsJson, DataHeader)):
+            path = path[:-1]
+            if isinstance(last, Joined):
+                value = None
+            elif isinstance(last, AsJson):
+                value = _decoded(text)
+            else:
+                value = "data:" + text + _at(body, path)[5 + len(found.texts[i]) :]
+        _at(body, path[:-1])[path[-1]] = value
+
+
+def _decoded(text: str) -> Any:
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return text
 
 
 def _at(body: Any, path: Path) -> Any:

@@ -23,7 +23,7 @@ from services.edge.errors import ApiError
 from services.edge.gateway import Call, Gateway
 from services.edge.outscan import OutputBlocked, StreamGuard, apply_redactions
 from services.edge.settings import get_settings
-from services.edge.textparts import JOINED, Found, Joined, KeyOf, Path
+from services.edge.textparts import JOINED, AsJson, FieldOf, Found, Joined, Path
 from services.edge.wire.openai_out import Chunk, Completion
 
 _DONE = b"data: [DONE]\n\n"
@@ -89,7 +89,7 @@ def _error_frame(status: int, message: str, code: str) -> bytes:
 def _stream_key(chunk: dict[str, Any], path: Path) -> Key | None:
     """Where a delta text belongs across chunks: (choice index, field path), a tool call by its
     ``index``; None for texts outside a choice's delta."""
-    if len(path) < 4 or path[0] != "choices" or path[2] != "delta" or isinstance(path[-1], (KeyOf, Joined)):
+    if len(path) < 4 or path[0] != "choices" or path[2] != "delta" or isinstance(path[-1], (AsJson, FieldOf, Joined)):
         return None
     if path[-1] == "name":  # tool and function names arrive whole, and clients need them at once
         return None

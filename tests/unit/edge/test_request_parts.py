@@ -22,7 +22,7 @@ def test_collect_and_replace_every_text_part() -> None:
         {"role": "tool", "tool_call_id": "1", "content": "result"},
     ], "metadata": {"k": "v"}}  # fmt: skip
     found = textparts.collect(body, ChatRequest)
-    assert found.texts == ["sys", "a", "x", "b", "1", "f", '{"x":1}', "1", "result", "k", "v"]
+    assert found.texts == ["sys", "a", "x", "b", "1", "f", '{"x":1}', "1", "result", '{"k":"v"}']
     assert found.unreadable == [(("messages", 1, "content", 1, "image_url", "url"), "image_url")]
     textparts.replace(body, found, [t.upper() for t in found.texts])
     assert body["messages"][1]["content"][1]["image_url"]["url"] == "data:X"  # type: ignore[index]
