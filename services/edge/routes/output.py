@@ -30,10 +30,10 @@ _DONE = b"data: [DONE]\n\n"
 Key = tuple[Any, ...]
 
 
-def _drop_unscannable(body: Any, found: Found) -> None:
+def _drop_unscannable(body: Any, found: Found, *more: Path) -> None:
     """Remove what cannot be scanned (audio data stays only if the operator allows audio)."""
     keep_audio = "audio" in get_settings().unreadable_parts_allowed
-    textparts.drop(body, [p for p in found.drops if not (keep_audio and p[-2:-1] == ("audio",))])
+    textparts.drop(body, [p for p in found.drops if not (keep_audio and p[-2:-1] == ("audio",))] + list(more))
 
 
 async def _check(gw: Gateway, call: Call, principal: Principal, texts: list[str]) -> tuple[list[str], list[str]]:
@@ -116,6 +116,10 @@ def _put(delta: dict[str, Any], steps: Key, text: str) -> None:
                 match = {"index": step[1]}
                 node.append(match)
             node = match
+        elif isinstance(step, int):  # a list position (content parts): pad to it
+            while len(node) <= step:
+                node.append({})
+            node = node[step]
         elif last:
             node[step] = (node.get(step) if isinstance(node.get(step), str) else "") + text
         else:
@@ -135,7 +139,7 @@ class _Relay:
 
     async def chunk(self, chunk: dict[str, Any]) -> dict[str, Any]:
         found = textparts.collect(chunk, Chunk)
-        textparts.drop(chunk, [*found.drops, *(p[:-1] for p in found.paths if p[-1] is JOINED)])
+        _drop_unscannable(chunk, found, *(p[:-1] for p in found.paths if p[-1] is JOINED))
         texts = list(found.texts)
         whole: list[int] = []
         for i, path in enumerate(found.paths):
