@@ -10,7 +10,7 @@ import string
 
 import httpx
 
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 
 def fake_openai_key() -> str:
