@@ -1,4 +1,5 @@
-"""What the edge validates of client bodies (unknown fields are kept and forwarded as-is)."""
+"""Decoding and validating client bodies; the OpenAI schemas themselves are in ``wire/openai.py``
+(unknown fields are kept and forwarded, and scanned as free-form text by the guardrail walker)."""
 
 from __future__ import annotations
 
@@ -6,37 +7,11 @@ from typing import Annotated, Any
 
 import msgspec
 
+from services.edge.wire.openai import ChatRequest, EmbeddingsRequest
+
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
-"""A model name: no control characters (a NUL would reach the vault's and metering's queries)."""
 
-
-class StreamOptions(msgspec.Struct, kw_only=True):
-    """``stream_options``."""
-
-    include_usage: bool = False
-
-
-class ChatMessage(msgspec.Struct, kw_only=True):
-    """One chat message; ``content`` is a string, a list of parts, or null (tool calls)."""
-
-    role: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    content: str | list[dict[str, Any]] | None = None
-    tool_calls: list[dict[str, Any]] | None = None
-    tool_call_id: str | None = None
-    name: str | None = None
-
-
-class ChatRequest(msgspec.Struct, kw_only=True):
-    """``POST /v1/chat/completions``."""
-
-    model: ModelName
-    messages: Annotated[list[ChatMessage], msgspec.Meta(min_length=1)]
-    stream: bool = False
-    stream_options: StreamOptions | None = None
-    max_tokens: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    max_completion_tokens: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    n: Annotated[int, msgspec.Meta(ge=1, le=128)] | None = None
+__all__ = ["ChatRequest", "EmbeddingsRequest", "NonEmpty", "decode_object", "validate"]
 
 
 def decode_object(raw: bytes) -> dict[str, Any]:

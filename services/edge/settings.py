@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import msgspec
+
 from libs.svc.settings import HttpSettings, load
 
 
@@ -20,6 +22,10 @@ class EdgeSettings(HttpSettings, frozen=True, kw_only=True):
     event_queue_size: int = 100_000
     auth_fail_window_s: float = 60.0
     """Failed authentications are audited as one event per (source, reason) per window."""
+    unreadable_parts_allowed: list[str] = msgspec.field(default_factory=lambda: ["image_url"])
+    """Request parts the guardrails cannot read that are forwarded anyway (the part types
+    ``image_url`` — data URLs; links are scanned as text —, ``input_audio``, ``file``, ``audio``
+    and, on the way out, ``audio`` data); any other is refused (400 ``unreadable_content``)."""
 
 
 @lru_cache(maxsize=1)

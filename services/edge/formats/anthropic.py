@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 
 from services.edge.formats.common import arguments_json, arguments_object, data_url, text_of
-from services.edge.schemas import ModelName
+from services.edge.wire.anthropic import CountRequest, MessagesRequest
+
+__all__ = ["CountRequest", "MessagesRequest", "StreamToAnthropic", "error_body", "request_to_openai",
+           "response_from_openai"]  # fmt: skip
 
 _PASS_THROUGH = ("top_k", "thinking", "service_tier", "container", "mcp_servers")
 FINISH_TO_STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
@@ -26,35 +29,6 @@ _OPENAI_ERROR_STATUS = {"invalid_request_error": 400, "permission_error": 403, "
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
                403: "permission_error", 404: "not_found_error", 413: "request_too_large",
                429: "rate_limit_error", 504: "timeout_error", 529: "overloaded_error"}  # fmt: skip
-
-
-class Message(msgspec.Struct, kw_only=True):
-    """One Messages-API turn."""
-
-    role: Annotated[str, msgspec.Meta(pattern="^(user|assistant)$")]
-    content: str | list[dict[str, Any]]
-
-
-class MessagesRequest(msgspec.Struct, kw_only=True):
-    """What the edge validates of ``POST /v1/messages`` (the rest is translated or passed on)."""
-
-    model: ModelName
-    max_tokens: Annotated[int, msgspec.Meta(ge=1)]
-    messages: Annotated[list[Message], msgspec.Meta(min_length=1)]
-    system: str | list[dict[str, Any]] | None = None
-    stream: bool = False
-
-
-class CountRequest(msgspec.Struct, kw_only=True):
-    """``POST /v1/messages/count_tokens``: a Messages request without ``max_tokens``."""
-
-    model: ModelName
-    messages: Annotated[list[Message], msgspec.Meta(min_length=1)]
-    system: str | list[dict[str, Any]] | None = None
-
-    def as_messages_request(self) -> MessagesRequest:
-        """The same request in the shape :func:`request_to_openai` takes."""
-        return MessagesRequest(model=self.model, max_tokens=1, messages=self.messages, system=self.system)
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:
@@ -111,18 +85,20 @@ def _assistant_message(content: str | list[dict[str, Any]]) -> dict[str, Any]:
     return message
 
 
-def request_to_openai(raw: dict[str, Any], request: MessagesRequest) -> dict[str, Any]:
-    """A validated Messages request as an OpenAI chat request."""
+def request_to_openai(raw: dict[str, Any], request: CountRequest) -> dict[str, Any]:
+    """A Messages request (``raw``, validated as ``request``) as an OpenAI chat request."""
     messages: list[dict[str, Any]] = []
-    if request.system:
-        messages.append({"role": "system", "content": text_of(request.system)})
-    for message in request.messages:
-        if message.role == "assistant":
-            messages.append(_assistant_message(message.content))
+    if raw.get("system"):
+        messages.append({"role": "system", "content": text_of(raw["system"])})
+    for message in raw["messages"]:
+        if message["role"] == "assistant":
+            messages.append(_assistant_message(message["content"]))
         else:
-            messages.extend(_user_messages(message.content))
-    out: dict[str, Any] = {"model": request.model, "messages": messages, "max_tokens": request.max_tokens,
-                           "stream": request.stream}  # fmt: skip
+            messages.extend(_user_messages(message["content"]))
+    max_tokens = request.max_tokens if isinstance(request, MessagesRequest) else 1
+    stream = request.stream if isinstance(request, MessagesRequest) else False
+    out: dict[str, Any] = {"model": request.model, "messages": messages, "max_tokens": max_tokens,
+                           "stream": stream}  # fmt: skip
     for name in ("temperature", "top_p"):
         if raw.get(name) is not None:
             out[name] = raw[name]

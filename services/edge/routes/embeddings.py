@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import msgspec
 from litestar import Request, Response, post
 from litestar.response import Stream
 
 from services.edge.access import check_model
 from services.edge.errors import ApiError, rate_headers
 from services.edge.gateway import Call
+from services.edge.inscan import scan_input
 from services.edge.routes.common import authenticate, gateway
 from services.edge.routes.pipeline import adapter_for, guard_headers, handle
-from services.edge.schemas import ModelName, decode_object, validate
-
-MAX_INPUTS = 2048
-
-
-class EmbeddingsRequest(msgspec.Struct, kw_only=True):
-    """What the edge validates of an embeddings request."""
-
-    model: ModelName
-    input: str | Annotated[list[Any], msgspec.Meta(min_length=1, max_length=MAX_INPUTS)]
-    encoding_format: Literal["float", "base64"] | None = None
-    dimensions: Annotated[int, msgspec.Meta(ge=1)] | None = None
+from services.edge.schemas import EmbeddingsRequest, decode_object, validate
 
 
 def _texts(value: str | list[Any]) -> list[str]:
@@ -50,16 +39,17 @@ async def create_embeddings(request: Request[Any, Any, Any]) -> Response[bytes] 
             raise ApiError(400, str(exc), code="invalid_request_error") from None
         call.model = parsed.model
         check_model(principal.limits, parsed.model)
-        texts = _texts(parsed.input)
-        target, verdict, limited = await gateway(request).prepare(call, principal, texts, 1)
-        if verdict.texts is not None:
-            texts = verdict.texts
-            raw["input"] = texts[0] if isinstance(parsed.input, str) else texts
+        _texts(parsed.input)
+        raw.pop("_anthropic", None)
+        texts = scan_input(raw, EmbeddingsRequest)
+        target, verdict, limited = await gateway(request).prepare(
+            call, principal, texts.sent, 1, prompt_chars=texts.chars
+        )
+        texts.apply(raw, verdict)
         headers = guard_headers(verdict.action, [f.rule_id for f in verdict.findings if not f.monitor])
         if limited is not None:
             headers.update(rate_headers(limited.rpm_limit, limited.remaining, limited.reset_s))
-        raw.pop("_anthropic", None)
-        answer = await adapter_for(request, target.adapter).embed(target, raw, sum(len(t) for t in texts))
+        answer = await adapter_for(request, target.adapter).embed(target, raw, texts.chars)
         call.usage = answer.usage
         return Response(answer.body, media_type="application/json", headers=headers)
 

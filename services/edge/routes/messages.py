@@ -13,7 +13,7 @@ from litestar import Request, Response, post
 from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
-from services.edge import errors, textparts
+from services.edge import errors
 from services.edge.access import check_model
 from services.edge.closing import ClosingStream
 from services.edge.errors import ApiError
@@ -26,6 +26,7 @@ from services.edge.formats.anthropic import (
     response_from_openai,
 )
 from services.edge.gateway import Call
+from services.edge.inscan import scan_input
 from services.edge.routes.common import authenticate, gateway
 from services.edge.routes.pipeline import SSE_HEADERS, Timing, adapter_for, handle, run_chat
 from services.edge.schemas import decode_object, validate
@@ -102,14 +103,12 @@ async def count_message_tokens(request: Request[Any, Any, Any]) -> Response[byte
             raise ApiError(400, str(exc), code="invalid_request_error") from None
         call.model = parsed.model
         check_model(principal.limits, parsed.model)
-        payload = request_to_openai(raw, parsed.as_messages_request())
+        payload = request_to_openai(raw, parsed)
         payload.pop("max_tokens", None)
-        texts, paths = textparts.collect(payload["messages"])
-        target, verdict, _ = await gateway(request).prepare(call, principal, texts, 0)
-        if verdict.texts is not None:
-            textparts.replace(payload["messages"], paths, verdict.texts)
-            texts = verdict.texts
-        tokens, estimated = await adapter_for(request, target.adapter).count(target, payload, sum(map(len, texts)))
+        texts = scan_input(payload)
+        target, verdict, _ = await gateway(request).prepare(call, principal, texts.sent, 0, prompt_chars=texts.chars)
+        texts.apply(payload, verdict)
+        tokens, estimated = await adapter_for(request, target.adapter).count(target, payload, texts.chars)
         headers = {"x-bastion-estimated": "true"} if estimated else {}
         return Response(msgspec.json.encode({"input_tokens": tokens}), media_type="application/json", headers=headers)
 

@@ -1,36 +1,55 @@
-"""Output guardrails wired into chat responses (JSON and SSE)."""
+"""Output guardrails wired into chat responses (JSON and SSE).
+
+Every text of an answer is found by walking it with its wire schema (``wire/openai_out.py``):
+content (a string or parts), refusals, reasoning, tool-call names and arguments, legacy function
+calls, audio transcripts, annotations, log-prob tokens and anything undeclared. What cannot be
+scanned (log-prob byte arrays; audio data unless ``BASTION_UNREADABLE_PARTS_ALLOWED`` names
+``audio``) is dropped. In streams each text field of each choice's delta has its own hold-back
+(``outscan.StreamGuard``); log probabilities are dropped from streams, since a token list cut
+across chunks cannot be scanned as one.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import msgspec
 
 from libs.contracts.messages import Denied, GuardVerdict, Principal
 from libs.svc.bus import Unavailable
-from services.edge import errors
+from services.edge import errors, textparts
 from services.edge.errors import ApiError
 from services.edge.gateway import Call, Gateway
 from services.edge.outscan import OutputBlocked, StreamGuard, apply_redactions
+from services.edge.settings import get_settings
+from services.edge.textparts import JOINED, AsJson, FieldOf, Found, Joined, Path
+from services.edge.wire.openai_out import Chunk, Completion
 
 _DONE = b"data: [DONE]\n\n"
+Key = tuple[Any, ...]
 
 
-def _contents(body: dict[str, Any]) -> list[tuple[dict[str, Any], str, str]]:
-    """Every text the model produced: message content and tool-call arguments, with where it sits."""
-    out: list[tuple[dict[str, Any], str, str]] = []
-    for choice in body.get("choices") or []:
-        message = choice.get("message") if isinstance(choice, dict) else None
-        if not isinstance(message, dict):
-            continue
-        if isinstance(message.get("content"), str):
-            out.append((message, "content", message["content"]))
-        for call in message.get("tool_calls") or []:
-            function = call.get("function") if isinstance(call, dict) else None
-            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-                out.append((function, "arguments", function["arguments"]))
-    return out
+def _drop_unscannable(body: Any, found: Found, *more: Path) -> None:
+    """Remove what cannot be scanned (audio data stays only if the operator allows audio)."""
+    keep_audio = "audio" in get_settings().unreadable_parts_allowed
+    textparts.drop(body, [p for p in found.drops if not (keep_audio and p[-2:-1] == ("audio",))] + list(more))
+
+
+async def _check(gw: Gateway, call: Call, principal: Principal, texts: list[str]) -> tuple[list[str], list[str]]:
+    """Scan ``texts`` (each distinct text once): the texts as they may be sent and the rule ids
+    that warned. Raises ``OutputBlocked`` on a block, ``Unavailable`` if guardrails cannot answer."""
+    sent = list(dict.fromkeys(texts))
+    verdict = await gw.check_output(call, principal, sent)
+    if isinstance(verdict, Denied):
+        raise OutputBlocked(verdict.reason, verdict.rule_ids)
+    assert isinstance(verdict, GuardVerdict)
+    warned = sorted({f.rule_id for f in verdict.findings if f.action == "warn" and not f.monitor})
+    if verdict.action != "redact":
+        return texts, warned
+    redacted = {text: apply_redactions(text, [f for f in verdict.findings if f.text_index == i])
+                for i, text in enumerate(sent)}  # fmt: skip
+    return [redacted[t] for t in texts], warned
 
 
 async def guard_json(gw: Gateway, call: Call, principal: Principal, raw: bytes) -> tuple[bytes, list[str]]:
@@ -39,25 +58,27 @@ async def guard_json(gw: Gateway, call: Call, principal: Principal, raw: bytes) 
         body = msgspec.json.decode(raw)
     except msgspec.DecodeError:  # never pass on what could not be scanned
         raise ApiError(502, "The upstream provider sent an invalid response.", code="upstream_error") from None
-    parts = _contents(body) if isinstance(body, dict) else []
-    if not parts:
+    if not isinstance(body, dict):
+        raise ApiError(502, "The upstream provider sent an invalid response.", code="upstream_error")
+    found = textparts.collect(body, Completion)
+    if not found.texts and not found.drops:
         return raw, []
-    try:
-        verdict = await gw.check_output(call, principal, [text for _, _, text in parts])
-    except Unavailable as exc:
-        raise errors.unavailable(exc.service) from None
-    if isinstance(verdict, Denied):
-        raise ApiError(400, verdict.reason, code="content_policy_violation")
-    assert isinstance(verdict, GuardVerdict)
-    warned = sorted({f.rule_id for f in verdict.findings if f.action == "warn" and not f.monitor})
-    if verdict.action != "redact":
-        return raw, warned
-    for index, (container, field, text) in enumerate(parts):
-        container[field] = apply_redactions(text, [f for f in verdict.findings if f.text_index == index])
+    _drop_unscannable(body, found)
+    warned: list[str] = []
+    if found.texts:
+        try:
+            texts, warned = await _check(gw, call, principal, found.texts)
+        except Unavailable as exc:
+            raise errors.unavailable(exc.service) from None
+        except OutputBlocked as exc:
+            raise ApiError(400, exc.reason, code="content_policy_violation") from None
+        if texts is found.texts and not found.drops:
+            return raw, warned
+        textparts.replace(body, found, texts)
     return msgspec.json.encode(body), warned
 
 
-def _frame(chunk: dict[str, Any]) -> bytes:
+def _frame(chunk: Any) -> bytes:
     return b"data: " + msgspec.json.encode(chunk) + b"\n\n"
 
 
@@ -65,88 +86,136 @@ def _error_frame(status: int, message: str, code: str) -> bytes:
     return b"data: " + msgspec.json.encode(errors.body(status, message, code)) + b"\n\n"
 
 
+def _stream_key(chunk: dict[str, Any], path: Path) -> Key | None:
+    """Where a delta text belongs across chunks: (choice index, field path), a tool call by its
+    ``index``; None for texts outside a choice's delta."""
+    if len(path) < 4 or path[0] != "choices" or path[2] != "delta" or isinstance(path[-1], (AsJson, FieldOf, Joined)):
+        return None
+    if path[-1] == "name":  # tool and function names arrive whole, and clients need them at once
+        return None
+    node: Any = chunk["choices"][path[1]]
+    key: list[Any] = [node.get("index", 0) if isinstance(node, dict) else 0]
+    node = node["delta"]
+    for step in path[3:]:
+        node = node[step]
+        if isinstance(step, int) and isinstance(node, dict) and isinstance(node.get("index"), int):
+            key.append(("#", node["index"]))
+        else:
+            key.append(step)
+    return tuple(key)
+
+
+def _put(delta: dict[str, Any], steps: Key, text: str) -> None:
+    """Append ``text`` at ``steps`` inside ``delta``, creating what is missing."""
+    node: Any = delta
+    for i, step in enumerate(steps):
+        last = i == len(steps) - 1
+        if isinstance(step, tuple):  # ("#", index): the list item with that index
+            match = next((x for x in node if isinstance(x, dict) and x.get("index") == step[1]), None)
+            if match is None:
+                match = {"index": step[1]}
+                node.append(match)
+            node = match
+        elif isinstance(step, int):  # a list position (content parts): pad to it
+            while len(node) <= step:
+                node.append({})
+            node = node[step]
+        elif last:
+            node[step] = (node.get(step) if isinstance(node.get(step), str) else "") + text
+        else:
+            nxt = steps[i + 1]
+            if not isinstance(node.get(step), (dict, list)):
+                node[step] = [] if isinstance(nxt, (tuple, int)) else {}
+            node = node[step]
+
+
+class _Relay:
+    """The state of one guarded stream."""
+
+    def __init__(self, check: Callable[[list[str]], Any]) -> None:
+        self.check = check
+        self.guards: dict[Key, StreamGuard] = {}
+        self.template: dict[str, Any] = {}
+
+    async def chunk(self, chunk: dict[str, Any]) -> dict[str, Any]:
+        found = textparts.collect(chunk, Chunk)
+        _drop_unscannable(chunk, found, *(p[:-1] for p in found.paths if p[-1] is JOINED))
+        texts = list(found.texts)
+        whole: list[int] = []
+        for i, path in enumerate(found.paths):
+            if path[-1] is JOINED:
+                continue  # dropped above: a token list cut across chunks cannot be scanned as one
+            key = _stream_key(chunk, path)
+            if key is None:
+                if texts[i]:
+                    whole.append(i)
+                continue
+            guard = self.guards.get(key)
+            if guard is None:
+                guard = self.guards[key] = StreamGuard(check=self.check)
+            texts[i] = await guard.feed(texts[i])
+        if whole:
+            for i, text in zip(whole, await _check_whole(self.check, [texts[i] for i in whole]), strict=True):
+                texts[i] = text
+        textparts.replace(chunk, found, texts)
+        if isinstance(chunk.get("choices"), list):
+            self.template = {k: v for k, v in chunk.items() if k not in ("choices", "usage")}
+            for choice in chunk["choices"]:
+                if isinstance(choice, dict) and choice.get("finish_reason") is not None:
+                    if not isinstance(choice.get("delta"), dict):
+                        choice["delta"] = {}
+                    await self.flush(choice.get("index", 0), choice["delta"])
+        return chunk
+
+    async def flush(self, index: Any, delta: dict[str, Any]) -> None:
+        """Release everything choice ``index`` still holds into ``delta``."""
+        for key in [k for k in self.guards if k[0] == index]:
+            held = await self.guards.pop(key).finish()
+            if held:
+                _put(delta, key[1:], held)
+
+    async def done(self) -> list[bytes]:
+        out = []
+        for index in sorted({k[0] for k in self.guards}, key=str):
+            delta: dict[str, Any] = {}
+            await self.flush(index, delta)
+            if delta and self.template:
+                out.append(
+                    _frame({**self.template, "choices": [{"index": index, "delta": delta, "finish_reason": None}]})
+                )
+        return out
+
+
+async def _check_whole(check: Callable[[list[str]], Any], texts: list[str]) -> list[str]:
+    """One scan of texts that arrive whole in a chunk (tool names, anything outside a delta)."""
+    verdict = await check(texts)
+    if isinstance(verdict, Denied):
+        raise OutputBlocked(verdict.reason, verdict.rule_ids)
+    return [apply_redactions(t, [f for f in verdict.findings if f.text_index == i]) for i, t in enumerate(texts)]
+
+
 async def guard_stream(
     gw: Gateway, call: Call, principal: Principal, frames: AsyncIterator[bytes]
 ) -> AsyncIterator[bytes]:
-    """Relay SSE frames, scanning each choice's content incrementally; a block ends the stream
-    with an error event."""
-    guards: dict[int, StreamGuard] = {}
-    tool_guards: dict[tuple[int, int], StreamGuard] = {}
-    template: dict[str, Any] = {}
-
-    def new_guard() -> StreamGuard:
-        return StreamGuard(check=lambda texts: gw.check_output(call, principal, texts))
-
-    def guard(index: int) -> StreamGuard:
-        if index not in guards:
-            guards[index] = new_guard()
-        return guards[index]
-
-    async def flush(index: int) -> bytes:
-        held = await guard(index).finish()
-        if not held or not template:
-            return b""
-        return _frame({**template, "choices": [{"index": index, "delta": {"content": held}, "finish_reason": None}]})
-
+    """Relay SSE frames, scanning every text of every chunk (deltas incrementally); a block ends
+    the stream with an error event; a frame that cannot be parsed is not passed on."""
+    relay = _Relay(lambda texts: gw.check_output(call, principal, texts))
     try:
         async for frame in frames:
             if frame == _DONE:
-                for index in list(guards):
-                    yield await flush(index)
+                for held in await relay.done():
+                    yield held
                 yield frame
                 continue
             try:
                 chunk = msgspec.json.decode(frame[6:].strip())
             except msgspec.DecodeError:
-                yield frame
+                continue  # never pass on what could not be scanned
+            if not isinstance(chunk, dict):
                 continue
-            if not isinstance(chunk, dict) or "choices" not in chunk:
-                yield frame  # error events and usage-only chunks pass as they are
-                continue
-            template = {k: v for k, v in chunk.items() if k not in ("choices", "usage")}
-            for choice in chunk.get("choices") or []:
-                index = int(choice.get("index", 0))
-                if not isinstance(choice.get("delta"), dict):
-                    choice["delta"] = {}
-                delta = choice["delta"]
-                if isinstance(delta.get("content"), str):
-                    delta["content"] = await guard(index).feed(delta["content"])
-                await _guard_tool_args(delta, index, tool_guards, new_guard)
-                if choice.get("finish_reason") is not None:
-                    if index in guards:
-                        held = await guards[index].finish()
-                        if held:
-                            delta["content"] = (delta.get("content") or "") + held
-                    await _flush_tool_args(delta, index, tool_guards)
-            yield _frame(chunk)
+            yield _frame(await relay.chunk(chunk))
     except OutputBlocked as exc:
         yield _error_frame(400, exc.reason, "content_policy_violation")
     except Unavailable as exc:
         err = errors.unavailable(exc.service)
         yield _error_frame(503, err.message, "service_unavailable")
-
-
-async def _guard_tool_args(
-    delta: dict[str, Any], index: int, guards: dict[tuple[int, int], StreamGuard], new: Any
-) -> None:
-    """Tool-call argument fragments are scanned like content, one hold-back per tool call."""
-    for call in delta.get("tool_calls") or []:
-        function = call.get("function") if isinstance(call, dict) else None
-        if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-            key = (index, int(call.get("index", 0)))
-            if key not in guards:
-                guards[key] = new()
-            function["arguments"] = await guards[key].feed(function["arguments"])
-
-
-async def _flush_tool_args(delta: dict[str, Any], index: int, guards: dict[tuple[int, int], StreamGuard]) -> None:
-    """At a choice's end, release what each of its tool calls still holds."""
-    held_calls = []
-    for (choice_index, tool_index), guard in sorted(guards.items()):
-        if choice_index != index:
-            continue
-        held = await guard.finish()
-        if held:
-            held_calls.append({"index": tool_index, "function": {"arguments": held}})
-    if held_calls:
-        delta["tool_calls"] = [*(delta.get("tool_calls") or []), *held_calls]

@@ -19,9 +19,10 @@ from litestar import Request, Response
 from litestar.response import Stream
 
 from libs.contracts.messages import Principal
-from services.edge import holds, textparts
+from services.edge import holds
 from services.edge.errors import ApiError, rate_headers
 from services.edge.gateway import Call, Gateway
+from services.edge.inscan import scan_input
 from services.edge.routes.common import gateway, start_call
 from services.edge.routes.output import guard_json, guard_stream
 from services.edge.upstream.base import Adapter, StreamResult, Usage, estimate_tokens
@@ -102,17 +103,17 @@ async def run_chat(
 ) -> Answer:
     """Limits ∥ input guardrails ∥ routing, then the upstream and the output guardrails."""
     gw = gateway(request)
-    messages = payload["messages"]
-    texts, paths = textparts.collect(messages)
+    texts = scan_input(payload)
     timing.mark("parse")
     asked = payload.get("max_completion_tokens") or payload.get("max_tokens")
     max_tokens = asked if isinstance(asked, int) else None
     asked_n = payload.get("n")
     n = asked_n if isinstance(asked_n, int) else 1
     target, verdict, limited = await gw.prepare(
-        call, principal, texts, max_tokens, n=max(1, n), prompt_chars=holds.input_chars(payload)
+        call, principal, texts.sent, max_tokens, n=max(1, n), prompt_chars=holds.input_chars(payload)
     )
     timing.mark("checks")
+    texts.apply(payload, verdict)
     if (
         max_tokens is None
         and limited
@@ -121,14 +122,11 @@ async def run_chat(
     ):
         # the hold counted the default completion size: the upstream must not produce more
         payload[holds.max_tokens_field(target.adapter)] = limited.default_max_tokens
-    if verdict.texts is not None:
-        textparts.replace(messages, paths, verdict.texts)
-        texts = verdict.texts
     headers = guard_headers(verdict.action, [f.rule_id for f in verdict.findings if not f.monitor])
     if limited is not None:
         headers.update(rate_headers(limited.rpm_limit, limited.remaining, limited.reset_s))
     adapter = adapter_for(request, target.adapter)
-    prompt_chars = sum(len(t) for t in texts)
+    prompt_chars = texts.chars
     if payload.get("stream"):
         result = await adapter.stream(target, payload, prompt_chars, include_usage)
         relayed = _Relayed(gw, call, result, guard_stream(gw, call, principal, result.frames), prompt_chars)

@@ -83,3 +83,77 @@ async def test_stream_tool_call_arguments_split_across_chunks_are_redacted() -> 
     assert "[REDACTED_OPENAI_KEY]" in text
     assert text.endswith('"x": 1}')
     assert out[-1] == b"data: [DONE]\n\n"
+
+
+async def test_every_text_of_a_json_answer_is_scanned_or_dropped() -> None:
+    """Refusals, reasoning, list content, tool names, legacy function calls, audio transcripts and
+    undeclared fields are redacted; log-prob tokens that spell a secret are dropped, as are byte
+    arrays and audio data (issue 10, defect 4)."""
+    half = len(KEY) // 2
+    tokens = [{"token": KEY[:half], "logprob": -0.1, "bytes": list(KEY[:half].encode()), "top_logprobs": []},
+              {"token": KEY[half:], "logprob": -0.1, "bytes": list(KEY[half:].encode()), "top_logprobs": []}]  # fmt: skip
+    message = {"role": "assistant", "content": [{"type": "text", "text": f"a {KEY}"}], "refusal": f"r {KEY}",
+               "reasoning_content": f"t {KEY}", "reasoning": f"t {KEY}", "audio": {"id": "au", "data": "UklGRg==",
+               "transcript": f"said {KEY}"}, "function_call": {"name": KEY, "arguments": f'"{KEY}"'},
+               "tool_calls": [{"id": "t1", "type": "function", "function": {"name": KEY, "arguments": "{}"}}],
+               "provider_extra": {"note": f"n {KEY}"}}  # fmt: skip
+    raw = msgspec.json.encode({"id": "x", "choices": [{"index": 0, "message": message, "finish_reason": "stop",
+                                                       "logprobs": {"content": tokens}}]})  # fmt: skip
+    body, _ = await guard_json(FakeGateway(), Call("r", "", "", "chat"), PRINCIPAL, raw)  # type: ignore[arg-type]
+    assert KEY.encode() not in body
+    assert KEY[:half].encode() not in body
+    choice = msgspec.json.decode(body)["choices"][0]
+    assert choice["logprobs"]["content"] is None
+    assert choice["message"]["audio"]["data"] is None
+    assert "[REDACTED_OPENAI_KEY]" in choice["message"]["audio"]["transcript"]
+    assert choice["message"]["tool_calls"][0]["id"] == "t1"
+
+
+async def test_json_log_probs_without_findings_keep_tokens_but_lose_bytes() -> None:
+    tokens = [{"token": "Hi", "logprob": -0.1, "bytes": [72, 105], "top_logprobs": [{"token": "Hi", "logprob": -0.1,
+                                                                                     "bytes": [72, 105]}]}]  # fmt: skip
+    raw = msgspec.json.encode({"choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"},
+                                            "logprobs": {"content": tokens}}]})  # fmt: skip
+    body, _ = await guard_json(FakeGateway(), Call("r", "", "", "chat"), PRINCIPAL, raw)  # type: ignore[arg-type]
+    kept = msgspec.json.decode(body)["choices"][0]["logprobs"]["content"][0]
+    assert kept["token"] == "Hi"
+    assert kept["bytes"] is None
+    assert kept["top_logprobs"][0]["bytes"] is None
+
+
+async def test_every_delta_field_of_a_stream_is_scanned_and_log_probs_dropped() -> None:
+    fields = ("content", "reasoning_content", "refusal")
+    base = {"id": "c", "object": "chat.completion.chunk", "model": "m"}
+
+    def frame(choice: dict[str, Any]) -> bytes:
+        return b"data: " + msgspec.json.encode({**base, "choices": [choice]}) + b"\n\n"
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield frame({"index": 0, "delta": {"role": "assistant", "tool_calls": [
+            {"index": 0, "id": "t1", "type": "function", "function": {"name": KEY, "arguments": ""}}]}})  # fmt: skip
+        text = f"see {KEY} ok"
+        for i in range(0, len(text), 5):
+            delta = dict.fromkeys(fields, text[i : i + 5]) | {"audio": {"transcript": text[i : i + 5]}}
+            yield frame(
+                {"index": 0, "delta": delta, "logprobs": {"content": [{"token": text[i : i + 5], "logprob": 0}]}}
+            )
+        yield frame({"index": 0, "delta": {}, "finish_reason": "stop"})
+        yield b"data: [DONE]\n\n"
+
+    out = [f async for f in guard_stream(FakeGateway(), Call("r", "", "", "chat"), PRINCIPAL, frames())]  # type: ignore[arg-type]
+    texts = dict.fromkeys((*fields, "transcript", "name"), "")
+    for f in out:
+        if not f.startswith(b"data: {"):
+            continue
+        for choice in msgspec.json.decode(f[6:])["choices"]:
+            assert (choice.get("logprobs") or {}).get("content") is None
+            delta = choice.get("delta") or {}
+            for name in fields:
+                texts[name] += delta.get(name) or ""
+            texts["transcript"] += (delta.get("audio") or {}).get("transcript") or ""
+            for call in delta.get("tool_calls") or []:
+                texts["name"] += (call.get("function") or {}).get("name") or ""
+    for name, text in texts.items():
+        assert KEY not in text, name
+        assert "[REDACTED_OPENAI_KEY]" in text, name
+    assert texts["content"] == "see [REDACTED_OPENAI_KEY] ok"

@@ -13,20 +13,25 @@ from services.edge.schemas import ChatRequest, decode_object, validate
 
 
 def test_collect_and_replace_every_text_part() -> None:
-    messages = [
+    body = {"model": "m", "messages": [
         {"role": "system", "content": "sys"},
-        {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {}},
+        {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": "data:x"}},
                                      {"type": "text", "text": "b"}]},
         {"role": "assistant", "content": None,
          "tool_calls": [{"id": "1", "type": "function", "function": {"name": "f", "arguments": '{"x":1}'}}]},
         {"role": "tool", "tool_call_id": "1", "content": "result"},
-    ]  # fmt: skip
-    texts, paths = textparts.collect(messages)
-    assert texts == ["sys", "a", "b", '{"x":1}', "result"]
-    textparts.replace(messages, paths, [t.upper() for t in texts])
-    assert messages[1]["content"][2]["text"] == "B"
-    assert messages[2]["tool_calls"][0]["function"]["arguments"] == '{"X":1}'
-    assert messages[3]["content"] == "RESULT"
+    ], "metadata": {"k": "v"}}  # fmt: skip
+    found = textparts.collect(body, ChatRequest)
+    assert found.texts == ["sys", "a", "x", "b", "1", "f", '{"x":1}', "1", "result", '{"k":"v"}']
+    assert found.unreadable == [(("messages", 1, "content", 1, "image_url", "url"), "image_url")]
+    textparts.replace(body, found, [t.upper() for t in found.texts])
+    assert body["messages"][1]["content"][1]["image_url"]["url"] == "data:X"  # type: ignore[index]
+    messages = body["messages"]
+    assert messages[1]["content"][2]["text"] == "B"  # type: ignore[index]
+    assert messages[2]["tool_calls"][0]["function"]["arguments"] == '{"X":1}'  # type: ignore[index]
+    assert messages[3]["content"] == "RESULT"  # type: ignore[index]
+    assert body["metadata"] == {"K": "V"}
+    assert body["model"] == "m"
 
 
 def test_presented_key_shapes() -> None:
