@@ -53,7 +53,7 @@ _COUNT = {"type": "object", "required": ["input_tokens"], "properties": {"input_
 _MODELS = {"type": "object", "required": ["object", "data"],
            "properties": {"object": {"const": "list"}, "data": {"type": "array"}}}  # fmt: skip
 _SSE: dict[str, Any] = {"text/event-stream": {}}  # frames in the vendor's event format
-_BEARER = [{"bearer": []}, {"apiKey": []}]
+_BEARER: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
 
 
 def _ok(schema: dict[str, Any], stream: bool = False) -> dict[str, Any]:
