@@ -28,14 +28,15 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-def networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
-    """Parse the trusted-proxy CIDRs; a bad entry is a configuration error (raised at start)."""
+def networks(cidrs: Iterable[str], setting: str = "trusted_proxies") -> tuple[Network, ...]:
+    """Parse a CIDR list setting; a bad entry is a configuration error (raised at start, naming
+    ``setting``)."""
     parsed = []
     for cidr in cidrs:
         try:
             parsed.append(ipaddress.ip_network(cidr.strip(), strict=False))
         except ValueError as exc:
-            raise ValueError(f"trusted_proxies: {cidr!r} is not an IP network") from exc
+            raise ValueError(f"{setting}: {cidr!r} is not an IP network") from exc
     return tuple(parsed)
 
 

@@ -33,6 +33,8 @@ from collections.abc import Iterable
 import httpcore
 import httpx
 
+from libs.svc.clientaddr import networks
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -55,13 +57,7 @@ class EgressPolicy:
     """Globally routable destinations, plus the operator's allow-list."""
 
     def __init__(self, allow: Iterable[str] = ()) -> None:
-        nets = []
-        for cidr in allow:
-            try:
-                nets.append(ipaddress.ip_network(cidr.strip(), strict=False))
-            except ValueError as exc:
-                raise ValueError(f"upstream_allow: {cidr!r} is not an IP network") from exc
-        self.allow: tuple[Network, ...] = tuple(nets)
+        self.allow: tuple[Network, ...] = networks(allow, "upstream_allow")
 
     def allowed_by_operator(self, address: Address) -> bool:
         """Whether the operator's allow-list names ``address``."""
