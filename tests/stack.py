@@ -22,6 +22,8 @@ import pytest
 
 from libs.stack import seed
 from libs.stack.seed import read_env
+from tests import canary
+from tests.canary import Canaries
 from tests.helpers import free_port
 
 
@@ -35,6 +37,8 @@ class Stack:
     proc: subprocess.Popen[bytes]
     ports: dict[str, int]
     created_secrets: list[str]
+    canaries: Canaries | None = None
+    """Planted by the fixture as soon as the stack is up (tests/canary.py)."""
 
     @property
     def base_url(self) -> str:
@@ -122,9 +126,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             pytest.fail("stack did not start:\n" + (var / "stack.out").read_text(errors="replace")[-4000:])
         time.sleep(0.1)
     demo = read_env(var / "demo.env")
-    yield Stack(var=var, env=demo, edge=f"http://127.0.0.1:{ports['EDGE']}", api=demo["BASTION_ADMIN_URL"],
+    stack = Stack(var=var, env=demo, edge=f"http://127.0.0.1:{ports['EDGE']}", api=demo["BASTION_ADMIN_URL"],
                 mock=f"http://127.0.0.1:{ports['MOCK']}", proc=proc, ports=ports,
                 created_secrets=[demo["BASTION_API_KEY"], demo["BASTION_ADMIN_TOKEN"]])  # fmt: skip
+    # Canaries first, so the whole suite runs with them present (tests/security/test_zz_canary.py).
+    stack.canaries = canary.plant(stack)
+    canary.exercise(stack, stack.canaries)
+    yield stack
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=40)

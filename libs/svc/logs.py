@@ -28,6 +28,11 @@ def scrub(text: str) -> str:
     return _SECRET_PATTERNS.sub(lambda m: (m.group(1) or "") + "[REDACTED]", text)
 
 
+def secret_shaped(text: str) -> bool:
+    """Whether :func:`scrub` would change ``text``."""
+    return _SECRET_PATTERNS.search(text) is not None
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: ts, level, logger, msg, plus ``extra`` fields."""
 
