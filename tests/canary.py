@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 MODEL = "canary-model"
 BAD_MODEL = "canary-dead-model"
+ECHO_MODEL = "canary-echo-key"  # the mock quotes the provider key back in a 400 (libs/mockllm)
 
 
 def _provider_key() -> str:
@@ -85,7 +86,7 @@ def plant(stack: Stack) -> Canaries:
         provider_key = _provider_key()
         provider = http.post("/v1/providers/", json={
             "name": "canary", "adapter": "openai_compatible", "base_url": f"{stack.mock}/v1",
-            "api_key": provider_key, "models": [MODEL]})  # fmt: skip
+            "api_key": provider_key, "models": [MODEL, ECHO_MODEL]})  # fmt: skip
         provider.raise_for_status()
     canaries = Canaries(org=made["org"], project=made["project"], owner_token=made["token"],
                         api_key=key.json()["key"], admin_token=token.json()["token"],
@@ -161,6 +162,8 @@ class _Exercise:
         self.call("malformed body", {400, 422}, "POST", f"{base}/chat/completions", headers=bearer,
                   content=b'{"model": "' + c.api_key.encode() + b'", "messages": [')  # fmt: skip
         self.chat("unknown model", {404}, bearer, model="canary-no-such-model")
+        self.chat("upstream quotes the provider key", {400}, bearer, model=ECHO_MODEL)
+        self.chat("upstream quotes the provider key, streamed", {400}, bearer, model=ECHO_MODEL, stream=True)
         self.upstream_saw()
 
     def management(self) -> None:

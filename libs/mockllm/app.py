@@ -19,7 +19,7 @@ Model names steer test cases: ``*fail-429*`` (rate limited; retry-after 7 for Op
 Gemini only if the name also contains ``retry``), ``*fail-500*``, ``*fail-529*`` (Anthropic 529 overloaded,
 Gemini 503 UNAVAILABLE), ``*slow-<ms>*`` (delay before answering), ``*chunk-<n>*`` (stream in n-character
 pieces), ``*cached*`` (report 3 cached prompt tokens), ``*midstream-error*`` (Anthropic stream ends with an
-``error`` event). ``GET /_mock/requests`` returns ``{"path", "body", "auth"}`` of the requests received
+``error`` event), ``*echo-key*`` (OpenAI: a 400 quoting the caller's key back). ``GET /_mock/requests`` returns ``{"path", "body", "auth"}`` of the requests received
 (newest last), so tests can check what the upstream saw; ``POST /_mock/reset`` forgets them.
 """
 
