@@ -190,6 +190,34 @@ class _Exercise:
             self.call(f"mgmt {step}", {401}, "GET", f"{api}/v1/keys/", headers={"authorization": value})
         self.call("mgmt x-api-key", {401}, "GET", f"{api}/v1/keys/", headers={"x-api-key": c.admin_token})
 
+    def key_lifecycle(self) -> None:
+        """A second key created, used, rotated with a grace period (old and new both used),
+        revoked and used again (its secrets join ``created_secrets``)."""
+        c, api, base = self.c, self.stack.api, self.stack.base_url
+        auth = {"authorization": f"Bearer {c.admin_token}"}
+        made = self.call("key create", {201}, "POST", f"{api}/v1/keys/", headers=auth,
+                         json={"project_id": c.project, "name": "canary second key"})  # fmt: skip
+        if made.status_code != 201:
+            return
+        key_id, old = made.json()["id"], made.json()["key"]
+        self.stack.created_secrets.append(old)
+        self.chat("second key", {200}, {"authorization": f"Bearer {old}"})
+        rotated = self.call("key rotate", {200}, "POST", f"{api}/v1/keys/{key_id}/rotate", headers=auth,
+                            json={"grace_seconds": 60})  # fmt: skip
+        if rotated.status_code == 200:
+            new = rotated.json()["key"]
+            self.stack.created_secrets.append(new)
+            self.chat("rotated key", {200}, {"authorization": f"Bearer {new}"})
+            self.chat("old key in its grace period", {200}, {"authorization": f"Bearer {old}"})
+        self.call("key revoke", {200}, "POST", f"{api}/v1/keys/{key_id}/revoke", headers=auth)
+        self.chat("revoked key", {401}, {"authorization": f"Bearer {old}"})
+        self.call("revoked key, x-api-key", {401}, "POST", f"{base}/messages", headers={"x-api-key": old},
+                  json={"model": MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
+        master = base64.b64encode(next(iter(c.master_keys.values()))).decode()
+        texts = [f"key {c.api_key}", f"token {c.admin_token}", f"provider {c.provider_keys[0]}", f"master {master}"]
+        self.call("guardrails dry run on secrets", {200}, "POST", f"{api}/v1/guardrails/test", headers=auth,
+                  json={"project_id": c.project, "texts": texts})  # fmt: skip
+
     def providers(self) -> None:
         c, api, mock = self.c, self.stack.api, self.stack.mock
         auth = {"authorization": f"Bearer {c.admin_token}"}
@@ -236,6 +264,7 @@ class _Exercise:
         with self.http:
             self.data_plane()
             self.management()
+            self.key_lifecycle()
             self.providers()
 
 

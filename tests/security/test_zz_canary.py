@@ -10,15 +10,19 @@ event spools, the stack's own output, the JetStream store, nor a dump of the who
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
+from libs.crypto.keyring import Keyring
 from libs.stack import pg
+from services.vault import envelope
 from tests.canary import Canaries, read_master_keys
 from tests.leakscan import Hit, Needle, mask, needles_for, scan_bytes, scan_files, secret_part
 from tests.stack import Stack
@@ -32,11 +36,29 @@ def canaries(stack: Stack) -> Canaries:
     return stack.canaries
 
 
+def _canary_data_key(stack: Stack, canaries: Canaries) -> bytes:
+    """The canary organisation's data key, unwrapped: it exists in clear only in vault memory."""
+
+    async def read() -> tuple[str, bytes]:
+        conn = await asyncpg.connect(stack.superuser_dsn)
+        try:
+            row = await conn.fetchrow("SELECT kid, wrapped FROM vault.data_keys WHERE org_id = $1", canaries.org)
+        finally:
+            await conn.close()
+        assert row is not None
+        return row["kid"], bytes(row["wrapped"])
+
+    kid, wrapped = asyncio.run(read())
+    ring = Keyring.from_spec((stack.var / "secrets" / "master.keys").read_text(encoding="utf-8"))
+    return envelope.unwrap_dek(ring, canaries.org, kid, wrapped)
+
+
 def _needles(stack: Stack, canaries: Canaries) -> list[Needle]:
     canaries.refresh_master_keys(stack)
     needles = [n for label, s in canaries.text_secrets().items() for n in needles_for(label, secret_part(s))]
     for kid, material in canaries.master_keys.items():
         needles += needles_for(f"master key {kid}", material)
+    needles += needles_for("canary data key", _canary_data_key(stack, canaries))
     needles += needles_for("key pepper", canaries.pepper)
     planted = set(canaries.text_secrets().values())
     for secret in dict.fromkeys(stack.created_secrets):
@@ -78,7 +100,7 @@ def test_every_canary_path_was_exercised(stack: Stack, canaries: Canaries) -> No
     assert f"Bearer {canaries.provider_keys[1]}" in canaries.upstream_auth
     # Nothing returned to a data-plane client holds a provider key or a master key.
     server_side = [n for n in _needles(stack, canaries)
-                   if n.label.startswith(("canary provider key", "master key", "key pepper"))]  # fmt: skip
+                   if n.label.startswith(("canary provider key", "master key", "key pepper", "canary data key"))]  # fmt: skip
     hits = [h for step, body in canaries.responses for h in scan_bytes(step, body, server_side)]
     assert not hits, "\n".join(map(str, hits))
     _rotate_if_the_suite_did_not(stack, canaries)
