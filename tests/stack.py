@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -30,13 +30,13 @@ from tests.helpers import free_port
 @dataclass
 class Stack:
     var: Path
-    env: dict[str, str]
+    env: dict[str, str] = field(repr=False)  # secrets: never in a failure report
     edge: str
     api: str
     mock: str
     proc: subprocess.Popen[bytes]
     ports: dict[str, int]
-    created_secrets: list[str]
+    created_secrets: list[str] = field(repr=False)
     canaries: Canaries | None = None
     """Planted by the fixture as soon as the stack is up (tests/canary.py)."""
 
