@@ -12,6 +12,7 @@ import msgspec
 from libs.contracts.messages import AuditEvent, UsageEvent
 from libs.crypto import apikeys
 from libs.svc.events import EventPublisher, scrubbed
+from libs.svc.logs import scrub
 from libs.svc.spool import Spool
 
 KEY = apikeys.generate("prjabcdef")
@@ -77,3 +78,14 @@ def test_scrubbing_keeps_everything_else() -> None:
     plain = UsageEvent(request_id="req_2", ts=1, org_id="o", project_id="p", key_id="k", model="gpt-4o",
                        provider="openai", status=200)  # fmt: skip
     assert scrubbed(plain) is plain
+
+
+def test_masks_and_prefix_hints_are_display_safe_and_kept() -> None:
+    # The mask (4 + 4 characters) and the prefix hint (project + 4) are made to be shown; only
+    # what could be a whole key is masked (Bastion's ``sk-proj_`` is not OpenAI's ``sk-proj-``).
+    shown = {"key_prefix": apikeys.prefix_hint(KEY), "masked": apikeys.mask(KEY), "token": apikeys.mask(TOKEN)}
+    audit = AuditEvent(event_id="evt_2", ts=1, org_id="o", actor_type="system", actor_id="unknown",
+                       action="auth.failed", resource="edge", success=False, detail=shown)  # fmt: skip
+    assert scrubbed(audit) is audit
+    assert scrub(f"x {KEY} y") == f"x {apikeys.PREFIX}prjabcdef_[REDACTED] y"
+    assert scrub("sk-proj-" + "Ab1" * 10) == "[REDACTED]"
