@@ -49,7 +49,7 @@ class Canaries:
     statuses: list[tuple[str, int, set[int]]] = field(default_factory=list)
     """(step, status seen, statuses expected) of every exercised call."""
     upstream_auth: list[str] = field(default_factory=list)
-    """What the mock upstream saw as ``authorization`` on the canary's own chat calls."""
+    """The credentials the mock upstream saw on the canary's calls."""
     responses: list[tuple[str, bytes]] = field(default_factory=list)
     """Bodies the gateway returned to data-plane clients (they must not hold a provider key)."""
 
@@ -130,8 +130,7 @@ class _Exercise:
 
     def upstream_saw(self) -> None:
         seen = self.http.get(f"{self.stack.mock}/_mock/requests").json()
-        self.c.upstream_auth.extend(r["auth"] for r in seen if isinstance(r.get("body"), dict)
-                                    and r["body"].get("model") == MODEL)  # fmt: skip
+        self.c.upstream_auth.extend(r["auth"] for r in seen if "cnry." in str(r.get("auth")))
 
     def data_plane(self) -> None:
         c, base = self.c, self.stack.base_url
@@ -247,6 +246,22 @@ class _Exercise:
         self.call("provider rotate", {200}, "POST", f"{api}/v1/providers/{c.provider_id}/rotate", headers=auth,
                   json={"api_key": rotated})  # fmt: skip
         self.chat("chat after rotation", {200}, {"authorization": f"Bearer {c.api_key}"})
+        # The other two adapters carry the key elsewhere (x-api-key, x-goog-api-key).
+        for adapter, base_url, model in (("anthropic", f"{mock}/v1", "claude-mock-1"),
+                                         ("gemini", f"{mock}/v1beta", "gemini-mock-1")):  # fmt: skip
+            other = _provider_key()
+            c.provider_keys.append(other)
+            self.stack.created_secrets.append(other)
+            made = self.call(f"{adapter} provider", {201}, "POST", f"{api}/v1/providers/", headers=auth, json={
+                "name": f"canary-{adapter}", "adapter": adapter, "base_url": base_url, "api_key": other,
+                "models": [model, f"{model}-fail-500"]})  # fmt: skip
+            if made.status_code == 201:
+                self.call(f"{adapter} provider test", {200}, "POST", f"{api}/v1/providers/{made.json()['id']}/test",
+                          headers=auth)  # fmt: skip
+            bearer = {"authorization": f"Bearer {c.api_key}"}
+            self.chat(f"chat via {adapter}", {200}, bearer, model=model)
+            self.chat(f"chat via {adapter}, streamed", {200}, bearer, model=model, stream=True)
+            self.chat(f"chat via {adapter}, upstream failing", {429, 502}, bearer, model=f"{model}-fail-500")
         # A provider the upstream does not serve: a failing test and a failing routed call.
         dead = _provider_key()
         c.provider_keys.append(dead)

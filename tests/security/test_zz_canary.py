@@ -98,6 +98,9 @@ def test_every_canary_path_was_exercised(stack: Stack, canaries: Canaries) -> No
     # The provider key (and after rotation its successor) is what the upstream received.
     assert f"Bearer {canaries.provider_keys[0]}" in canaries.upstream_auth
     assert f"Bearer {canaries.provider_keys[1]}" in canaries.upstream_auth
+    # (provider_keys: the first, its rotation, the anthropic and gemini ones, the dead provider's)
+    assert canaries.provider_keys[2] in canaries.upstream_auth  # anthropic: x-api-key
+    assert canaries.provider_keys[3] in canaries.upstream_auth  # gemini: x-goog-api-key
     # Nothing returned to a data-plane client holds a provider key or a master key.
     server_side = [n for n in _needles(stack, canaries)
                    if n.label.startswith(("canary provider key", "master key", "key pepper", "canary data key"))]  # fmt: skip
