@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -22,19 +22,23 @@ import pytest
 
 from libs.stack import seed
 from libs.stack.seed import read_env
+from tests import canary
+from tests.canary import Canaries
 from tests.helpers import free_port
 
 
 @dataclass
 class Stack:
     var: Path
-    env: dict[str, str]
+    env: dict[str, str] = field(repr=False)  # secrets: never in a failure report
     edge: str
     api: str
     mock: str
     proc: subprocess.Popen[bytes]
     ports: dict[str, int]
-    created_secrets: list[str]
+    created_secrets: list[str] = field(repr=False)
+    canaries: Canaries | None = None
+    """Planted by the fixture as soon as the stack is up (tests/canary.py)."""
 
     @property
     def base_url(self) -> str:
@@ -123,9 +127,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             pytest.fail("stack did not start:\n" + (var / "stack.out").read_text(errors="replace")[-4000:])
         time.sleep(0.1)
     demo = read_env(var / "demo.env")
-    yield Stack(var=var, env=demo, edge=f"http://127.0.0.1:{ports['EDGE']}", api=demo["BASTION_ADMIN_URL"],
+    stack = Stack(var=var, env=demo, edge=f"http://127.0.0.1:{ports['EDGE']}", api=demo["BASTION_ADMIN_URL"],
                 mock=f"http://127.0.0.1:{ports['MOCK']}", proc=proc, ports=ports,
                 created_secrets=[demo["BASTION_API_KEY"], demo["BASTION_ADMIN_TOKEN"]])  # fmt: skip
+    # Canaries first, so the whole suite runs with them present (tests/security/test_zz_canary.py).
+    stack.canaries = canary.plant(stack)
+    canary.exercise(stack, stack.canaries)
+    yield stack
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=40)

@@ -20,7 +20,7 @@ Gemini only if the name also contains ``retry``), ``*fail-500*``, ``*fail-529*``
 Gemini 503 UNAVAILABLE), ``*slow-<ms>*`` (delay before answering), ``*chunk-<n>*`` (stream in n-character
 pieces), ``*drip-<ms>*`` (an OpenAI stream waits that long before each piece), ``*repeat-<n>*`` (the OpenAI
 answer said n times), ``*cached*`` (report 3 cached prompt tokens), ``*midstream-error*`` (Anthropic stream ends with an
-``error`` event). ``GET /_mock/requests`` returns ``{"path", "body", "auth"}`` of the requests received
+``error`` event), ``*echo-key*`` (OpenAI: a 400 quoting the caller's key back). ``GET /_mock/requests`` returns ``{"path", "body", "auth"}`` of the requests received
 (newest last), so tests can check what the upstream saw; ``POST /_mock/reset`` forgets them.
 """
 

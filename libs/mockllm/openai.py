@@ -67,6 +67,8 @@ async def chat(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
     if body is None:
         return _error(400, "We could not parse the JSON body of your request.", "invalid_request_error")
     model = str(body.get("model", ""))
+    if "echo-key" in model:  # an upstream that quotes the caller's key back in an error
+        return _error(400, f"Invalid API key provided: {auth.removeprefix('Bearer ')}.", "invalid_request_error")
     failure = await _failure(model)
     if failure is not None:
         return failure

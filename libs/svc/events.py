@@ -11,6 +11,10 @@ With a :class:`~libs.svc.spool.Spool`, every event is journaled to a local file 
 queued, so events of a process killed before publishing them are published by the next
 publisher on the same spool directory (a sibling worker or the restarted process), which looks
 for such leftovers at start and every few seconds.
+
+Every event is scrubbed before it is journaled or queued (:func:`scrubbed`): client-controlled
+fields (a model name, a URL path in a resource, a user agent, a correlation id) may carry a key
+pasted in the wrong place, and nothing secret-shaped may reach a spool, the stream or a row.
 """
 
 from __future__ import annotations
@@ -20,16 +24,20 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+import msgspec
 from nats.aio.client import Client
 
 from libs.contracts import normalise, subjects
 from libs.contracts.codec import encode
 from libs.contracts.messages import AuditEvent, UsageEvent
+from libs.svc.logs import scrub, secret_shaped
 from libs.svc.settings import BaseSettings
 from libs.svc.spool import Record, Segment, Spool
 
 log = logging.getLogger("bastion.events")
+E = TypeVar("E", UsageEvent, AuditEvent)
 
 
 class EventBacklogFull(Exception):
@@ -83,13 +91,14 @@ class EventPublisher:
             await asyncio.sleep(self._recover_every)
 
     def usage(self, event: UsageEvent) -> None:
-        """Queue a usage event (normalised, so no client-controlled value can make it unstorable)."""
-        event = normalise.usage(event)
+        """Queue a usage event (normalised, so no client-controlled value can make it unstorable,
+        and scrubbed of anything secret-shaped)."""
+        event = scrubbed(normalise.usage(event))
         self._put(subjects.usage_event(subject_token(event.org_id)), event.request_id, encode(event))
 
     def audit(self, event: AuditEvent, *, source: str) -> None:
-        """Queue an audit event (normalised, so no client-controlled value can make it unstorable)."""
-        event = normalise.audit(event)
+        """Queue an audit event (normalised, and scrubbed of anything secret-shaped)."""
+        event = scrubbed(normalise.audit(event))
         resource_type, _, action = event.action.partition(".")
         subject = subjects.audit_event(source, subject_token(resource_type), subject_token(action or "event"))
         self._put(subject, event.event_id, encode(event))
@@ -141,6 +150,20 @@ class EventPublisher:
         await asyncio.gather(*self._workers, return_exceptions=True)
         if self._spool is not None:
             self._spool.close()
+
+
+def scrubbed(event: E) -> E:
+    """``event`` with every secret-shaped substring of its strings (detail keys and values too)
+    masked by :func:`libs.svc.logs.scrub`; the same object when there is none (the usual case)."""
+    changes: dict[str, object] = {}
+    for name in event.__struct_fields__:
+        value = getattr(event, name)
+        if isinstance(value, str):
+            if secret_shaped(value):
+                changes[name] = scrub(value)
+        elif isinstance(value, dict) and any(secret_shaped(k) or secret_shaped(v) for k, v in value.items()):
+            changes[name] = {scrub(k): scrub(v) for k, v in value.items()}
+    return msgspec.structs.replace(event, **changes) if changes else event
 
 
 def subject_token(value: str) -> str:

@@ -19,7 +19,7 @@ import msgspec
 _SECRET_PATTERNS = re.compile(
     r"(sk-proj_[A-Za-z0-9]+_)[A-Za-z0-9]{8,}"  # Bastion API keys: keep the project id
     r"|bst_adm_[A-Za-z0-9]{8,}"  # management tokens
-    r"|sk-(?:ant-|proj-|svcacct-)?[A-Za-z0-9_\-]{16,}"  # provider keys
+    r"|sk-(?!proj_)(?:ant-|proj-|svcacct-)?[A-Za-z0-9_\-]{16,}"  # provider keys (not Bastion masks)
     r"|AIza[0-9A-Za-z_\-]{30,}"  # Google API keys
     r"|(?i:bearer\s+)[A-Za-z0-9._\-~+/=]{8,}"
 )
@@ -28,6 +28,11 @@ _SECRET_PATTERNS = re.compile(
 def scrub(text: str) -> str:
     """Mask secret-shaped substrings in ``text``."""
     return _SECRET_PATTERNS.sub(lambda m: (m.group(1) or "") + "[REDACTED]", text)
+
+
+def secret_shaped(text: str) -> bool:
+    """Whether :func:`scrub` would change ``text``."""
+    return _SECRET_PATTERNS.search(text) is not None
 
 
 class JsonFormatter(logging.Formatter):

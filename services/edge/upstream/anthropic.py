@@ -16,6 +16,7 @@ import httpx
 import msgspec
 
 from libs.contracts.messages import Resolved
+from libs.svc.logs import scrub
 from services.edge.errors import ApiError
 from services.edge.errors import body as error_body
 from services.edge.formats.common import (
@@ -316,6 +317,8 @@ class _StreamToOpenAI:
         if kind == "error":
             err = event.get("error") or {}
             status = 429 if err.get("type") == "rate_limit_error" else 502
-            message = "The upstream provider returned an error." if status == 502 else str(err.get("message"))[:500]
+            message = (
+                "The upstream provider returned an error." if status == 502 else scrub(str(err.get("message"))[:500])
+            )
             return [error_body(status, message, "upstream_error")]
         return []

@@ -146,13 +146,56 @@ def estimate_tokens(text_chars: int) -> int:
 
 def error_message(response: httpx.Response) -> str | None:
     """The message of an upstream error body (OpenAI, Anthropic and Gemini all nest it under
-    ``error.message``), cut short, with anything key-shaped masked (providers quote part of a
-    rejected key)."""
+    ``error.message``), cut short, with anything key-shaped masked and every piece of the key the
+    request carried (providers quote part of a rejected key; a provider key may have any shape)."""
     try:
         err = msgspec.json.decode(response.content).get("error")
-        return scrub(str(err.get("message"))[:500]) if isinstance(err, dict) else None
+        message = str(err.get("message"))[:500] if isinstance(err, dict) else None
     except (msgspec.DecodeError, AttributeError):
         return None
+    return None if message is None else scrub(mask_pieces(message, _credentials(response)))
+
+
+_PIECE = 8
+"""Pieces of a credential this long or longer are masked wherever they appear."""
+
+
+def _credentials(response: httpx.Response) -> list[str]:
+    """The provider key as the request that got ``response`` carried it, in any of the places the
+    adapters put it (``authorization: Bearer``, ``x-api-key``, ``x-goog-api-key``, ``?key=``)."""
+    try:
+        request = response.request
+    except RuntimeError:  # a response built without a request (tests)
+        return []
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    values = [token if scheme.lower() == "bearer" else "", request.headers.get("x-api-key", ""),
+              request.headers.get("x-goog-api-key", ""), request.url.params.get("key", "")]  # fmt: skip
+    return [v.strip() for v in values if len(v.strip()) >= _PIECE]
+
+
+def mask_pieces(text: str, credentials: list[str]) -> str:
+    """``text`` with every run that contains an 8-character piece of a credential replaced by
+    ``[REDACTED]`` (the whole key, a quoted prefix or suffix, a middle part)."""
+    covered = [False] * len(text)
+    for credential in credentials:
+        for i in range(len(credential) - _PIECE + 1):
+            piece = credential[i : i + _PIECE]
+            at = text.find(piece)
+            while at != -1:
+                covered[at : at + _PIECE] = [True] * _PIECE
+                at = text.find(piece, at + 1)
+    if not any(covered):
+        return text
+    out, i = [], 0
+    while i < len(text):
+        if covered[i]:
+            while i < len(text) and covered[i]:
+                i += 1
+            out.append("[REDACTED]")
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
 
 
 def sse(obj: Any) -> bytes:

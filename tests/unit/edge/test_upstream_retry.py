@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import msgspec
 import pytest
 
 from libs.contracts.messages import Resolved
@@ -69,3 +70,18 @@ async def test_upstream_error_messages_never_carry_key_material() -> None:
     assert err.value.status == 400
     assert "AIza" not in err.value.message
     assert "[REDACTED]" in err.value.message
+
+
+async def test_an_upstream_quoting_the_provider_key_back_never_shows_it() -> None:
+    # A provider key shaped like no known format (the scrubber cannot know it), quoted whole and in
+    # part by the upstream's 400: the client gets the message with every piece of the key masked.
+    key = "cnry.Zq8x0Lw2Vb7Nm4Kj6Hg1Fd3Sa5Pp9+/"
+    target = msgspec.structs.replace(TARGET, api_key=key)
+    quoted = f"Invalid key {key}; the key starting {key[:12]} and ending {key[-10:]}! is not allowed ({key[5:20]})."
+    ad, _ = adapter([httpx.Response(400, json={"error": {"message": quoted}})])
+    with pytest.raises(ApiError) as err:
+        await ad.chat(target, {"messages": []}, 10)
+    assert err.value.status == 400
+    for i in range(len(key) - 7):
+        assert key[i : i + 8] not in err.value.message
+    assert err.value.message.startswith("Invalid key [REDACTED]; the key starting [REDACTED] and ending [REDACTED]!")
