@@ -133,3 +133,35 @@ def test_a_usd_limited_request_cannot_pass_vendor_options_that_change_the_comple
         assert not {"best_of", "n_predict", "options"} & set(sent), sent
     else:
         assert answered.status_code in (400, 403), answered.text
+
+
+@pytest.fixture(scope="module")
+def anthropic_org(stack: Stack) -> dict[str, str]:
+    """An organisation with an Anthropic provider serving one cheap model, and a key limited to
+    $5 and to that model."""
+    org = stack.new_org("ReviewAnth")
+    with stack.admin(org["token"]) as http:
+        made = http.post("/v1/providers/", json={
+            "name": "anth", "adapter": "anthropic", "base_url": f"{stack.mock}/v1", "api_key": "sk-ant-review",
+            "models": ["claude-cheap-1"], "default_price": {"input": 1, "output": 1}})  # fmt: skip
+        assert made.status_code == 201, made.text
+        key = http.post("/v1/keys/", json={"project_id": org["project"], "usage_limit_usd": 5,
+                                           "allowed_models": ["claude-cheap-1"]})  # fmt: skip
+        assert key.status_code == 201, key.text
+    stack.created_secrets.append(key.json()["key"])
+    return {**org, "limited": key.json()["key"]}
+
+
+def test_a_chat_request_cannot_override_the_anthropic_body_through_the_private_carry_over(
+    stack: Stack, anthropic_org: dict[str, str]
+) -> None:
+    """``_anthropic`` is the edge's own carry-over from /v1/messages; a chat-completions client
+    that sends one must not get it merged over the body the edge built (model, max_tokens)."""
+    body = {"model": "claude-cheap-1", "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}],
+            "_anthropic": {"model": "claude-opus-expensive", "max_tokens": 100_000_000}}  # fmt: skip
+    answered = _chat(stack, anthropic_org["limited"], body)
+    if answered.status_code == 200:
+        sent = _last_upstream(stack)["body"]
+        assert (sent["model"], sent["max_tokens"]) == ("claude-cheap-1", 1), sent
+    else:
+        assert answered.status_code == 400, answered.text
