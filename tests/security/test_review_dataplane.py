@@ -182,3 +182,15 @@ def test_a_usd_limited_request_cannot_buy_unpriced_extras(
         assert not set(option) & set(sent), sent
     else:
         assert answered.status_code in (400, 403), answered.text
+
+
+@pytest.mark.parametrize("max_tokens", [2**62, 2**64, 10**30])
+def test_a_huge_max_tokens_is_refused_as_over_the_limit_not_a_metering_outage(
+    stack: Stack, catch_all: dict[str, str], max_tokens: int
+) -> None:
+    """Was a hole: the hold (``max_tokens`` x price) overflowed the lease's bigint, the metering
+    handler failed (an ERROR line each time) and the client got 503 "metering unavailable"."""
+    body = {"model": "any-model", "messages": [{"role": "user", "content": "hi"}], "max_tokens": max_tokens}
+    answered = _chat(stack, catch_all["limited"], body)
+    assert answered.status_code == 429, answered.text
+    assert answered.json()["error"]["message"].startswith("This API key has reached its usage limit")
