@@ -16,6 +16,9 @@ IMAGE_PROMPT_TOKENS = 1600
 IMAGE_CHARS = 2 * IMAGE_PROMPT_TOKENS
 """An image part in the character count the hold is estimated from (:func:`estimate_prompt_tokens`)."""
 
+HOLD_MAX_MICROS = 2**53
+"""The largest hold (about $9 billion): above any USD limit, so such a request is refused as over
+its limit, and small enough that spent + reserved + hold never overflows the budget's bigint."""
 MAX_PRICE_MICROS = 10_000_000_000
 """The largest price accepted for a provider's default: $10,000 per million tokens."""
 
@@ -57,4 +60,4 @@ def worst_case_micros(
     if price is None:
         return 0
     completion = max_tokens if max_tokens is not None else default_max_tokens
-    return cost_micros(price, estimate_prompt_tokens(prompt_chars), completion * max(1, n))
+    return min(cost_micros(price, estimate_prompt_tokens(prompt_chars), completion * max(1, n)), HOLD_MAX_MICROS)

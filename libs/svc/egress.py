@@ -40,6 +40,9 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+# deprecated forms Python's ``is_global`` calls global: IPv4-compatible (::a.b.c.d, tunnelled to
+# IPv4 by some hosts), IPv4-translated (::ffff:0:a.b.c.d, SIIT) and site-local (fec0::/10)
+_DEPRECATED = tuple(ipaddress.ip_network(n) for n in ("::/96", "::ffff:0:0:0/96", "fec0::/10"))
 _HOST_LABEL = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 _PATH_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/%:@!$&'()*+,;=")
 _plaintext: contextvars.ContextVar[bool] = contextvars.ContextVar("bastion_egress_plaintext", default=False)
@@ -68,7 +71,7 @@ class EgressPolicy:
         if self.allowed_by_operator(address):
             return None
         for candidate in _unwrapped(address):
-            if candidate.is_multicast or not candidate.is_global:
+            if candidate.is_multicast or not candidate.is_global or any(candidate in n for n in _DEPRECATED):
                 return f"{candidate} is not a public address (loopback, private, link-local or reserved)"
         return None
 

@@ -1,6 +1,8 @@
 """Per-client-IP rate limiting of the management API, with the standard RateLimit headers.
 
-A fixed window per IP (default 100 requests per 15 minutes). Every response carries
+A fixed window per source (default 100 requests per 15 minutes): an IPv4 address, or an IPv6
+/64 (:func:`libs.svc.sources.source_of`, as for the flood budgets), so rotating addresses inside
+one subscriber's /64 is one client. Every response carries
 ``RateLimit-Limit``, ``RateLimit-Remaining``, ``RateLimit-Reset`` and ``RateLimit-Policy``; a
 request over the limit gets 429 problem details with ``Retry-After``. State is per API process.
 """
@@ -14,6 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from libs.svc.sources import source_of
 
 Clock = Callable[[], float]
 EXEMPT = frozenset({"/healthz"})
@@ -54,7 +58,7 @@ def rate_limit_middleware(app: ASGIApp, limiter: FixedWindow) -> ASGIApp:
             await app(scope, receive, send)
             return
         client = scope.get("client")
-        allowed, remaining, reset = limiter.hit(client[0] if client else "unknown")
+        allowed, remaining, reset = limiter.hit(source_of(client[0]) if client else "unknown")
         headers = [
             (b"ratelimit-limit", str(limiter.limit).encode()),
             (b"ratelimit-remaining", str(remaining).encode()),

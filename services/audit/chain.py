@@ -1,14 +1,17 @@
 """The audit hash chain: ``hash = SHA-256(prev_hash || canonical(event))``.
 
 ``canonical`` is the msgspec JSON encoding of the event Struct (fixed field order, defaults
-omitted), so the same event always hashes the same. Editing or deleting any row breaks every
-later link, which :func:`verify` reports.
+omitted) with ``detail``'s keys sorted — the jsonb column does not keep their order — so the same
+event always hashes the same, also when read back from the database. Editing or deleting any
+row breaks every later link, which :func:`verify` reports.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+
+import msgspec
 
 from libs.contracts.codec import encode
 from libs.contracts.messages import AuditEvent
@@ -18,7 +21,8 @@ GENESIS = b"\x00" * 32
 
 def link(prev_hash: bytes, event: AuditEvent) -> bytes:
     """The hash of ``event`` chained after ``prev_hash``."""
-    return hashlib.sha256(prev_hash + encode(event)).digest()
+    canonical = msgspec.structs.replace(event, detail=dict(sorted(event.detail.items())))
+    return hashlib.sha256(prev_hash + encode(canonical)).digest()
 
 
 def verify(rows: Iterable[tuple[bytes, bytes, AuditEvent]]) -> int | None:

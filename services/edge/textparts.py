@@ -120,9 +120,13 @@ def _text(value: Any, path: Path, found: Found) -> None:
 
 
 def _image_url(value: Any, path: Path, found: Found) -> None:
-    if isinstance(value, str) and value.startswith("data:"):
+    if isinstance(value, str) and value[:5].lower() == "data:":  # schemes are case-insensitive
         found.unreadable.append((path, "image_url"))
-        found.text(value[5:].partition(",")[0], (*path, HEADER))
+        header, comma, _ = value[5:].partition(",")
+        if comma and not header.lower().endswith(";base64"):
+            found.text(value, path)  # not picture bytes: the payload is (percent-encoded) text
+        else:
+            found.text(header, (*path, HEADER))
     else:
         _text(value, path, found)
 

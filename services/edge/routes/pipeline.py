@@ -105,8 +105,9 @@ async def run_chat(
     gw = gateway(request)
     texts = scan_input(payload)
     timing.mark("parse")
-    asked = payload.get("max_completion_tokens") or payload.get("max_tokens")
-    max_tokens = asked if isinstance(asked, int) else None
+    # both limits go upstream and a server may read either: the hold covers the larger one
+    asked = [payload.get(name) for name in ("max_completion_tokens", "max_tokens")]
+    max_tokens = max((v for v in asked if isinstance(v, int) and not isinstance(v, bool)), default=None)
     asked_n = payload.get("n")
     n = asked_n if isinstance(asked_n, int) else 1
     target, verdict, limited = await gw.prepare(
