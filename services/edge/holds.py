@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from libs.pricing import IMAGE_CHARS
+from services.edge.wire.openai import ChatRequest
 
 _IMAGE_PARTS = frozenset({"image_url", "input_image", "image"})
 _OPTIONS = frozenset({
@@ -73,3 +74,33 @@ def max_tokens_field(adapter: str) -> str:
     wants ``max_completion_tokens`` (its reasoning models refuse ``max_tokens``); compatible
     servers know ``max_tokens``; the Anthropic and Gemini adapters read either."""
     return "max_completion_tokens" if adapter == "openai" else "max_tokens"
+
+
+_DECLARED = frozenset(f.encode_name for f in msgspec.structs.fields(ChatRequest)) | {"_anthropic"}
+_PREMIUM_TIERS = frozenset({"priority", "scale"})
+
+
+def unpriced_option(payload: dict[str, Any]) -> str | None:
+    """The first option of a chat request (OpenAI's form) whose cost the price table cannot know,
+    else ``None``: a field the wire schema does not declare (a vendor's own knob — ``best_of``,
+    ``n_predict``, ``options.num_predict`` — may multiply or lengthen the completion past the hold),
+    a premium service tier, web search, or audio output. A key with a USD limit is refused these
+    (its hold and its record would be at the plain text price)."""
+    for name in payload:
+        if name not in _DECLARED:
+            return name
+    if payload.get("service_tier") in _PREMIUM_TIERS:
+        return f"service_tier={payload['service_tier']}"
+    if payload.get("web_search_options") is not None:
+        return "web_search_options"
+    modalities = payload.get("modalities")
+    if payload.get("audio") is not None or (isinstance(modalities, list) and "audio" in modalities):
+        return "audio output"
+    carried = payload.get("_anthropic")  # Messages-API fields passed to an Anthropic upstream
+    if isinstance(carried, dict):
+        if carried.get("service_tier") not in (None, "auto", "standard_only"):
+            return f"service_tier={carried['service_tier']}"
+        for name in ("container", "mcp_servers"):  # billed by the tool, not by the token
+            if carried.get(name) is not None:
+                return name
+    return None

@@ -7,11 +7,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from libs.contracts.messages import GuardVerdict
+from libs.svc.logs import secret_shaped
 from services.edge import textparts
 from services.edge.errors import ApiError
 from services.edge.settings import get_settings
 from services.edge.textparts import Found, Path
 from services.edge.wire.openai import ChatRequest
+
+_SECRET_MODEL = ApiError(400, "The model name contains data the guardrails redact (e.g. a credential); it "
+                         "cannot be sent to a provider.", code="invalid_request_error", param="model")  # fmt: skip
 
 
 def where(path: Path) -> str:
@@ -40,9 +44,17 @@ class Scanned:
     found: Found
     sent: list[str]
     chars: int
+    model_at: int | None = None
+    """Index in ``sent`` of the model name: scanned too (a catch-all route sends it upstream), but
+    it cannot be redacted — routing already used it — so a finding on it refuses the request."""
 
     def apply(self, body: Any, verdict: GuardVerdict) -> None:
-        """Write the redacted texts of ``verdict`` back into ``body`` (in place)."""
+        """Write the redacted texts of ``verdict`` back into ``body`` (in place); 400 if a rule
+        redacts the model name."""
+        if self.model_at is not None and any(
+            f.text_index == self.model_at and f.action == "redact" and not f.monitor for f in verdict.findings
+        ):
+            raise _SECRET_MODEL
         if verdict.texts is None:
             return
         redacted = dict(zip(self.sent, verdict.texts, strict=True))
@@ -56,4 +68,13 @@ def scan_input(body: Any, schema: Any = ChatRequest) -> Scanned:
     found = textparts.collect(body, schema)
     if found.unreadable:
         refuse_unreadable(found, frozenset(get_settings().unreadable_parts_allowed))
-    return Scanned(found=found, sent=list(dict.fromkeys(found.texts)), chars=sum(map(len, found.texts)))
+    sent = list(dict.fromkeys(found.texts))
+    model = body.get("model") if isinstance(body, dict) else None
+    model_at = None
+    if isinstance(model, str) and model:
+        if secret_shaped(model):  # the scrubber's credential shapes, before any hop
+            raise _SECRET_MODEL
+        if model not in sent:
+            sent.append(model)
+        model_at = sent.index(model)
+    return Scanned(found=found, sent=sent, chars=sum(map(len, found.texts)), model_at=model_at)

@@ -17,8 +17,6 @@ from tests.unit.edge.test_output_routes import KEY, PRINCIPAL, FakeGateway
 CALL = Call("r", "", "", "chat")
 
 
-@pytest.mark.xfail(strict=True, reason="HOLE: output fields marked NotSent (id, model, system_fingerprint, "
-                   "service_tier, finish_reason, role, tool-call id/type) reach the client unscanned")  # fmt: skip
 @pytest.mark.parametrize("where", ["id", "model", "system_fingerprint", "finish_reason", "tool_call_id"])
 async def test_identifier_fields_of_an_answer_cannot_carry_a_secret_to_the_client(where: str) -> None:
     message: dict[str, Any] = {"role": "assistant", "content": "fine",

@@ -18,6 +18,7 @@ import msgspec
 
 from libs.contracts.messages import Denied, GuardVerdict, Principal
 from libs.svc.bus import Unavailable
+from libs.svc.logs import scrub, secret_shaped
 from services.edge import errors, textparts
 from services.edge.errors import ApiError
 from services.edge.gateway import Call, Gateway
@@ -28,6 +29,44 @@ from services.edge.wire.openai_out import Chunk, Completion
 
 _DONE = b"data: [DONE]\n\n"
 Key = tuple[Any, ...]
+
+
+_TOP_IDS = ("id", "object", "model", "system_fingerprint", "service_tier", "obfuscation")
+
+
+def _scrub(node: dict[str, Any], name: str) -> bool:
+    value = node.get(name)
+    if isinstance(value, str) and secret_shaped(value):
+        node[name] = scrub(value)
+        return True
+    return False
+
+
+def _scrub_identifiers(body: dict[str, Any]) -> bool:
+    """Mask credential-shaped values in the fields the provider assigns and the guardrails do not
+    read (ids, model, fingerprint, finish reason, roles, tool-call ids, usage detail names): an
+    upstream chooses every byte of its answer. Returns whether anything changed."""
+    changed = False
+    for name in _TOP_IDS:
+        changed |= _scrub(body, name)
+    usage = body.get("usage")
+    if isinstance(usage, dict):
+        for details in ("prompt_tokens_details", "completion_tokens_details"):
+            block = usage.get(details)
+            if isinstance(block, dict) and any(secret_shaped(str(k)) for k in block):
+                usage[details] = {scrub(str(k)): v for k, v in block.items()}
+                changed = True
+    for choice in body.get("choices") or []:
+        if not isinstance(choice, dict):
+            continue
+        changed |= _scrub(choice, "finish_reason")
+        message = choice.get("message") if isinstance(choice.get("message"), dict) else choice.get("delta")
+        if isinstance(message, dict):
+            changed |= _scrub(message, "role")
+            for tool_call in message.get("tool_calls") or []:
+                if isinstance(tool_call, dict):
+                    changed |= _scrub(tool_call, "id") | _scrub(tool_call, "type")
+    return changed
 
 
 def _drop_unscannable(body: Any, found: Found, *more: Path) -> None:
@@ -60,9 +99,10 @@ async def guard_json(gw: Gateway, call: Call, principal: Principal, raw: bytes) 
         raise ApiError(502, "The upstream provider sent an invalid response.", code="upstream_error") from None
     if not isinstance(body, dict):
         raise ApiError(502, "The upstream provider sent an invalid response.", code="upstream_error")
+    ids_changed = _scrub_identifiers(body)
     found = textparts.collect(body, Completion)
     if not found.texts and not found.drops:
-        return raw, []
+        return (msgspec.json.encode(body) if ids_changed else raw), []
     _drop_unscannable(body, found)
     warned: list[str] = []
     if found.texts:
@@ -72,7 +112,7 @@ async def guard_json(gw: Gateway, call: Call, principal: Principal, raw: bytes) 
             raise errors.unavailable(exc.service) from None
         except OutputBlocked as exc:
             raise ApiError(400, exc.reason, code="content_policy_violation") from None
-        if texts is found.texts and not found.drops:
+        if texts is found.texts and not found.drops and not ids_changed:
             return raw, warned
         textparts.replace(body, found, texts)
     return msgspec.json.encode(body), warned
@@ -138,6 +178,7 @@ class _Relay:
         self.template: dict[str, Any] = {}
 
     async def chunk(self, chunk: dict[str, Any]) -> dict[str, Any]:
+        _scrub_identifiers(chunk)
         found = textparts.collect(chunk, Chunk)
         _drop_unscannable(chunk, found, *(p[:-1] for p in found.paths if p[-1] is JOINED))
         texts = list(found.texts)

@@ -103,6 +103,9 @@ async def run_chat(
 ) -> Answer:
     """Limits ∥ input guardrails ∥ routing, then the upstream and the output guardrails."""
     gw = gateway(request)
+    if principal.limits.usage_limit_usd is not None and (option := holds.unpriced_option(payload)):
+        raise ApiError(403, f"The option `{option}` cannot be priced, so a key with a USD limit "
+                       "(rule: usage_limit_usd) may not use it.", code="option_not_priced", param=option)  # fmt: skip
     texts = scan_input(payload)
     timing.mark("parse")
     # both limits go upstream and a server may read either: the hold covers the larger one
