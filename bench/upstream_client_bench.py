@@ -127,32 +127,33 @@ async def measure(name: str, stream: bool, concurrency: int, duration: float) ->
 
 
 async def run(args: argparse.Namespace) -> None:
-    mock = subprocess.Popen([sys.executable, str(Path(__file__).with_name("fastmock.py")), "--port", str(PORT)])
-    try:
-        for _ in range(50):
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", PORT)
-                writer.close()
-                break
-            except OSError:
-                await asyncio.sleep(0.1)
-        print(f"{'client':<26} {'body':<5} {'conc':>4} {'req/s':>8} {'CPU µs/req':>11}")
-        for concurrency in args.concurrency:
-            for stream in (False, True):
-                for name in CLIENTS:
-                    rps, us = await measure(name, stream, concurrency, args.duration)
-                    kind = "SSE" if stream else "JSON"
-                    print(f"{name:<26} {kind:<5} {concurrency:>4} {rps:>8.0f} {us:>11.0f}", flush=True)
-    finally:
-        mock.terminate()
-        mock.wait()
+    for _ in range(50):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", PORT)
+            writer.close()
+            break
+        except OSError:
+            await asyncio.sleep(0.1)
+    print(f"{'client':<26} {'body':<5} {'conc':>4} {'req/s':>8} {'CPU µs/req':>11}")
+    for concurrency in args.concurrency:
+        for stream in (False, True):
+            for name in CLIENTS:
+                rps, us = await measure(name, stream, concurrency, args.duration)
+                kind = "SSE" if stream else "JSON"
+                print(f"{name:<26} {kind:<5} {concurrency:>4} {rps:>8.0f} {us:>11.0f}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
-    uvloop.run(run(parser.parse_args()))
+    args = parser.parse_args()
+    mock = subprocess.Popen([sys.executable, str(Path(__file__).with_name("fastmock.py")), "--port", str(PORT)])
+    try:
+        uvloop.run(run(args))
+    finally:
+        mock.terminate()
+        mock.wait()
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from libs.svc import egress
-from libs.svc.egress import Address, EgressPolicy, EgressRefused
+from libs.svc.egress import Address, EgressPolicy
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ class Response:
         self.request = request
         self._content = content
         self._raw = raw
+        self.closed = False
 
     @classmethod
     def of(cls, raw: aiohttp.ClientResponse, request: Request) -> Response:
@@ -98,6 +99,7 @@ class Response:
 
     async def aclose(self) -> None:
         """Release a fully read body's connection to the pool; close one cut short (idempotent)."""
+        self.closed = True
         raw = self._raw
         if raw is None:
             return
@@ -129,9 +131,7 @@ class GuardedResolver(AbstractResolver):
         except OSError as exc:
             raise OSError(f"cannot resolve the provider's host ({exc.strerror or exc})") from None
         good = egress.allowed_addresses(self._policy, resolved, plaintext=egress._plaintext.get())
-        return [
-            ResolveResult(hostname=host, host=str(a), port=port, family=_family(a), proto=0, flags=0) for a in good
-        ]
+        return [ResolveResult(hostname=host, host=str(a), port=port, family=_family(a), proto=0, flags=0) for a in good]
 
     async def close(self) -> None:
         """Nothing to release."""
