@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,6 +160,9 @@ class GuardedClient:
     policy: EgressPolicy
     limit: int = 512
     keepalive_s: float = 4.0
+    ssl_context: ssl.SSLContext | None = None
+    """Certificates are verified against the host name (the system's CAs unless this is given)."""
+    resolver: GuardedResolver | None = None
     _session: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
 
     def _open(self) -> aiohttp.ClientSession:
@@ -168,9 +172,9 @@ class GuardedClient:
                 limit_per_host=0,
                 keepalive_timeout=self.keepalive_s,
                 use_dns_cache=False,
-                resolver=GuardedResolver(self.policy),
+                resolver=self.resolver or GuardedResolver(self.policy),
                 socket_factory=socket_factory(self.policy),
-                ssl=True,
+                ssl=self.ssl_context or True,
             )
             self._session = aiohttp.ClientSession(
                 connector=connector, trust_env=False, auto_decompress=True, skip_auto_headers=("user-agent",)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import msgspec
 import pytest
 
 from libs.contracts.messages import Resolved
+from libs.svc.egress import EgressPolicy
+from libs.svc.egress_http import GuardedClient
 from services.edge.errors import ApiError
 from services.edge.upstream.openai import OpenAIAdapter
 from tests.fakeupstream import Canned, FakeUpstream, canned
@@ -86,3 +90,32 @@ async def test_an_upstream_quoting_the_provider_key_back_never_shows_it() -> Non
     for i in range(len(key) - 7):
         assert key[i : i + 8] not in err.value.message
     assert err.value.message.startswith("Invalid key [REDACTED]; the key starting [REDACTED] and ending [REDACTED]!")
+
+
+async def test_a_pooled_connection_dropped_before_answering_is_resent_once_on_a_new_one() -> None:
+    # each connection answers its first request (keep-alive) and drops the second unanswered
+    answer = msgspec.json.encode(OK)
+    connections: list[int] = []
+
+    async def once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(1)
+        for served in range(2):
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1])
+            await reader.readexactly(length)
+            if served:
+                break
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(answer) + answer)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(once, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = GuardedClient(EgressPolicy(["127.0.0.1/32"]))
+    target = msgspec.structs.replace(TARGET, base_url=f"http://127.0.0.1:{port}/v1")
+    async with server:
+        ad = OpenAIAdapter(client, 1.0)
+        for _ in range(2):
+            assert (await ad.chat(target, {"messages": []}, 10)).usage.prompt_tokens == 3
+    await client.aclose()
+    assert len(connections) == 2, "the second call went out again, on a new connection"
