@@ -26,11 +26,11 @@ import asyncio
 import ipaddress
 import socket
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
+from aiohappyeyeballs import AddrInfoType
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from libs.svc import egress
@@ -142,10 +142,10 @@ def _family(address: Address) -> int:
     return socket.AF_INET6 if address.version == 6 else socket.AF_INET
 
 
-def socket_factory(policy: EgressPolicy) -> Any:
+def socket_factory(policy: EgressPolicy) -> Callable[[AddrInfoType], socket.socket]:
     """aiohttp's socket factory: the last check, on the address the socket will connect to."""
 
-    def _checked_socket(addr_info: tuple[Any, ...]) -> socket.socket:
+    def _checked_socket(addr_info: AddrInfoType) -> socket.socket:
         family, type_, proto, _, sockaddr = addr_info
         egress.allowed_addresses(policy, [ipaddress.ip_address(sockaddr[0])], plaintext=egress._plaintext.get())
         return socket.socket(family=family, type=type_, proto=proto)
