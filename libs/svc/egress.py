@@ -48,8 +48,9 @@ _PATH_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345
 _plaintext: contextvars.ContextVar[bool] = contextvars.ContextVar("bastion_egress_plaintext", default=False)
 
 
-class EgressRefused(httpcore.ConnectError):
-    """A connection the policy does not allow (never made)."""
+class EgressRefused(httpcore.ConnectError, OSError):
+    """A connection the policy does not allow (never made). An ``OSError`` too, so aiohttp's
+    connector reports it as a connection error (:mod:`libs.svc.egress_http`)."""
 
 
 class BadBaseUrl(ValueError):
@@ -164,6 +165,26 @@ def _hostname(host: str) -> bool:
     )
 
 
+def allowed_addresses(policy: EgressPolicy, addresses: Iterable[Address], *, plaintext: bool) -> list[Address]:
+    """Those of ``addresses`` the policy allows (IPv4-mapped ones as IPv4; for plain http only
+    operator-allowed ones); :class:`EgressRefused` if there are none."""
+    reasons: list[str] = []
+    good: list[Address] = []
+    for resolved in addresses:
+        unmapped = resolved.ipv4_mapped if isinstance(resolved, ipaddress.IPv6Address) else None
+        address = unmapped or resolved
+        reason = policy.why_refused(address)
+        if reason is None and plaintext:
+            reason = policy.check_plaintext(address)
+        if reason:
+            reasons.append(reason)
+        else:
+            good.append(address)
+    if not good:
+        raise EgressRefused(f"egress refused: {reasons[0] if reasons else 'no address'}")
+    return good
+
+
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """Resolves, checks and connects to the checked address; anything refused raises
     :class:`EgressRefused` before a packet is sent."""
@@ -186,21 +207,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             addresses = await self.resolve(host, port)
         except OSError as exc:
             raise httpcore.ConnectError(f"cannot resolve the provider's host ({exc.strerror or exc})") from None
-        reasons: list[str] = []
-        good: list[Address] = []
-        for resolved in addresses:
-            unmapped = resolved.ipv4_mapped if isinstance(resolved, ipaddress.IPv6Address) else None
-            address = unmapped or resolved
-            reason = self._policy.why_refused(address)
-            if reason is None and _plaintext.get():
-                reason = self._policy.check_plaintext(address)
-            if reason:
-                reasons.append(reason)
-            else:
-                good.append(address)
-        if not good:
-            raise EgressRefused(f"egress refused: {reasons[0] if reasons else 'no address'}")
-        return good
+        return allowed_addresses(self._policy, addresses, plaintext=_plaintext.get())
 
     async def connect_tcp(
         self,

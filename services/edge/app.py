@@ -6,7 +6,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from litestar import Litestar
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp
@@ -15,7 +14,8 @@ from libs.svc import logs, periodic
 from libs.svc.authfail import FailedAuths
 from libs.svc.bus import Bus, close_quietly, connect
 from libs.svc.clientaddr import client_address_middleware
-from libs.svc.egress import EgressPolicy, guarded_client
+from libs.svc.egress import EgressPolicy
+from libs.svc.egress_http import GuardedClient
 from libs.svc.events import EventBacklogFull, EventPublisher, spool_for
 from libs.svc.requestid import request_id_middleware
 from libs.telemetry import setup as telemetry
@@ -46,10 +46,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     # Idle connections are dropped before the common 5 s server keep-alive (uvicorn's default),
     # so a pooled connection is rarely reused just as the upstream closes it.
     # Every connection is checked against the egress policy (resolved address, no redirects).
-    client = guarded_client(
-        EgressPolicy(settings.upstream_allow),
-        limits=httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=4.0),
-    )
+    client = GuardedClient(EgressPolicy(settings.upstream_allow), limit=512, keepalive_s=4.0)
     connect_s = settings.upstream_connect_timeout_s
     openai = OpenAIAdapter(client, connect_s)
     adapters: dict[str, Adapter] = {

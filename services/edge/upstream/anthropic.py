@@ -12,10 +12,10 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import msgspec
 
 from libs.contracts.messages import Resolved
+from libs.svc.egress_http import Request, Response
 from libs.svc.logs import scrub
 from services.edge.errors import ApiError
 from services.edge.errors import body as error_body
@@ -210,7 +210,7 @@ class AnthropicAdapter(HttpAdapter):
             headers["x-api-key"] = target.api_key
         return headers
 
-    def _request(self, target: Resolved, body: dict[str, Any]) -> httpx.Request:
+    def _request(self, target: Resolved, body: dict[str, Any]) -> Request:
         return self._build(target, target.base_url.rstrip("/") + "/messages", body, self._headers(target))
 
     async def chat(self, target: Resolved, payload: dict[str, Any], prompt_chars: int) -> JsonResult:
@@ -264,7 +264,7 @@ class _StreamToOpenAI:
         return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
                 "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}  # fmt: skip
 
-    async def __call__(self, response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+    async def __call__(self, response: Response) -> AsyncIterator[dict[str, Any]]:
         async for event, data in sse_events(response):
             try:
                 payload = msgspec.json.decode(data)

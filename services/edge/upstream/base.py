@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import re
+import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import httpx
+import aiohttp
 import msgspec
 
 from libs.contracts.messages import Resolved
 from libs.svc import egress
+from libs.svc.egress_http import GuardedClient, Request, Response, timeout
 from libs.svc.logs import scrub
 from services.edge.errors import ApiError
 from services.edge.errors import body as error_body
@@ -67,7 +69,7 @@ class StreamResult:
 
     frames: AsyncIterator[bytes]
     usage: Usage = field(default_factory=Usage)
-    response: httpx.Response | None = None
+    response: Response | None = None
 
     async def close(self) -> None:
         """End the relay and the upstream response, wherever the stream stopped (idempotent)."""
@@ -93,7 +95,7 @@ class Adapter(Protocol):
     async def count(self, target: Resolved, payload: dict[str, Any], prompt_chars: int) -> tuple[int, bool]: ...
 
 
-def upstream_error(response: httpx.Response, message: str | None = None) -> ApiError:
+def upstream_error(response: Response, message: str | None = None) -> ApiError:
     """Map an upstream error status: 429 keeps retry-after, 5xx → 502, 4xx passes through."""
     status = response.status_code
     headers = {}
@@ -111,7 +113,7 @@ def upstream_error(response: httpx.Response, message: str | None = None) -> ApiE
     return ApiError(status, message or "The upstream provider rejected the request.", code="upstream_error")
 
 
-def _retry_delay(response: httpx.Response) -> str | None:
+def _retry_delay(response: Response) -> str | None:
     """Gemini sends no retry-after header; its error body carries ``RetryInfo.retryDelay`` ("7s")."""
     try:
         details = msgspec.json.decode(response.content)["error"]["details"]
@@ -124,9 +126,13 @@ def _retry_delay(response: httpx.Response) -> str | None:
     return None
 
 
-def transport_error(exc: httpx.HTTPError) -> ApiError:
-    """Timeouts → 504; anything else on the wire → 502."""
-    if isinstance(exc, httpx.TimeoutException):
+TransportError = (aiohttp.ClientError, TimeoutError)
+"""What the client raises on the wire (aiohttp's timeouts are ``TimeoutError`` subclasses)."""
+
+
+def transport_error(exc: BaseException) -> ApiError:
+    """Timeouts → 504; anything else on the wire (connect, TLS, protocol, egress refusal) → 502."""
+    if isinstance(exc, TimeoutError):
         return ApiError(504, "The upstream provider did not answer in time.", code="upstream_timeout")
     if egress.refusal(exc):
         return ApiError(502, "The provider's address is not allowed by the gateway's egress policy "
@@ -144,7 +150,7 @@ def estimate_tokens(text_chars: int) -> int:
     return max(1, text_chars // 4)
 
 
-def error_message(response: httpx.Response) -> str | None:
+def error_message(response: Response) -> str | None:
     """The message of an upstream error body (OpenAI, Anthropic and Gemini all nest it under
     ``error.message``), cut short, with anything key-shaped masked and every piece of the key the
     request carried (providers quote part of a rejected key; a provider key may have any shape)."""
@@ -160,16 +166,15 @@ _PIECE = 8
 """Pieces of a credential this long or longer are masked wherever they appear."""
 
 
-def _credentials(response: httpx.Response) -> list[str]:
+def _credentials(response: Response) -> list[str]:
     """The provider key as the request that got ``response`` carried it, in any of the places the
     adapters put it (``authorization: Bearer``, ``x-api-key``, ``x-goog-api-key``, ``?key=``)."""
-    try:
-        request = response.request
-    except RuntimeError:  # a response built without a request (tests)
-        return []
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    values = [token if scheme.lower() == "bearer" else "", request.headers.get("x-api-key", ""),
-              request.headers.get("x-goog-api-key", ""), request.url.params.get("key", "")]  # fmt: skip
+    request = response.request
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    values = [token if scheme.lower() == "bearer" else "", headers.get("x-api-key", ""),
+              headers.get("x-goog-api-key", ""), (query.get("key") or [""])[0]]  # fmt: skip
     return [v.strip() for v in values if len(v.strip()) >= _PIECE]
 
 
@@ -222,47 +227,60 @@ def decode_json(content: bytes) -> dict[str, Any]:
 class HttpAdapter:
     """Pooled HTTP to one upstream protocol: request building, one safe resend, error mapping."""
 
-    def __init__(self, client: httpx.AsyncClient, connect_timeout_s: float) -> None:
+    def __init__(self, client: GuardedClient, connect_timeout_s: float) -> None:
         self._client = client
         self._connect = connect_timeout_s
 
-    def _build(self, target: Resolved, url: str, payload: Any, headers: dict[str, str]) -> httpx.Request:
-        return self._client.build_request(
-            "POST",
+    def _build(self, target: Resolved, url: str, payload: Any, headers: dict[str, str]) -> Request:
+        return Request(
             url,
-            content=msgspec.json.encode(payload),
-            headers={"content-type": "application/json", "accept": "application/json", **headers},
-            timeout=httpx.Timeout(target.timeout_s, connect=self._connect),
+            msgspec.json.encode(payload),
+            {"content-type": "application/json", "accept": "application/json", **headers},
+            timeout(target.timeout_s, self._connect),
         )
 
-    async def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
-        """Send once more if a pooled connection turned out closed before any response came:
-        the upstream did not see the request (the same rule the official SDKs retry by)."""
+    async def _send(self, request: Request) -> Response:
+        """Status and headers of the answer (the body not read yet). Sent once more if the
+        connection closed before any response came: the upstream did not see the request (the
+        same rule the official SDKs retry by; a pooled connection the upstream just dropped)."""
         try:
-            return await self._client.send(request, stream=stream)
-        except httpx.RemoteProtocolError as exc:
-            if "without sending" not in str(exc):
-                raise transport_error(exc) from None
-        except httpx.HTTPError as exc:
+            return await self._client.open(request)
+        except aiohttp.ServerDisconnectedError:
+            pass
+        except TransportError as exc:
             raise transport_error(exc) from None
         try:
-            return await self._client.send(request, stream=stream)
-        except httpx.HTTPError as exc:
+            return await self._client.open(request)
+        except TransportError as exc:
             raise transport_error(exc) from None
 
-    async def _post_json(self, request: httpx.Request) -> dict[str, Any]:
-        """Send, map a non-200 to the client's error, parse the body."""
+    async def _read(self, request: Request) -> Response:
+        """Send and read the whole body (a failure while reading is a transport error, not resent)."""
         response = await self._send(request)
+        try:
+            await response.aread()
+        except TransportError as exc:
+            await response.aclose()
+            raise transport_error(exc) from None
+        return response
+
+    async def _post_json(self, request: Request) -> dict[str, Any]:
+        """Send, map a non-200 to the client's error, parse the body."""
+        response = await self._read(request)
         if response.status_code != 200:
             raise upstream_error(response, error_message(response))
         return decode_json(response.content)
 
-    async def _open_stream(self, request: httpx.Request) -> httpx.Response:
+    async def _open_stream(self, request: Request) -> Response:
         """Send with a streamed body; a non-200 is read, closed and mapped."""
-        response = await self._send(request, stream=True)
+        response = await self._send(request)
         if response.status_code != 200:
-            await response.aread()
-            await response.aclose()
+            try:
+                await response.aread()
+            except TransportError as exc:
+                raise transport_error(exc) from None
+            finally:
+                await response.aclose()
             raise upstream_error(response, error_message(response))
         return response
 
@@ -270,10 +288,7 @@ class HttpAdapter:
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
-_LINE_END = re.compile(rb"\r\n|\r|\n")
-
-
-async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
+async def sse_events(response: Response) -> AsyncIterator[tuple[str, str]]:
     """``(event, data)`` pairs of a server-sent event stream, per the WHATWG parsing rules.
 
     Lines end only at CRLF, LF or CR — not at the other characters ``str.splitlines`` knows
@@ -316,8 +331,8 @@ def _sse_field(line: bytes, data: list[str], event: str) -> str:
 
 
 async def relay_chunks(
-    response: httpx.Response,
-    chunks: Callable[[httpx.Response], AsyncIterator[dict[str, Any]]],
+    response: Response,
+    chunks: Callable[[Response], AsyncIterator[dict[str, Any]]],
     usage_out: Usage,
     prompt_chars: int,
     include_usage: bool,
@@ -350,7 +365,7 @@ async def relay_chunks(
                 _so_far(usage_out, chunks, prompt_chars, completion_chars)
             yield sse(chunk)
         yield DONE
-    except httpx.HTTPError as exc:
+    except TransportError as exc:
         yield error_frame(transport_error(exc))
     finally:
         if not got_usage:

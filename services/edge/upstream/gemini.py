@@ -16,10 +16,10 @@ import urllib.parse
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import msgspec
 
 from libs.contracts.messages import Resolved
+from libs.svc.egress_http import Response
 from services.edge.errors import ApiError
 from services.edge.errors import body as error_body
 from services.edge.formats.common import (
@@ -335,7 +335,7 @@ class _StreamToOpenAI:
         return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
                 "choices": choices}  # fmt: skip
 
-    async def __call__(self, response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+    async def __call__(self, response: Response) -> AsyncIterator[dict[str, Any]]:
         usage: Usage | None = None
         async for _, data in sse_events(response):
             try:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import msgspec
 
 from libs.contracts.messages import Resolved
+from libs.svc.egress_http import Response
 from services.edge.upstream.base import (
     HttpAdapter,
     JsonResult,
@@ -48,7 +48,7 @@ class OpenAIAdapter(HttpAdapter):
         payload = {**_native(payload), "model": target.upstream_model, "stream": False}
         payload.pop("stream_options", None)
         request = self._build(target, self._url(target, "/chat/completions"), payload, _headers(target))
-        response = await self._send(request)
+        response = await self._read(request)
         if response.status_code != 200:
             raise upstream_error(response, error_message(response))
         parsed = decode_json(response.content)
@@ -88,7 +88,7 @@ class OpenAIAdapter(HttpAdapter):
         return estimate_tokens(prompt_chars), True
 
 
-async def _chunks(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+async def _chunks(response: Response) -> AsyncIterator[dict[str, Any]]:
     """OpenAI's stream as chunk objects, up to ``[DONE]``; unparseable frames are dropped. The body
     is read to its end, so the connection goes back to the pool instead of being closed."""
     done = False

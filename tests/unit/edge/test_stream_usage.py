@@ -5,21 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import msgspec
 
-from services.edge.upstream.base import StreamResult, Usage, relay_chunks
+from libs.svc.egress_http import Response
+from services.edge.upstream.base import StreamResult, Usage, relay_chunks, sse_events
+from tests.fakeupstream import response
 
 
-def _response(chunks: list[dict[str, Any]]) -> httpx.Response:
+def _response(chunks: list[dict[str, Any]]) -> Response:
     body = b"".join(b"data: " + msgspec.json.encode(c) + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
-    return httpx.Response(200, content=body)
+    return response(200, body)
 
 
-async def _chunks(response: httpx.Response) -> Any:
-    async for line in response.aiter_lines():
-        if line.startswith("data: {"):
-            yield msgspec.json.decode(line[6:])
+async def _chunks(upstream: Response) -> Any:
+    async for _, data in sse_events(upstream):
+        if data.startswith("{"):
+            yield msgspec.json.decode(data)
 
 
 def _delta(text: str) -> dict[str, Any]:
@@ -45,4 +46,4 @@ async def test_closing_a_stream_that_never_started_still_closes_the_upstream() -
     usage = Usage()
     result = StreamResult(frames=relay_chunks(response, _chunks, usage, 10, False), usage=usage, response=response)
     await result.close()
-    assert response.is_closed
+    assert response.closed

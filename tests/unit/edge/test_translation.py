@@ -7,11 +7,11 @@ import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import msgspec
 import pytest
 
 from libs.contracts.messages import Resolved
+from libs.svc.egress_http import Request
 from services.edge.errors import ApiError
 from services.edge.formats.anthropic import (
     MessagesRequest,
@@ -21,6 +21,7 @@ from services.edge.formats.anthropic import (
 )
 from services.edge.upstream.anthropic import AnthropicAdapter, from_anthropic, to_anthropic
 from services.edge.upstream.gemini import GeminiAdapter, from_gemini, to_gemini
+from tests.fakeupstream import Canned, FakeUpstream, canned
 
 IMG = "data:image/png;base64,iVBORw0KGgo="
 TOOLS = [{"type": "function", "function": {"name": "lookup", "description": "find", "parameters": {
@@ -41,8 +42,8 @@ def target(adapter: str) -> Resolved:
                     api_key="sk-upstream-secret")  # fmt: skip
 
 
-def client(handler: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+def client(handler: Any) -> Any:
+    return FakeUpstream(handler)
 
 
 async def collect(frames: AsyncIterator[bytes]) -> list[Any]:
@@ -116,19 +117,19 @@ STREAM = [
 
 
 async def test_anthropic_stream_becomes_openai_chunks() -> None:
-    seen: list[httpx.Request] = []
+    seen: list[Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Canned:
         seen.append(request)
-        return httpx.Response(200, content=anthropic_sse(STREAM), headers={"content-type": "text/event-stream"})
+        return canned(200, content=anthropic_sse(STREAM), headers={"content-type": "text/event-stream"})
 
     adapter = AnthropicAdapter(client(handler), 1.0)
     result = await adapter.stream(target("anthropic"), {"model": "claude", "messages": CONVERSATION}, 40, True)
     chunks = await collect(result.frames)
-    assert str(seen[0].url) == "http://up/v1/messages"
+    assert seen[0].url == "http://up/v1/messages"
     assert seen[0].headers["x-api-key"] == "sk-upstream-secret"
     assert seen[0].headers["anthropic-version"] == "2023-06-01"
-    assert msgspec.json.decode(seen[0].content)["stream"] is True
+    assert msgspec.json.decode(seen[0].body)["stream"] is True
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[:-1] if c["choices"])
     assert text == "Hello"
     args = "".join(tc["function"]["arguments"] for c in chunks[:-1] if c["choices"]
@@ -142,8 +143,8 @@ async def test_anthropic_stream_becomes_openai_chunks() -> None:
 
 
 async def test_anthropic_errors_map_to_the_clients_statuses() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(429, headers={"retry-after": "9"},
+    def handler(request: Request) -> Canned:
+        return canned(429, headers={"retry-after": "9"},
                               json={"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}})  # fmt: skip
 
     with pytest.raises(ApiError) as err:
@@ -152,8 +153,8 @@ async def test_anthropic_errors_map_to_the_clients_statuses() -> None:
         )
     assert (err.value.status, err.value.headers, err.value.message) == (429, {"retry-after": "9"}, "slow down")
 
-    def overloaded(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(529, json={"type": "error", "error": {"type": "overloaded_error", "message": "o"}})
+    def overloaded(request: Request) -> Canned:
+        return canned(529, json={"type": "error", "error": {"type": "overloaded_error", "message": "o"}})
 
     with pytest.raises(ApiError) as err:
         await AnthropicAdapter(client(overloaded), 1.0).chat(target("anthropic"), {"model": "c", "messages": []}, 4)
@@ -201,17 +202,17 @@ async def test_gemini_stream_with_crlf_becomes_openai_chunks() -> None:
          "usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 2, "totalTokenCount": 6}},
     ]  # fmt: skip
     raw = b"".join(b"data: " + msgspec.json.encode(e) + b"\r\n\r\n" for e in events)
-    seen: list[httpx.Request] = []
+    seen: list[Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Canned:
         seen.append(request)
-        return httpx.Response(200, content=raw, headers={"content-type": "text/event-stream"})
+        return canned(200, content=raw, headers={"content-type": "text/event-stream"})
 
     result = await GeminiAdapter(client(handler), 1.0).stream(
         target("gemini"), {"model": "g", "messages": CONVERSATION}, 8, False
     )
     chunks = await collect(result.frames)
-    assert str(seen[0].url) == "http://up/v1/models/m-up:streamGenerateContent?alt=sse"
+    assert seen[0].url == "http://up/v1/models/m-up:streamGenerateContent?alt=sse"
     assert seen[0].headers["x-goog-api-key"] == "sk-upstream-secret"
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c != "[DONE]" and c["choices"])
     assert text == "Hi there"
@@ -220,10 +221,10 @@ async def test_gemini_stream_with_crlf_becomes_openai_chunks() -> None:
 
 
 async def test_gemini_embeddings_in_openai_base64() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        assert request.url.path.endswith(":batchEmbedContents")
-        n = len(msgspec.json.decode(request.content)["requests"])
-        return httpx.Response(200, json={"embeddings": [{"values": [0.5, -1.0]}] * n})
+    def handler(request: Request) -> Canned:
+        assert request.url.endswith(":batchEmbedContents")
+        n = len(msgspec.json.decode(request.body)["requests"])
+        return canned(200, json={"embeddings": [{"values": [0.5, -1.0]}] * n})
 
     result = await GeminiAdapter(client(handler), 1.0).embed(
         target("gemini"), {"model": "e", "input": ["a", "b"], "encoding_format": "base64"}, 2

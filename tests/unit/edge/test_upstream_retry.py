@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import httpx
+import asyncio
+
+import aiohttp
 import msgspec
 import pytest
 
 from libs.contracts.messages import Resolved
+from libs.svc.egress import EgressPolicy
+from libs.svc.egress_http import GuardedClient
 from services.edge.errors import ApiError
 from services.edge.upstream.openai import OpenAIAdapter
+from tests.fakeupstream import Canned, FakeUpstream, canned
 
 TARGET = Resolved(provider_id="p", provider="mock", adapter="openai_compatible", base_url="http://up/v1",
                   upstream_model="m")  # fmt: skip
@@ -19,36 +24,36 @@ OK = {"id": "x", "choices": [{"index": 0, "message": {"role": "assistant", "cont
 def adapter(responses: list[object]) -> tuple[OpenAIAdapter, list[int]]:
     calls: list[int] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: object) -> Canned:
         calls.append(1)
         item = responses[len(calls) - 1]
         if isinstance(item, Exception):
             raise item
-        assert isinstance(item, httpx.Response)
+        assert isinstance(item, Canned)
         return item
 
-    return OpenAIAdapter(httpx.AsyncClient(transport=httpx.MockTransport(handler)), 1.0), calls
+    return OpenAIAdapter(FakeUpstream(handler), 1.0), calls  # type: ignore[arg-type]
 
 
 async def test_resends_once_after_a_stale_connection() -> None:
-    ad, calls = adapter([httpx.RemoteProtocolError("Server disconnected without sending a response."),
-                         httpx.Response(200, json=OK)])  # fmt: skip
+    ad, calls = adapter([aiohttp.ServerDisconnectedError(),
+                         canned(200, json=OK)])  # fmt: skip
     result = await ad.chat(TARGET, {"messages": []}, 10)
     assert result.usage.prompt_tokens == 3
     assert len(calls) == 2
 
 
 async def test_other_failures_are_not_retried_and_map_to_502_504() -> None:
-    ad, calls = adapter([httpx.ReadTimeout("slow")])
+    ad, calls = adapter([aiohttp.SocketTimeoutError("slow")])
     with pytest.raises(ApiError) as timeout:
         await ad.chat(TARGET, {"messages": []}, 10)
     assert timeout.value.status == 504
     assert len(calls) == 1
-    ad, _ = adapter([httpx.Response(500, json={"error": {"message": "boom"}})])
+    ad, _ = adapter([canned(500, json={"error": {"message": "boom"}})])
     with pytest.raises(ApiError) as upstream:
         await ad.chat(TARGET, {"messages": []}, 10)
     assert upstream.value.status == 502
-    ad, _ = adapter([httpx.Response(429, headers={"retry-after": "7"}, json={"error": {"message": "slow down"}})])
+    ad, _ = adapter([canned(429, headers={"retry-after": "7"}, json={"error": {"message": "slow down"}})])
     with pytest.raises(ApiError) as limited:
         await ad.chat(TARGET, {"messages": []}, 10)
     assert limited.value.status == 429
@@ -57,14 +62,14 @@ async def test_other_failures_are_not_retried_and_map_to_502_504() -> None:
 
 async def test_upstream_error_messages_never_carry_key_material() -> None:
     quoted = "Incorrect API key provided: sk-proj-abcdefghijklmnopqrstuvwxyz123456. Find yours at platform."
-    ad, _ = adapter([httpx.Response(401, json={"error": {"message": quoted}})])
+    ad, _ = adapter([canned(401, json={"error": {"message": quoted}})])
     with pytest.raises(ApiError) as err:
         await ad.chat(TARGET, {"messages": []}, 10)
     assert err.value.status == 502  # the gateway's provider key failed: not the client's to fix
     assert "sk-proj-" not in err.value.message
 
     google = "API key not valid: AIzaSyA1234567890abcdefghijklmnopqrstuv. Please pass a valid API key."
-    ad, _ = adapter([httpx.Response(400, json={"error": {"message": google}})])
+    ad, _ = adapter([canned(400, json={"error": {"message": google}})])
     with pytest.raises(ApiError) as err:
         await ad.chat(TARGET, {"messages": []}, 10)
     assert err.value.status == 400
@@ -78,10 +83,39 @@ async def test_an_upstream_quoting_the_provider_key_back_never_shows_it() -> Non
     key = "cnry.Zq8x0Lw2Vb7Nm4Kj6Hg1Fd3Sa5Pp9+/"
     target = msgspec.structs.replace(TARGET, api_key=key)
     quoted = f"Invalid key {key}; the key starting {key[:12]} and ending {key[-10:]}! is not allowed ({key[5:20]})."
-    ad, _ = adapter([httpx.Response(400, json={"error": {"message": quoted}})])
+    ad, _ = adapter([canned(400, json={"error": {"message": quoted}})])
     with pytest.raises(ApiError) as err:
         await ad.chat(target, {"messages": []}, 10)
     assert err.value.status == 400
     for i in range(len(key) - 7):
         assert key[i : i + 8] not in err.value.message
     assert err.value.message.startswith("Invalid key [REDACTED]; the key starting [REDACTED] and ending [REDACTED]!")
+
+
+async def test_a_pooled_connection_dropped_before_answering_is_resent_once_on_a_new_one() -> None:
+    # each connection answers its first request (keep-alive) and drops the second unanswered
+    answer = msgspec.json.encode(OK)
+    connections: list[int] = []
+
+    async def once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(1)
+        for served in range(2):
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1])
+            await reader.readexactly(length)
+            if served:
+                break
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(answer) + answer)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(once, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = GuardedClient(EgressPolicy(["127.0.0.1/32"]))
+    target = msgspec.structs.replace(TARGET, base_url=f"http://127.0.0.1:{port}/v1")
+    async with server:
+        ad = OpenAIAdapter(client, 1.0)
+        for _ in range(2):
+            assert (await ad.chat(target, {"messages": []}, 10)).usage.prompt_tokens == 3
+    await client.aclose()
+    assert len(connections) == 2, "the second call went out again, on a new connection"
