@@ -55,8 +55,10 @@ RETRY_MAX_S = 5.0
 
 PULL_BATCH = 256
 """Messages per pull: whatever has arrived, up to this many, is stored in one batch."""
-LINGER_S = 0.002
-"""How long a batch waits for the rest of its pull's messages before it is stored."""
+LINGER_S = 0.001
+"""A batch is stored once no event joined it for this long (a pull's messages arrive back to back)…"""
+MAX_WAIT_S = 0.02
+"""… or once its first event has waited this long."""
 
 Store = Callable[[Any], Awaitable[bool]]
 StoreBatch = Callable[[list[Any]], Awaitable[list["Rejected | None"]]]
@@ -99,7 +101,8 @@ class Rejected(Exception):
 
 
 class Batcher:
-    """Gathers the events submitted within ``linger_s`` (at most ``max_size``) into one ``store_batch``.
+    """Gathers events submitted back to back (at most ``max_size``; none waiting more than
+    ``max_wait_s``) into one ``store_batch``.
 
     Each :meth:`submit` returns once its event's batch committed (or raises what storing it
     raised). A batch that fails with a transient error fails every submitter, which retries in
@@ -108,39 +111,58 @@ class Batcher:
     """
 
     def __init__(self, store: Store, store_batch: StoreBatch, *, max_size: int = PULL_BATCH,
-                 linger_s: float = LINGER_S) -> None:  # fmt: skip
+                 linger_s: float = LINGER_S, max_wait_s: float = MAX_WAIT_S) -> None:  # fmt: skip
         self._store, self._store_batch = store, store_batch
-        self._max_size, self._linger_s = max_size, linger_s
-        self._pending: list[tuple[Any, asyncio.Future[None]]] = []
+        self._max_size, self._linger_s, self._max_wait_s = max_size, linger_s, max_wait_s
+        self._pending: list[tuple[int, Any, asyncio.Future[None]]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._first = self._last = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._one_at_a_time = asyncio.Lock()  # batches stored in the order they were gathered
 
-    async def submit(self, event: Any) -> None:
-        """Store ``event`` with the others submitted about now; raise what storing it raised."""
+    async def submit(self, event: Any, order: int = 0) -> None:
+        """Store ``event`` with the others submitted about now, in ``order`` (its stream sequence);
+        raise what storing it raised."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._pending.append((event, future))
+        self._pending.append((order, event, future))
+        self._last = loop.time()
         if len(self._pending) >= self._max_size:
             self._flush()
         elif self._timer is None:
-            self._timer = loop.call_later(self._linger_s, self._flush)
+            self._first = self._last
+            self._timer = loop.call_later(self._linger_s, self._tick)
         await future
+
+    def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        due = min(self._last + self._linger_s, self._first + self._max_wait_s)
+        if now < due:
+            self._timer = loop.call_later(due - now, self._tick)
+        else:
+            self._flush()
 
     def _flush(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         batch, self._pending = self._pending, []
+        batch.sort(key=lambda item: item[0])  # concurrent consumers submit in no fixed order
         if batch:
             task = asyncio.get_running_loop().create_task(self._run(batch))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, batch: list[tuple[Any, asyncio.Future[None]]]) -> None:
+    async def _run(self, batch: list[tuple[int, Any, asyncio.Future[None]]]) -> None:
+        async with self._one_at_a_time:
+            await self._store_all(batch)
+
+    async def _store_all(self, batch: list[tuple[int, Any, asyncio.Future[None]]]) -> None:
         try:
-            outcomes = await self._store_batch([event for event, _ in batch])
+            outcomes = await self._store_batch([event for _, event, _ in batch])
         except TRANSIENT as exc:
-            for _, future in batch:
+            for _, _, future in batch:
                 _settle(future, exc)
             return
         except Exception as exc:  # noqa: BLE001 - isolate the message at fault: store them one by one
@@ -148,11 +170,11 @@ class Batcher:
                         extra={"size": len(batch), "error_type": type(exc).__name__})  # fmt: skip
             await self._one_by_one(batch)
             return
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
+        for (_, _, future), outcome in zip(batch, outcomes, strict=True):
             _settle(future, outcome)
 
-    async def _one_by_one(self, batch: list[tuple[Any, asyncio.Future[None]]]) -> None:
-        for event, future in batch:
+    async def _one_by_one(self, batch: list[tuple[int, Any, asyncio.Future[None]]]) -> None:
+        for _, event, future in batch:
             try:
                 await self._store(event)
             except Exception as exc:  # noqa: BLE001 - handed to that event's consumer
@@ -225,7 +247,7 @@ def durable_consumer(
     With ``store_batch``, the events of one pull are stored together (:class:`Batcher`).
     """
     codec: Codec[Any] = Codec(message_type)
-    put: Callable[[Any], Awaitable[object]] = Batcher(store, store_batch).submit if store_batch else store
+    batcher = Batcher(store, store_batch) if store_batch else None
     name, file = spec.durable, file_letter or broker_filer(broker)
 
     async def dead_letter(message: NatsMessage, body: bytes, reason: str, detail: str) -> None:
@@ -249,7 +271,7 @@ def durable_consumer(
         delay = 0.2
         while True:
             try:
-                await put(event)
+                await (batcher.submit(event, _position(message)[1]) if batcher else store(event))
                 return
             except PERMANENT:
                 raise
