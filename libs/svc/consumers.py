@@ -111,8 +111,8 @@ class Batcher:
     """
 
     def __init__(self, store: Store, store_batch: StoreBatch, *, max_size: int = PULL_BATCH,
-                 wait_s: float = BATCH_WAIT_S) -> None:  # fmt: skip
-        self._store, self._store_batch = store, store_batch
+                 wait_s: float = BATCH_WAIT_S, name: str = "") -> None:  # fmt: skip
+        self._store, self._store_batch, self._name = store, store_batch, name
         self._max_size, self._wait_s = max_size, wait_s
         self._pending: list[tuple[int, Any, asyncio.Future[None]]] = []
         self._timer: asyncio.TimerHandle | None = None
@@ -158,6 +158,8 @@ class Batcher:
                         extra={"size": len(batch), "error_type": type(exc).__name__})  # fmt: skip
             await self._one_by_one(batch)
             return
+        metrics.BATCHES.inc(consumer=self._name)
+        metrics.BATCHED_EVENTS.inc(len(batch), consumer=self._name)
         for (_, _, future), outcome in zip(batch, outcomes, strict=True):
             _settle(future, outcome)
 
@@ -236,7 +238,7 @@ def durable_consumer(
     With ``store_batch``, the events of one pull are stored together (:class:`Batcher`).
     """
     codec: Codec[Any] = Codec(message_type)
-    batcher = Batcher(store, store_batch, wait_s=batch_wait_s) if store_batch else None
+    batcher = Batcher(store, store_batch, wait_s=batch_wait_s, name=spec.durable) if store_batch else None
     name, file = spec.durable, file_letter or broker_filer(broker)
 
     async def dead_letter(message: NatsMessage, body: bytes, reason: str, detail: str) -> None:
