@@ -144,11 +144,17 @@ class Batcher:
 
     async def _run(self, batch: list[tuple[int, Any, asyncio.Future[None]]]) -> None:
         async with self._one_at_a_time:
-            await self._store_all(batch)
+            try:
+                await self._store_all(batch)
+            finally:  # never leave a consumer waiting: an unsettled message is nacked and redelivered
+                for _, _, future in batch:
+                    _settle(future, RuntimeError("batch outcome missing"))
 
     async def _store_all(self, batch: list[tuple[int, Any, asyncio.Future[None]]]) -> None:
         try:
             outcomes = await self._store_batch([event for _, event, _ in batch])
+            if len(outcomes) != len(batch):
+                raise RuntimeError("one outcome per event expected")
         except TRANSIENT as exc:
             for _, _, future in batch:
                 _settle(future, exc)
