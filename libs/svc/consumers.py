@@ -13,6 +13,16 @@ No message may stop a consumer (issue 10, defect 1). Each message ends in one of
   ``python -m libs.stack deadletters replay`` publishes it again once the cause is fixed.
 
 If filing the dead letter fails, the message is nacked, never dropped.
+
+**Batches** (issue 11). Pulls fetch up to ``PULL_BATCH`` messages and go on while earlier ones are
+handled (up to ``2 * PULL_BATCH`` in flight); each message is decoded and checked on its own, and
+the ones to store within ``BATCH_WAIT_S`` are handed together, in stream order, to the service's
+``store_batch`` (one transaction for all of them) through a :class:`Batcher`; every message is
+acked only once its batch committed. ``store_batch`` answers, per event, ``None`` (stored, or already stored) or a
+:class:`Rejected` (dead-letter that one; the others are stored). If the batch fails as a whole, a
+transient error is retried in place like a single message's, and any other error stores the
+batch's events again one at a time with ``store``, so a poison message is isolated and
+dead-lettered while the rest are stored.
 """
 
 from __future__ import annotations
@@ -44,7 +54,15 @@ BACKOFF_S = (1.0, 5.0, 15.0, 30.0)
 RETRY_MAX_S = 5.0
 """Longest pause between in-place retries while the database is unreachable."""
 
+PULL_BATCH = 256
+"""Messages per pull: whatever has arrived, up to this many, is stored in one batch."""
+BATCH_WAIT_S = 0.05
+"""A batch is stored when it is full or its first event has waited this long: at a few hundred
+events a second that gathers tens of them per transaction, for 50 ms more before an event is stored."""
+
 Store = Callable[[Any], Awaitable[bool]]
+StoreBatch = Callable[[list[Any]], Awaitable[list["Rejected | None"]]]
+"""Store events in one transaction: per event ``None`` (stored or already stored) or why it was refused."""
 Check = Callable[[str, Any], str | None]
 """``(subject, event) -> None`` if the event may be stored, else a short fixed reason."""
 FileLetter = Callable[[DeadLetter], Awaitable[None]]
@@ -80,6 +98,94 @@ class Rejected(Exception):
         super().__init__(reason)
         self.reason = reason
         self.detail = detail
+
+
+class Batcher:
+    """Gathers the events submitted within ``wait_s`` of the first (at most ``max_size``) into one
+    ``store_batch``; batches are stored one at a time, in the order they were gathered.
+
+    Each :meth:`submit` returns once its event's batch committed (or raises what storing it
+    raised). A batch that fails with a transient error fails every submitter, which retries in
+    place; one that fails otherwise is stored again event by event, in order, with ``store``, so
+    each submitter gets its own event's outcome.
+    """
+
+    def __init__(self, store: Store, store_batch: StoreBatch, *, max_size: int = PULL_BATCH,
+                 wait_s: float = BATCH_WAIT_S, name: str = "") -> None:  # fmt: skip
+        self._store, self._store_batch, self._name = store, store_batch, name
+        self._max_size, self._wait_s = max_size, wait_s
+        self._pending: list[tuple[int, Any, asyncio.Future[None]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._one_at_a_time = asyncio.Lock()  # batches stored in the order they were gathered
+
+    async def submit(self, event: Any, order: int = 0) -> None:
+        """Store ``event`` with the others submitted about now, in ``order`` (its stream sequence);
+        raise what storing it raised."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._pending.append((order, event, future))
+        if len(self._pending) >= self._max_size:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self._wait_s, self._flush)
+        await future
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._pending = self._pending, []
+        batch.sort(key=lambda item: item[0])  # concurrent consumers submit in no fixed order
+        if batch:
+            task = asyncio.get_running_loop().create_task(self._run(batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, batch: list[tuple[int, Any, asyncio.Future[None]]]) -> None:
+        async with self._one_at_a_time:
+            try:
+                await self._store_all(batch)
+            finally:  # never leave a consumer waiting: an unsettled message is nacked and redelivered
+                for _, _, future in batch:
+                    _settle(future, RuntimeError("batch outcome missing"))
+
+    async def _store_all(self, batch: list[tuple[int, Any, asyncio.Future[None]]]) -> None:
+        try:
+            outcomes = await self._store_batch([event for _, event, _ in batch])
+            if len(outcomes) != len(batch):
+                raise RuntimeError("one outcome per event expected")
+        except TRANSIENT as exc:
+            for _, _, future in batch:
+                _settle(future, exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - isolate the message at fault: store them one by one
+            log.warning("batch not stored; storing its events one by one",
+                        extra={"size": len(batch), "error_type": type(exc).__name__})  # fmt: skip
+            await self._one_by_one(batch)
+            return
+        metrics.BATCHES.inc(consumer=self._name)
+        metrics.BATCHED_EVENTS.inc(len(batch), consumer=self._name)
+        for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+            _settle(future, outcome)
+
+    async def _one_by_one(self, batch: list[tuple[int, Any, asyncio.Future[None]]]) -> None:
+        for _, event, future in batch:
+            try:
+                await self._store(event)
+            except Exception as exc:  # noqa: BLE001 - handed to that event's consumer
+                _settle(future, exc)
+            else:
+                _settle(future, None)
+
+
+def _settle(future: asyncio.Future[None], outcome: BaseException | None) -> None:
+    if future.done():  # its consumer was cancelled (shutdown): the message is redelivered
+        return
+    if outcome is None:
+        future.set_result(None)
+    else:
+        future.set_exception(outcome)
 
 
 async def raw_body(msg: Any) -> bytes:
@@ -125,18 +231,21 @@ def durable_consumer(
     store: Store,
     *,
     check: Check | None = None,
+    store_batch: StoreBatch | None = None,
     file_letter: FileLetter | None = None,
     inbox_prefix: str = "_INBOX",
     backoff_s: tuple[float, ...] = BACKOFF_S,
+    batch_wait_s: float = BATCH_WAIT_S,
 ) -> None:
     """Consume ``spec``'s stream with its shared durable pull consumer.
 
     Replicas share the durable, so they split the work. See the module docstring for what
     happens to each message; ``check`` vets an event against its subject before it is stored.
+    With ``store_batch``, the events of one pull are stored together (:class:`Batcher`).
     """
     codec: Codec[Any] = Codec(message_type)
-    name = spec.durable
-    file = file_letter or broker_filer(broker)
+    batcher = Batcher(store, store_batch, wait_s=batch_wait_s, name=spec.durable) if store_batch else None
+    name, file = spec.durable, file_letter or broker_filer(broker)
 
     async def dead_letter(message: NatsMessage, body: bytes, reason: str, detail: str) -> None:
         stream, seq, deliveries = _position(message)
@@ -159,7 +268,7 @@ def durable_consumer(
         delay = 0.2
         while True:
             try:
-                await store(event)
+                await (batcher.submit(event, _position(message)[1]) if batcher else store(event))
                 return
             except PERMANENT:
                 raise
@@ -176,7 +285,8 @@ def durable_consumer(
         stream=streams.jstream(spec.stream),
         durable=spec.durable,
         config=streams.consumer_config(spec),
-        pull_sub=PullSub(batch_size=64, timeout=1.0),
+        pull_sub=PullSub(batch_size=PULL_BATCH, timeout=1.0),
+        max_workers=2 * PULL_BATCH,  # pulls go on while a batch gathers or is stored
         decoder=raw_body,
         ack_policy=AckPolicy.MANUAL,
         inbox_prefix=f"{inbox_prefix}.".encode(),  # the bus user's own inbox (libs/stack/nats_users.py)

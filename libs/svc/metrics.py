@@ -58,3 +58,11 @@ def render() -> str:
 DEAD_LETTERS = Counter(
     "bastion_dead_letters_total", "Durable events a consumer dead-lettered instead of storing", ("consumer", "reason")
 )
+BATCHES = Counter(
+    "bastion_consumer_batches_total", "Batches a durable consumer stored in one transaction", ("consumer",)
+)
+BATCHED_EVENTS = Counter(
+    "bastion_consumer_batched_events_total",
+    "Events in those batches (their mean size: events / batches)",
+    ("consumer",),
+)

@@ -17,7 +17,8 @@ async def run() -> None:
     settings = load(BaseSettings)
     pool = await create_pool(settings.db_dsn, max_size=5)
     broker = runner.make_broker(settings, handlers.SERVICE)
-    handlers.register(broker, functools.partial(store.append, pool), inbox_prefix(settings))
+    handlers.register(broker, functools.partial(store.append, pool), inbox_prefix(settings),
+                      append_batch=functools.partial(store.append_batch, pool))  # fmt: skip
 
     try:
         await runner.serve(Service(handlers.SERVICE), settings, broker=broker, ready=ready_check(pool))

@@ -42,12 +42,18 @@ async def run() -> None:
     default_max = int(os.environ.get("BASTION_DEFAULT_MAX_TOKENS", DEFAULT_MAX_TOKENS))
     pool = await create_pool(settings.db_dsn, max_size=10)
 
-    async def record(event: UsageEvent) -> bool:
+    def priced(event: UsageEvent) -> store.Priced:
         price = pricing.price_of(prices, event.model, event.default_price, event.provider)
         cost = 0 if price is None else pricing.cost_micros(
             price, event.prompt_tokens, event.completion_tokens, event.cached_tokens
         )  # fmt: skip
-        return await store.record(pool, event, cost, price is not None)
+        return event, cost, price is not None
+
+    async def record(event: UsageEvent) -> bool:
+        return await store.record(pool, *priced(event))
+
+    async def record_batch(events: list[UsageEvent]) -> list[bool]:
+        return await store.record_batch(pool, [priced(event) for event in events])
 
     svc = Service(handlers.SERVICE)
 
@@ -65,7 +71,7 @@ async def run() -> None:
         return await limits.grant(pool, req, price, default_max)
 
     broker = runner.make_broker(settings, handlers.SERVICE)
-    handlers.register(broker, record, inbox_prefix(settings))
+    handlers.register(broker, record, inbox_prefix(settings), record_batch=record_batch)
     try:
         await runner.serve(svc, settings, broker=broker, ready=ready_check(pool), resources=[reservation_sweeper(pool)])
     finally:

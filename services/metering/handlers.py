@@ -10,11 +10,12 @@ from faststream.nats import NatsBroker
 from libs.contracts import normalise, subjects
 from libs.contracts.messages import UsageEvent
 from libs.svc import streams
-from libs.svc.consumers import FileLetter, durable_consumer
+from libs.svc.consumers import FileLetter, Rejected, durable_consumer
 from libs.svc.events import subject_token
 
 SERVICE = "metering"
 Record = Callable[[UsageEvent], Awaitable[bool]]
+RecordBatch = Callable[[list[UsageEvent]], Awaitable[list[bool]]]
 
 
 def check(subject: str, event: UsageEvent) -> str | None:
@@ -25,12 +26,22 @@ def check(subject: str, event: UsageEvent) -> str | None:
 
 
 def register(
-    broker: NatsBroker, record: Record, inbox_prefix: str = "_INBOX", file_letter: FileLetter | None = None
+    broker: NatsBroker,
+    record: Record,
+    inbox_prefix: str = "_INBOX",
+    file_letter: FileLetter | None = None,
+    record_batch: RecordBatch | None = None,
 ) -> None:
-    """Consume usage events with the shared durable consumer (normalised again before storing)."""
+    """Consume usage events with the shared durable consumer (normalised again before storing);
+    with ``record_batch``, each pull's events in one transaction."""
 
     async def store(event: UsageEvent) -> bool:
         return await record(normalise.usage(event))
 
+    async def store_batch(events: list[UsageEvent]) -> list[Rejected | None]:
+        assert record_batch is not None
+        await record_batch([normalise.usage(event) for event in events])
+        return [None] * len(events)
+
     durable_consumer(broker, streams.METERING, UsageEvent, store, check=check, inbox_prefix=inbox_prefix,
-                     file_letter=file_letter)  # fmt: skip
+                     file_letter=file_letter, store_batch=store_batch if record_batch else None)  # fmt: skip

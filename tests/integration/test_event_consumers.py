@@ -36,6 +36,10 @@ def audit(i: int, org: str) -> AuditEvent:
                       request_id=f"req-{org}-{i}")  # fmt: skip
 
 
+async def _priced_batch(pool: asyncpg.Pool, events: list[UsageEvent]) -> list[bool]:
+    return await metering_store.record_batch(pool, [(e, 0, False) for e in events])
+
+
 async def _count(pool: asyncpg.Pool, sql: str, org: str) -> int:
     return int(await pool.fetchval(sql, org))
 
@@ -47,8 +51,10 @@ async def test_events_are_stored_exactly_once_and_chained(nats_url: str, cluster
     metering_pool = await create_pool(service_dsn(cluster, "metering"))
     audit_pool = await create_pool(service_dsn(cluster, "audit"))
     broker = NatsBroker(nats_url, logger=None)
-    metering_handlers.register(broker, functools.partial(metering_store.record, metering_pool))
-    audit_handlers.register(broker, functools.partial(audit_store.append, audit_pool))
+    metering_handlers.register(broker, functools.partial(metering_store.record, metering_pool),
+                               record_batch=functools.partial(_priced_batch, metering_pool))  # fmt: skip
+    audit_handlers.register(broker, functools.partial(audit_store.append, audit_pool),
+                            append_batch=functools.partial(audit_store.append_batch, audit_pool))  # fmt: skip
     nc = await nats.connect(nats_url)
     for spec in ALL:
         await ensure(nc.jetstream(), spec)
