@@ -84,7 +84,7 @@ def test_catastrophic_looking_input_is_linear() -> None:
     for text in ("a" * 100_000 + "!", "ab" * 50_000, "1." * 50_000):
         t0 = time.perf_counter()
         assert rules.match(text) == []
-        assert time.perf_counter() - t0 < 0.1  # loose: a safety check, not a benchmark
+        assert time.perf_counter() - t0 < 2.0  # loose: catastrophic backtracking would take minutes
 
 
 def test_many_matches_are_capped_and_fail_closed() -> None:
@@ -92,6 +92,6 @@ def test_many_matches_are_capped_and_fail_closed() -> None:
     text = "x" * 50_000
     t0 = time.perf_counter()
     hits = rules.match(text)
-    assert time.perf_counter() - t0 < 0.5
+    assert time.perf_counter() - t0 < 2.0  # loose: a safety check (linear time), not a benchmark
     assert len(hits) == 1001
     assert (hits[-1].start, hits[-1].end) == (1000, len(text))
