@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from libs.contracts.messages import Finding, GuardVerdict
 from libs.crypto import apikeys
 from services.edge.outscan import StreamGuard, apply_redactions
-from services.edge.upstream.base import sse_events
+from services.edge.upstream.sse import sse_events
 from services.guardrails.detectors.engine import detect
 
 PROJECT = st.text(alphabet=string.ascii_lowercase + string.digits, min_size=6, max_size=40)

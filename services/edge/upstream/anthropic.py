@@ -35,8 +35,8 @@ from services.edge.upstream.base import (
     StreamResult,
     Usage,
     relay_chunks,
-    sse_events,
 )
+from services.edge.upstream.sse import sse_events
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096

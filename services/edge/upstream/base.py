@@ -9,7 +9,6 @@ provider speaks; the Anthropic-format endpoint translates that once more on the 
 from __future__ import annotations
 
 import contextlib
-import re
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from libs.svc.egress_http import GuardedClient, Request, Response, timeout
 from libs.svc.logs import scrub
 from services.edge.errors import ApiError
 from services.edge.errors import body as error_body
+from services.edge.upstream.sse import sse
 
 DONE = b"data: [DONE]\n\n"
 
@@ -203,11 +203,6 @@ def mask_pieces(text: str, credentials: list[str]) -> str:
     return "".join(out)
 
 
-def sse(obj: Any) -> bytes:
-    """One ``data:`` SSE frame."""
-    return b"data: " + msgspec.json.encode(obj) + b"\n\n"
-
-
 def error_frame(exc: ApiError) -> bytes:
     """An OpenAI-format error event (what OpenAI sends when a stream fails midway)."""
     return sse(error_body(exc.status, exc.message, exc.code))
@@ -283,51 +278,6 @@ class HttpAdapter:
                 await response.aclose()
             raise upstream_error(response, error_message(response))
         return response
-
-
-_LINE_END = re.compile(rb"\r\n|\r|\n")
-
-
-async def sse_events(response: Response) -> AsyncIterator[tuple[str, str]]:
-    """``(event, data)`` pairs of a server-sent event stream, per the WHATWG parsing rules.
-
-    Lines end only at CRLF, LF or CR — not at the other characters ``str.splitlines`` knows
-    (U+2028, form feed, …), which may appear raw inside a JSON string — and a chunk may end
-    anywhere, even between CR and LF. One space after the colon is removed; comments (``:``)
-    are skipped; an event without data is not dispatched; one cut short by the end of the
-    stream still is (providers that omit the last blank line).
-    """
-    event, buf = "", b""
-    data: list[str] = []
-    async for chunk in response.aiter_bytes():
-        buf += chunk
-        held_cr = buf.endswith(b"\r")  # maybe the first half of a CRLF split across chunks
-        lines = _LINE_END.split(buf[:-1] if held_cr else buf)
-        buf = lines.pop() + (b"\r" if held_cr else b"")
-        for line in lines:
-            if not line:
-                if joined := "\n".join(data):
-                    yield event, joined
-                event, data = "", []
-            else:
-                event = _sse_field(line, data, event)
-    if buf.endswith(b"\r"):
-        buf = buf[:-1]
-    if buf:
-        event = _sse_field(buf, data, event)
-    if joined := "\n".join(data):
-        yield event, joined
-
-
-def _sse_field(line: bytes, data: list[str], event: str) -> str:
-    """Apply one field line: ``data`` lines are collected, the event name is returned."""
-    name, _, value = line.decode("utf-8", "replace").partition(":")
-    value = value[1:] if value.startswith(" ") else value
-    if name == "data":
-        data.append(value)
-    elif name == "event":
-        return value
-    return event
 
 
 async def relay_chunks(

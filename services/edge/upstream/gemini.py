@@ -39,8 +39,8 @@ from services.edge.upstream.base import (
     Usage,
     estimate_tokens,
     relay_chunks,
-    sse_events,
 )
+from services.edge.upstream.sse import sse_events
 
 FINISH_REASONS = {
     "STOP": "stop",

@@ -22,10 +22,10 @@ from services.edge.upstream.base import (
     error_message,
     estimate_tokens,
     relay_chunks,
-    sse_events,
     upstream_error,
     usage_from_openai,
 )
+from services.edge.upstream.sse import sse_events
 
 
 def _headers(target: Resolved) -> dict[str, str]:

@@ -8,7 +8,8 @@ from typing import Any
 import msgspec
 
 from libs.svc.egress_http import Response
-from services.edge.upstream.base import StreamResult, Usage, relay_chunks, sse_events
+from services.edge.upstream.base import StreamResult, Usage, relay_chunks
+from services.edge.upstream.sse import sse_events
 from tests.fakeupstream import response
 
 
