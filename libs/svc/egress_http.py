@@ -48,6 +48,15 @@ class Request:
     method: str = "POST"
 
 
+MAX_BODY_BYTES = 32 * 2**20
+"""The most of a whole (not streamed) answer read into memory: an upstream is tenant-chosen, and a
+huge or decompressing-to-huge body must not exhaust the edge every tenant shares."""
+
+
+class BodyTooLarge(Exception):
+    """A whole answer over :data:`MAX_BODY_BYTES` (after decompression); the connection is closed."""
+
+
 class Response:
     """An upstream answer: status and headers at once, the body read whole (:meth:`aread`) or
     streamed (:meth:`aiter_bytes`); :meth:`aclose` gives the connection back when the body was
@@ -81,12 +90,25 @@ class Response:
             raise RuntimeError("the body was not read")
         return self._content
 
-    async def aread(self) -> bytes:
-        """Read the whole body (once) and give the connection back."""
+    async def aread(self, limit: int = MAX_BODY_BYTES) -> bytes:
+        """Read the whole body (once, at most ``limit`` bytes: :class:`BodyTooLarge` beyond) and
+        give the connection back."""
         if self._content is None:
-            assert self._raw is not None
-            self._content = await self._raw.read()
-            self._raw.release()
+            raw = self._raw
+            assert raw is not None
+            if raw.content_length is not None and raw.content_length > limit:
+                raw.close()
+                raise BodyTooLarge
+            parts: list[bytes] = []
+            size = 0
+            async for chunk in raw.content.iter_any():
+                size += len(chunk)
+                if size > limit:
+                    raw.close()
+                    raise BodyTooLarge
+                parts.append(chunk)
+            self._content = b"".join(parts)
+            raw.release()
         return self._content
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:

@@ -19,7 +19,7 @@ import msgspec
 
 from libs.contracts.messages import Resolved
 from libs.svc import egress
-from libs.svc.egress_http import GuardedClient, Request, Response, timeout
+from libs.svc.egress_http import BodyTooLarge, GuardedClient, Request, Response, timeout
 from libs.svc.logs import scrub
 from services.edge.errors import ApiError
 from services.edge.errors import body as error_body
@@ -257,6 +257,9 @@ class HttpAdapter:
         except TransportError as exc:
             await response.aclose()
             raise transport_error(exc) from None
+        except BodyTooLarge:
+            await response.aclose()
+            raise ApiError(502, "The upstream provider's answer is too large.", code="upstream_error") from None
         return response
 
     async def _post_json(self, request: Request) -> dict[str, Any]:
@@ -274,6 +277,8 @@ class HttpAdapter:
                 await response.aread()
             except TransportError as exc:
                 raise transport_error(exc) from None
+            except BodyTooLarge:
+                raise ApiError(502, "The upstream provider's answer is too large.", code="upstream_error") from None
             finally:
                 await response.aclose()
             raise upstream_error(response, error_message(response))

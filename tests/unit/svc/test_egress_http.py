@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import gzip
 import ipaddress
 import ssl
 import tempfile
@@ -24,7 +25,7 @@ from cryptography.x509.oid import NameOID
 
 from libs.svc import egress
 from libs.svc.egress import EgressPolicy
-from libs.svc.egress_http import GuardedClient, GuardedResolver, Request, timeout
+from libs.svc.egress_http import BodyTooLarge, GuardedClient, GuardedResolver, Request, timeout
 from services.edge.upstream.base import transport_error
 
 STRICT = EgressPolicy()
@@ -197,3 +198,28 @@ async def test_the_resolver_hands_aiohttp_only_allowed_addresses() -> None:
     assert [(a["host"], a["hostname"], a["port"]) for a in answers] == [("127.0.0.1", "mixed.example", 443)]
     with pytest.raises(egress.EgressRefused):
         await FakeDns(STRICT, {"mixed.example": [["10.0.0.1", "127.0.0.1"]]}).resolve("mixed.example", 443)
+
+
+async def test_a_whole_answer_is_read_only_up_to_the_cap() -> None:
+    """A tenant-chosen upstream cannot exhaust the edge with a huge (or decompressing-to-huge)
+    answer: past the cap the read stops, the connection is closed, the client gets a 502."""
+    bomb = gzip.compress(b"0" * 200_000)
+    answers = {
+        "declared": b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n" + b"x" * 100,
+        "undeclared": b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"y" * 50_000,
+        "gzip": b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: "
+        + str(len(bomb)).encode()
+        + b"\r\n\r\n"
+        + bomb,
+    }
+    client = GuardedClient(LOCAL)
+    for name, answer in answers.items():
+        upstream = Upstream()
+        upstream.answer = answer
+        server, port = await upstream.start()
+        async with server:
+            response = await client.open(get(f"http://127.0.0.1:{port}/{name}"))
+            with pytest.raises(BodyTooLarge):
+                await response.aread(limit=10_000)
+            await response.aclose()
+    await client.aclose()
