@@ -68,7 +68,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
 
     try:
         async with (
-            periodic.every(0.25, gateway.quotas.sweep),  # expired quota leases go back
+            periodic.every(0.05, gateway.quotas.sweep),  # expired or idle quota leases go back
             periodic.every(1.0, close_windows),  # failed-auth counts whose window ended
         ):
             yield

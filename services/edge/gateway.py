@@ -1,11 +1,22 @@
-"""The per-request pipeline: auth → (limits ∥ guardrails ∥ vault) → upstream → usage + audit events."""
+"""The per-request pipeline: auth (∥ guardrails ∥ vault) → limits → upstream → usage + audit events.
+
+Authentication is started first and awaited last: for a key this process saw verified before
+(:class:`KeyHints`), the input guardrails and the route lookup go out at once, scoped to the
+organisation and project the key had then, while auth verifies it again. Auth always decides —
+a refusal discards whatever else came back, and a principal of another scope sends the checks
+again for the right one — so the hint only saves a sequential bus hop, never grants anything.
+The quota lease is taken only with the principal auth just returned.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from libs.contracts import subjects
 from libs.contracts.codec import Codec
@@ -34,7 +45,7 @@ from libs.svc.authfail import FailedAuths, Failure
 from libs.svc.bus import Bus, Unavailable
 from libs.svc.events import EventPublisher
 from services.edge import errors
-from services.edge.access import check_model
+from services.edge.access import check_ip, check_model
 from services.edge.quota import Admission, Quotas
 from services.edge.upstream.base import Usage
 
@@ -77,6 +88,80 @@ class Call:
     """The routed provider's default price (metering prices a model its table lacks at this)."""
     recorded: bool = False
     """The usage and audit events are queued (exactly once, however the request ends)."""
+    auth: PendingAuth | None = None
+    """Authentication in flight (routes await it before answering anything)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """What the checks decided for one request: who (as auth verified it just now), where it goes,
+    what guardrails said about its input, and what it holds of its key's quota lease."""
+
+    principal: Principal
+    target: Resolved
+    verdict: GuardVerdict
+    limited: Admission | None
+
+
+class KeyHints:
+    """The principal each key had when this process last saw it verified, by a keyed digest of
+    the key (never the key itself), so its checks can start while auth verifies it again.
+
+    A hint grants nothing: auth's answer is awaited for every request. Any refusal of a key drops
+    its hint; entries expire after ``ttl_s`` and the table is bounded.
+    """
+
+    def __init__(self, *, max_size: int = 10_000, ttl_s: float = 300.0) -> None:
+        self._secret = secrets.token_bytes(32)
+        self._max_size, self._ttl = max_size, ttl_s
+        self._hints: dict[bytes, tuple[float, Principal]] = {}
+
+    def digest(self, key: str) -> bytes:
+        """A keyed BLAKE2b digest of ``key`` (the key is not recoverable from it)."""
+        return hashlib.blake2b(key.encode(), key=self._secret, digest_size=16).digest()
+
+    def get(self, digest: bytes) -> Principal | None:
+        hit = self._hints.get(digest)
+        if hit is None:
+            return None
+        if hit[0] < time.monotonic():
+            del self._hints[digest]
+            return None
+        return hit[1]
+
+    def put(self, digest: bytes, principal: Principal) -> None:
+        if digest not in self._hints and len(self._hints) >= self._max_size:
+            self._hints.clear()  # keys come from clients: keep the table bounded
+        self._hints[digest] = (time.monotonic() + self._ttl, principal)
+
+    def drop(self, digest: bytes) -> None:
+        self._hints.pop(digest, None)
+
+    def __len__(self) -> int:
+        return len(self._hints)
+
+
+class PendingAuth:
+    """One request's authentication, started at once; :meth:`principal` awaits its outcome (the
+    verified principal, IP allow-list checked, or the refusal) as often as needed."""
+
+    def __init__(self, task: asyncio.Task[Principal], hint: Principal | None) -> None:
+        self._task = task
+        self.hint = hint
+        """The key's principal when last verified here, if any: for checks sent ahead of auth."""
+
+    @property
+    def done(self) -> bool:
+        return self._task.done()
+
+    async def principal(self) -> Principal:
+        """The verified principal; raises the refusal (401/403) or 503."""
+        return await self._task
+
+
+def same_scope(hint: Principal, principal: Principal) -> bool:
+    """Checks made for ``hint`` stand for ``principal``: same key, organisation and project."""
+    return (hint.key_id, hint.org_id, hint.project_id) == (principal.key_id, principal.org_id, principal.project_id)
 
 
 def _now_ms() -> int:
@@ -93,6 +178,29 @@ class Gateway:
         self.events = events
         self.quotas = quotas or Quotas(bus)
         self.failures = failures if failures is not None else FailedAuths(lambda e: events.audit(e, source="edge"))
+        self.hints = KeyHints()
+
+    def begin_auth(self, call: Call, key: str) -> PendingAuth:
+        """Start verifying ``key`` (auth, then the key's IP allow-list); the outcome updates the key's hint."""
+        digest = self.hints.digest(key)
+        hint = self.hints.get(digest)
+
+        async def verify() -> Principal:
+            try:
+                principal = await self.authenticate(call, key)
+                check_ip(principal.limits, call.client_ip)
+            except errors.ApiError as exc:
+                if exc.status != 503:
+                    self.hints.drop(digest)
+                raise
+            self.hints.put(digest, principal)
+            return principal
+
+        task = asyncio.ensure_future(verify())
+        task.add_done_callback(_swallow)  # its outcome is awaited by the route; never "never retrieved"
+        pending = PendingAuth(task, hint)
+        call.auth = pending
+        return pending
 
     async def authenticate(self, call: Call, key: str) -> Principal:
         """Verify ``key`` with auth; 401 on a denial, 503 if auth cannot answer."""
@@ -141,34 +249,59 @@ class Gateway:
             call.lease_id, call.held_micros = admitted.lease_id, admitted.held_micros
         return admitted
 
-    async def prepare(
-        self, call: Call, principal: Principal, texts: list[str], max_tokens: int | None,
-        *, n: int = 1, prompt_chars: int | None = None,
-    ) -> tuple[Resolved, GuardVerdict, Admission | None]:  # fmt: skip
-        """Limit check, input guardrails and the vault lookup, concurrently; all must pass.
-
-        A refusal is reported in a fixed order whatever finished first: the limit (429), then
-        guardrails, then routing, then the price (403: a USD-limited key only reaches priced
-        models). A reservation made for a request refused later is settled by that request's
-        usage event (zero tokens), like any failed call. The hold covers ``n`` answers of
-        ``max_tokens`` (or the default, which the caller then sends upstream) and a prompt of
-        ``prompt_chars`` (every input part; by default the texts' length).
-        """
-        if prompt_chars is None:
-            prompt_chars = sum(len(t) for t in texts)
+    def _guard(self, call: Call, principal: Principal, texts: list[str]) -> Coroutine[Any, Any, Any]:
         guard = GuardCheck(
             request_id=call.request_id, tenant_id=principal.org_id, project_id=principal.project_id,
             key_id=principal.key_id, texts=texts, sent_at=_now_ms(),
         )  # fmt: skip
+        return self.bus.request("guardrails", subjects.GUARD_CHECK, guard, _guard_codec)
+
+    def _resolve(self, call: Call, principal: Principal) -> Coroutine[Any, Any, Any]:
         resolve = Resolve(
             request_id=call.request_id, tenant_id=principal.org_id, project_id=principal.project_id,
             model=call.model, sent_at=_now_ms(),
         )  # fmt: skip
+        return self.bus.request("vault", subjects.VAULT_RESOLVE, resolve, _vault_codec)
+
+    async def prepare(
+        self, call: Call, auth: PendingAuth, texts: list[str], max_tokens: int | None,
+        *, n: int = 1, prompt_chars: int | None = None, vet: Callable[[Principal], None] | None = None,
+    ) -> Admitted:  # fmt: skip
+        """Authentication's outcome, input guardrails and the route lookup (sent ahead of auth's
+        answer for a key with a hint), then the limit check; all must pass.
+
+        ``vet`` checks the verified principal against the request (model allow-list, options)
+        before anything it decided is used. A refusal is reported in a fixed order whatever
+        finished first: authentication, ``vet``, the limit (429), guardrails, routing, then the
+        price (403: a USD-limited key only reaches priced models). A reservation made for a
+        request refused later is settled by that request's usage event (zero tokens), like any
+        failed call. The hold covers ``n`` answers of ``max_tokens`` (or the default, which the
+        caller then sends upstream) and a prompt of ``prompt_chars`` (every input part; by
+        default the texts' length).
+        """
+        if prompt_chars is None:
+            prompt_chars = sum(len(t) for t in texts)
+        hint = auth.hint if not auth.done else None
+        ahead: list[asyncio.Future[Any]] = []
+        if hint is not None and _may_run_ahead(hint, call):
+            ahead = [asyncio.ensure_future(self._guard(call, hint, texts)),
+                     asyncio.ensure_future(self._resolve(call, hint))]  # fmt: skip
+        try:
+            principal = await auth.principal()
+            if vet is not None:
+                vet(principal)
+        except BaseException:
+            _discard(ahead)
+            raise
+        if ahead and not same_scope(hint, principal):  # type: ignore[arg-type]  # hint is set when ahead is
+            _discard(ahead)
+            ahead = []
+        guard_call = ahead[0] if ahead else self._guard(call, principal, texts)
+        vault_call = ahead[1] if ahead else self._resolve(call, principal)
         limit_call = self._admit(call, principal, prompt_chars, max_tokens, n)
-        guard_call = self.bus.request("guardrails", subjects.GUARD_CHECK, guard, _guard_codec)
-        vault_call = self.bus.request("vault", subjects.VAULT_RESOLVE, resolve, _vault_codec)
-        limited, verdict, target = await asyncio.gather(limit_call, guard_call, vault_call, return_exceptions=True)
-        for outcome in (limited, verdict, target):
+        outcomes: tuple[Any, ...] = await asyncio.gather(limit_call, guard_call, vault_call, return_exceptions=True)
+        limited, verdict, target = outcomes
+        for outcome in outcomes:
             if isinstance(outcome, Unavailable):
                 raise errors.unavailable(outcome.service)
             if isinstance(outcome, BaseException):
@@ -192,7 +325,7 @@ class Gateway:
             self.quotas.learn_default(principal.org_id, call.model, target.default_price)
             if limited is not None and (not limited.priced or _repriced(limited, target)):
                 await self.top_up(call, principal, prompt_chars, max_tokens, n)
-        return target, verdict, limited
+        return Admitted(principal, target, verdict, limited)
 
     async def check_output(self, call: Call, principal: Principal, texts: list[str]) -> GuardVerdict | Denied:
         """Guardrails on model output; raises ``Unavailable`` if guardrails cannot answer."""
@@ -255,6 +388,29 @@ class Gateway:
             ),
             source="edge",
         )  # fmt: skip
+
+
+def _may_run_ahead(hint: Principal, call: Call) -> bool:
+    """Whether checks may go out for ``hint`` before auth answers: not when the hint's own
+    allow-lists would refuse the request (auth's answer decides those, with nothing sent)."""
+    try:
+        check_ip(hint.limits, call.client_ip)
+        check_model(hint.limits, call.model)
+    except errors.ApiError:
+        return False
+    return True
+
+
+def _discard(futures: list[asyncio.Future[Any]]) -> None:
+    """Cancel checks sent ahead whose answers will not be used (and keep their errors unraised)."""
+    for future in futures:
+        future.cancel()
+        future.add_done_callback(_swallow)
+
+
+def _swallow(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _repriced(admitted: Admission, target: Resolved) -> bool:

@@ -9,9 +9,17 @@ together never exceed a limit. Block sizes follow this process's recent rate for
 (half a second of traffic, at most ``MAX_UNITS``) and metering caps them at a quarter of what is
 left, so near a limit every request asks for itself and few admissions are stranded here.
 
-Leases are valid for ``valid_ms`` (1 s) and given back by a sweep when they expire, so an idle
-process holds nothing for long, and a metering outage stops admissions within a second: a
-renewal that gets no answer is a 503, never an admission.
+Leases are valid for ``valid_ms`` (1 s) and given back by a sweep when they expire, or as soon as
+they sat unused for ``IDLE_GIVE_BACK_S``, so an idle process holds nothing for long, and a
+metering outage stops admissions within a second: a renewal that gets no answer is a 503, never
+an admission.
+
+Near a limit, what is left may sit on another process's lease just as this one is refused. A
+refused request therefore asks once more after ``REASK_AFTER_S`` (by then an idle lease elsewhere
+has been given back), and only then gets its 429: a burst across replicas is admitted up to the
+limit exactly, not a few short. The re-asks of one key are coalesced: while one is refused, the
+key's other requests in this process are refused from that answer for ``REASK_AFTER_S``, so a
+flood above the limit costs metering a call or two per key and window, not one per request.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from typing import TypedDict
 
 from libs.contracts import subjects
 from libs.contracts.codec import Codec
+from libs.contracts.errors import Code
 from libs.contracts.messages import LeaseGrant, LeaseReply, LeaseRequest, LimitDenied, Principal, UnitPrice
 from libs.pricing import Price, worst_case_micros
 from libs.svc.bus import Bus, Unavailable
@@ -35,6 +44,10 @@ log = logging.getLogger("bastion.edge.quota")
 _codec: Codec[LeaseReply] = Codec(LeaseReply)
 
 MAX_UNITS = 64
+IDLE_GIVE_BACK_S = 0.1
+"""A lease not drawn on for this long goes back (what it holds may be all another process needs)."""
+REASK_AFTER_S = 0.25
+"""A refused request asks again after this long (two sweeps: other processes' idle leases are back)."""
 LEASE_SECONDS_OF_TRAFFIC = 0.5
 PRICE_TTL_S = 60.0
 MAX_PRICES = 10_000
@@ -80,6 +93,20 @@ class _Key:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     lease: _Lease | None = None
     recent: deque[float] = field(default_factory=lambda: deque(maxlen=2 * MAX_UNITS))
+    asked: LimitDenied | None = None
+    """Metering's last refusal of a first ask: until ``asked_until`` others wait for its re-ask."""
+    asked_until: float = 0.0
+    refused: LimitDenied | None = None
+    """Metering's last refusal of a re-ask: answered from until ``refused_until``."""
+    refused_until: float = 0.0
+    refused_need: int = 0
+    """The hold of the request that re-ask was for (a budget refusal answers no smaller one)."""
+
+
+class _Refused(Exception):
+    def __init__(self, denial: LimitDenied, *, final: bool = False) -> None:
+        super().__init__(denial.code)
+        self.denial, self.final = denial, final
 
 
 class Quotas:
@@ -168,17 +195,62 @@ class Quotas:
         admitted = self.try_admit(principal, model, prompt_chars, max_tokens, n)
         if admitted is not None:
             return admitted
+        try:
+            return await self._admit_renewing(request_id, principal, model, prompt_chars, max_tokens, state, n)
+        except _Refused as refused:
+            if refused.final:
+                raise errors.limit_denied(refused.denial) from None
+        await asyncio.sleep(REASK_AFTER_S)  # what other processes' idle leases held is back by then
+        try:
+            return await self._admit_renewing(request_id, principal, model, prompt_chars, max_tokens, state, n,
+                                              reask=True)  # fmt: skip
+        except _Refused as refused:
+            raise errors.limit_denied(refused.denial) from None
+
+    async def _admit_renewing(
+        self, request_id: str, principal: Principal, model: str, prompt_chars: int, max_tokens: int | None,
+        state: _Key, n: int, *, reask: bool = False,
+    ) -> Admission:  # fmt: skip
         async with state.lock:
+            now = time.monotonic()
+            if (
+                state.refused is not None
+                and now < state.refused_until
+                and self._covers(state, principal, model, prompt_chars, max_tokens, n)
+            ):
+                raise _Refused(state.refused, final=True)  # refused on a re-ask a moment ago
+            if not reask and state.asked is not None and now < state.asked_until:
+                raise _Refused(state.asked)  # refused a moment ago: wait for that re-ask's answer
             for _ in range(3):  # more than one round only when a grant taught us the model's price,
                 # or its minute ended before the request could use it
                 admitted = self.try_admit(principal, model, prompt_chars, max_tokens, n)
                 if admitted is not None:
+                    state.refused = state.asked = None
                     return admitted
-                await self._renew(request_id, principal, model, prompt_chars, max_tokens, state, n)
+                try:
+                    await self._renew(request_id, principal, model, prompt_chars, max_tokens, state, n)
+                except _Refused as refused:
+                    until = time.monotonic() + REASK_AFTER_S
+                    if reask:
+                        state.refused, state.refused_until, refused.final = refused.denial, until, True
+                        state.refused_need = self._hold(principal, model, prompt_chars, max_tokens, n) or 0
+                    else:
+                        state.asked, state.asked_until = refused.denial, until
+                    raise
             admitted = self.try_admit(principal, model, prompt_chars, max_tokens, n)
         if admitted is None:  # cannot happen with a grant that met ``need_micros``; never wave through
             raise errors.unavailable("metering")
         return admitted
+
+    def _covers(self, state: _Key, principal: Principal, model: str, prompt_chars: int, max_tokens: int | None,
+                n: int) -> bool:  # fmt: skip
+        """Whether the refusal remembered for the key answers this request too: any request of a
+        key out of requests; of one out of budget, a request holding at least as much."""
+        assert state.refused is not None
+        if state.refused.code == Code.RATE_LIMITED:
+            return True
+        need = self._hold(principal, model, prompt_chars, max_tokens, n)
+        return need is not None and need >= state.refused_need
 
     def _want_units(self, state: _Key) -> int:
         now = time.monotonic()
@@ -205,7 +277,7 @@ class Quotas:
         except Unavailable as exc:
             raise errors.unavailable(exc.service) from None
         if isinstance(reply, LimitDenied):
-            raise errors.limit_denied(reply)
+            raise _Refused(reply)
         assert isinstance(reply, LeaseGrant)
         if reply.priced:
             price: Price | None = Price(reply.price_input, reply.price_output, reply.price_cached)
@@ -234,7 +306,8 @@ class Quotas:
                 if not state.recent or now - state.recent[-1] > 60:
                     del self._keys[key_id]  # forget idle keys
                 continue
-            if now <= lease.valid_until or state.lock.locked():
+            idle = not state.recent or now - state.recent[-1] >= IDLE_GIVE_BACK_S
+            if (now <= lease.valid_until and not idle) or state.lock.locked():
                 continue
             async with state.lock:
                 if state.lease is lease:

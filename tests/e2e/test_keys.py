@@ -249,3 +249,30 @@ def test_cors_allows_only_listed_origins(stack: Stack) -> None:
         for response in (preflight, simple):
             assert (response.headers.get("access-control-allow-origin") == origin) is expect, response.headers
             assert (response.headers.get("access-control-allow-credentials") == "true") is expect
+
+
+def test_a_key_seen_before_is_still_decided_by_auth_alone(stack: Stack, project: str) -> None:
+    """Each edge worker sends a known key's checks ahead of auth's answer (issue 11); auth's
+    answer still decides: revoked → 401 whatever else is wrong, narrowed allow-lists → 403."""
+    created = create_key(stack, project)
+    for _ in range(8):  # both edge workers have seen it verified
+        assert chat(stack, created["key"]).status_code == 200
+    with stack.admin() as http:
+        narrowed = http.patch(f"/v1/keys/{created['id']}", json={"allowed_ips": ["10.0.0.0/8"]})
+        assert narrowed.status_code == 200, narrowed.text
+    for _ in range(4):
+        refused = chat(stack, created["key"])
+        assert refused.status_code == 403, refused.text
+        assert "allowed_ips" in refused.json()["error"]["message"]
+    with stack.admin() as http:
+        assert http.patch(f"/v1/keys/{created['id']}", json={"allowed_ips": []}).status_code == 200
+        assert chat(stack, created["key"]).status_code == 200
+        assert chat(stack, created["key"]).status_code == 200
+        assert http.post(f"/v1/keys/{created['id']}/revoke").status_code == 200
+    for _ in range(4):
+        assert chat(stack, created["key"]).status_code == 401
+        bad_body = httpx.post(f"{stack.base_url}/chat/completions", content=b"{not json", timeout=10,
+                              headers={"authorization": f"Bearer {created['key']}",
+                                       "content-type": "application/json"})  # fmt: skip
+        assert bad_body.status_code == 401, bad_body.text
+        assert created["key"] not in bad_body.text

@@ -7,11 +7,10 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.response import Stream
 
-from services.edge.access import check_model
 from services.edge.closing import ClosingStream
 from services.edge.errors import ApiError
 from services.edge.gateway import Call
-from services.edge.routes.common import authenticate
+from services.edge.routes.common import begin_checked
 from services.edge.routes.pipeline import SSE_HEADERS, Timing, handle, run_chat
 from services.edge.schemas import ChatRequest, decode_object, validate
 
@@ -22,14 +21,13 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
 
     async def run(call: Call) -> Response[bytes] | Stream:
         timing = Timing()
-        principal = await authenticate(request, call)
+        auth = await begin_checked(request, call)
         timing.mark("auth")
         raw, chat = await _read_body(request)
         call.model = chat.model
         call.stream = chat.stream
-        check_model(principal.limits, chat.model)
         include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
-        answer = await run_chat(request, call, principal, raw, timing, include_usage)
+        answer = await run_chat(request, call, auth, raw, timing, include_usage)
         if answer.frames is not None:
             return ClosingStream(answer.frames, on_close=answer.stream_closed, media_type="text/event-stream",
                                  headers={**SSE_HEADERS, **answer.headers})  # fmt: skip

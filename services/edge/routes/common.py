@@ -6,10 +6,11 @@ from typing import Any
 
 from litestar import Request
 
+from libs.contracts.messages import Principal
 from libs.crypto import apikeys
-from services.edge.access import check_ip, presented_key
+from services.edge.access import presented_key
 from services.edge.errors import ApiError
-from services.edge.gateway import Call, Gateway
+from services.edge.gateway import Call, Gateway, PendingAuth
 
 
 def gateway(request: Request[Any, Any, Any]) -> Gateway:
@@ -29,8 +30,9 @@ def start_call(request: Request[Any, Any, Any], action: str) -> Call:
     )
 
 
-async def authenticate(request: Request[Any, Any, Any], call: Call) -> Any:
-    """Key from the headers → auth over the bus → IP allow-list."""
+def begin_auth(request: Request[Any, Any, Any], call: Call) -> PendingAuth:
+    """Key from the headers (401 at once if missing or malformed) → auth over the bus and the
+    key's IP allow-list, started now and awaited by the checks (:meth:`Gateway.prepare`)."""
     try:
         key = presented_key(request.headers)
     except ApiError:
@@ -38,6 +40,18 @@ async def authenticate(request: Request[Any, Any, Any], call: Call) -> Any:
         call.auth_failure = "auth.key_malformed" if has_any else "auth.key_missing"
         raise
     call.key_prefix = apikeys.prefix_hint(key)
-    principal = await gateway(request).authenticate(call, key)
-    check_ip(principal.limits, call.client_ip)
-    return principal
+    return gateway(request).begin_auth(call, key)
+
+
+async def begin_checked(request: Request[Any, Any, Any], call: Call) -> PendingAuth:
+    """:func:`begin_auth`; for a key this process has not seen verified, wait for auth before
+    anything else (its body is read, and its checks are sent, only once auth admitted it)."""
+    auth = begin_auth(request, call)
+    if auth.hint is None:
+        await auth.principal()
+    return auth
+
+
+async def authenticate(request: Request[Any, Any, Any], call: Call) -> Principal:
+    """Key from the headers → auth over the bus → IP allow-list, awaited."""
+    return await begin_auth(request, call).principal()

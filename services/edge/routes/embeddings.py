@@ -7,11 +7,12 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.response import Stream
 
+from libs.contracts.messages import Principal
 from services.edge.access import check_model
 from services.edge.errors import ApiError, rate_headers
 from services.edge.gateway import Call
 from services.edge.inscan import scan_input
-from services.edge.routes.common import authenticate, gateway
+from services.edge.routes.common import begin_checked, gateway
 from services.edge.routes.pipeline import adapter_for, guard_headers, handle
 from services.edge.schemas import EmbeddingsRequest, decode_object, validate
 
@@ -31,20 +32,24 @@ async def create_embeddings(request: Request[Any, Any, Any]) -> Response[bytes] 
     """Authenticate, check, route and forward one embeddings request."""
 
     async def run(call: Call) -> Response[bytes]:
-        principal = await authenticate(request, call)
+        auth = await begin_checked(request, call)
         try:
             raw = decode_object(await request.body())
             parsed: EmbeddingsRequest = validate(raw, EmbeddingsRequest)
         except ValueError as exc:
             raise ApiError(400, str(exc), code="invalid_request_error") from None
         call.model = parsed.model
-        check_model(principal.limits, parsed.model)
+
+        def vet(principal: Principal) -> None:
+            check_model(principal.limits, parsed.model)
+
+        if auth.done:
+            vet(await auth.principal())
         _texts(parsed.input)
         raw.pop("_anthropic", None)
         texts = scan_input(raw, EmbeddingsRequest)
-        target, verdict, limited = await gateway(request).prepare(
-            call, principal, texts.sent, 1, prompt_chars=texts.chars
-        )
+        admitted = await gateway(request).prepare(call, auth, texts.sent, 1, prompt_chars=texts.chars, vet=vet)
+        target, verdict, limited = admitted.target, admitted.verdict, admitted.limited
         texts.apply(raw, verdict)
         headers = guard_headers(verdict.action, [f.rule_id for f in verdict.findings if not f.monitor])
         if limited is not None:

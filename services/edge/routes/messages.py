@@ -6,6 +6,7 @@ official ``anthropic`` SDK raises its usual exception classes.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import msgspec
@@ -13,6 +14,7 @@ from litestar import Request, Response, post
 from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
+from libs.contracts.messages import Principal
 from services.edge import errors
 from services.edge.access import check_model
 from services.edge.closing import ClosingStream
@@ -27,7 +29,7 @@ from services.edge.formats.anthropic import (
 )
 from services.edge.gateway import Call
 from services.edge.inscan import scan_input
-from services.edge.routes.common import authenticate, gateway
+from services.edge.routes.common import begin_checked, gateway
 from services.edge.routes.pipeline import SSE_HEADERS, Timing, adapter_for, handle, run_chat
 from services.edge.schemas import decode_object, validate
 
@@ -57,14 +59,13 @@ async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | S
 
     async def run(call: Call) -> Response[bytes] | Stream:
         timing = Timing()
-        principal = await authenticate(request, call)
+        auth = await begin_checked(request, call)
         timing.mark("auth")
         raw, parsed = await _read_body(request)
         call.model = parsed.model
         call.stream = parsed.stream
-        check_model(principal.limits, parsed.model)
         payload = request_to_openai(raw, parsed)
-        answer = await run_chat(request, call, principal, payload, timing, include_usage=True)
+        answer = await run_chat(request, call, auth, payload, timing, include_usage=True)
         if answer.frames is not None:
             events = StreamToAnthropic(parsed.model, answer.prompt_tokens_hint).translate(answer.frames)
             return ClosingStream(events, on_close=answer.stream_closed, media_type="text/event-stream",
@@ -95,21 +96,28 @@ async def count_message_tokens(request: Request[Any, Any, Any]) -> Response[byte
     same checks as a message — its content goes upstream."""
 
     async def run(call: Call) -> Response[bytes]:
-        principal = await authenticate(request, call)
+        auth = await begin_checked(request, call)
         try:
             raw = decode_object(await request.body())
             parsed: CountRequest = validate(raw, CountRequest)
         except ValueError as exc:
             raise ApiError(400, str(exc), code="invalid_request_error") from None
         call.model = parsed.model
-        check_model(principal.limits, parsed.model)
+        vet = functools.partial(_vet_model, call)
+        if auth.done:
+            vet(await auth.principal())
         payload = request_to_openai(raw, parsed)
         payload.pop("max_tokens", None)
         texts = scan_input(payload)
-        target, verdict, _ = await gateway(request).prepare(call, principal, texts.sent, 0, prompt_chars=texts.chars)
+        admitted = await gateway(request).prepare(call, auth, texts.sent, 0, prompt_chars=texts.chars, vet=vet)
+        target, verdict = admitted.target, admitted.verdict
         texts.apply(payload, verdict)
         tokens, estimated = await adapter_for(request, target.adapter).count(target, payload, texts.chars)
         headers = {"x-bastion-estimated": "true"} if estimated else {}
         return Response(msgspec.json.encode({"input_tokens": tokens}), media_type="application/json", headers=headers)
 
     return await handle(request, "messages.count_tokens", run)
+
+
+def _vet_model(call: Call, principal: Principal) -> None:
+    check_model(principal.limits, call.model)

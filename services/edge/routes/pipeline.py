@@ -1,10 +1,12 @@
 """One chat request through the gateway, whatever API format the client speaks.
 
-Routes parse their format into an OpenAI-format chat request; :func:`run_chat` authenticates
-nothing itself (the route did), checks limits ∥ guardrails ∥ vault, calls the adapter of the
-resolved upstream, applies the output guardrails and hands back an OpenAI-format answer for
+Routes start authentication (:func:`~services.edge.routes.common.begin_checked`) and parse
+their format into an OpenAI-format chat request; :func:`run_chat` awaits auth's answer together
+with the input guardrails and the route lookup, checks the key's limits, calls the adapter of
+the resolved upstream, applies the output guardrails and hands back an OpenAI-format answer for
 the route to translate. :func:`handle` wraps a route so every request leaves exactly one usage
-and one audit event, however it ends.
+and one audit event, however it ends, and so an authentication refusal is what the client sees
+whatever else was wrong with the request.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from litestar.response import Stream
 
 from libs.contracts.messages import Principal
 from services.edge import holds
+from services.edge.access import check_model
 from services.edge.errors import ApiError, rate_headers
-from services.edge.gateway import Call, Gateway
+from services.edge.gateway import Call, Gateway, PendingAuth
 from services.edge.inscan import scan_input
 from services.edge.routes.common import gateway, start_call
 from services.edge.routes.output import guard_json, guard_stream
@@ -78,6 +81,13 @@ async def handle(
         return result
     except ApiError as exc:
         status = exc.status
+        if call.auth is not None and call.principal is None and not call.auth_failure:
+            # refused before auth answered (a bad body, say): auth's refusal comes first
+            try:
+                await call.auth.principal()
+            except ApiError as refusal:
+                status = refusal.status
+                raise refusal from None
         raise
     finally:
         if not streaming:
@@ -93,19 +103,33 @@ def adapter_for(request: Request[Any, Any, Any], name: str) -> Adapter:
     return found
 
 
+def vet_chat(call: Call, payload: dict[str, Any]) -> Callable[[Principal], None]:
+    """What the verified key must allow for this chat request: its model, and (with a USD limit)
+    only options that can be priced."""
+
+    def vet(principal: Principal) -> None:
+        check_model(principal.limits, call.model)
+        if principal.limits.usage_limit_usd is not None and (option := holds.unpriced_option(payload)):
+            raise ApiError(403, f"The option `{option}` cannot be priced, so a key with a USD limit "
+                           "(rule: usage_limit_usd) may not use it.", code="option_not_priced", param=option)  # fmt: skip
+
+    return vet
+
+
 async def run_chat(
     request: Request[Any, Any, Any],
     call: Call,
-    principal: Principal,
+    auth: PendingAuth,
     payload: dict[str, Any],
     timing: Timing,
     include_usage: bool,
 ) -> Answer:
-    """Limits ∥ input guardrails ∥ routing, then the upstream and the output guardrails."""
+    """Auth's answer ∥ input guardrails ∥ routing, the limits, then the upstream and the output
+    guardrails."""
     gw = gateway(request)
-    if principal.limits.usage_limit_usd is not None and (option := holds.unpriced_option(payload)):
-        raise ApiError(403, f"The option `{option}` cannot be priced, so a key with a USD limit "
-                       "(rule: usage_limit_usd) may not use it.", code="option_not_priced", param=option)  # fmt: skip
+    vet = vet_chat(call, payload)
+    if auth.done:  # verified already: its refusals come before any about the content
+        vet(await auth.principal())
     texts = scan_input(payload)
     timing.mark("parse")
     # both limits go upstream and a server may read either: the hold covers the larger one
@@ -113,9 +137,9 @@ async def run_chat(
     max_tokens = max((v for v in asked if isinstance(v, int) and not isinstance(v, bool)), default=None)
     asked_n = payload.get("n")
     n = asked_n if isinstance(asked_n, int) else 1
-    target, verdict, limited = await gw.prepare(
-        call, principal, texts.sent, max_tokens, n=max(1, n), prompt_chars=holds.input_chars(payload)
-    )
+    admitted = await gw.prepare(call, auth, texts.sent, max_tokens, n=max(1, n),
+                                prompt_chars=holds.input_chars(payload), vet=vet)  # fmt: skip
+    principal, target, verdict, limited = admitted.principal, admitted.target, admitted.verdict, admitted.limited
     timing.mark("checks")
     texts.apply(payload, verdict)
     if (

@@ -99,8 +99,58 @@ async def test_a_refusal_is_a_429_and_an_outage_a_503_never_an_admission() -> No
     assert err.value.headers["retry-after"] == "12"
     fake.deny, fake.fail = None, Unavailable("metering", "timeout")
     with pytest.raises(ApiError) as err:
-        await quotas.admit("r2", RPM, "m", 10, 5)
+        await Quotas(fake).admit("r2", RPM, "m", 10, 5)  # type: ignore[arg-type]
     assert err.value.status == 503
+
+
+async def test_a_refused_request_asks_once_more_and_takes_what_came_back_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = FakeMetering(units=1)
+    fake.deny = LimitDenied(code=Code.RATE_LIMITED, reason="Rate limit reached.", rpm_limit=100, remaining=0,
+                            reset_s=12)  # fmt: skip
+    monkeypatch.setattr(quota, "REASK_AFTER_S", 0.05)
+    quotas = Quotas(fake)  # type: ignore[arg-type]
+
+    async def units_come_back() -> None:  # another process gives back its idle lease
+        await asyncio.sleep(0.02)
+        fake.deny = None
+
+    _, admitted = await asyncio.gather(units_come_back(), quotas.admit("r1", RPM, "m", 10, 5))
+    assert admitted is not None
+    assert len(grants(fake)) == 2  # refused, then granted on the re-ask
+
+
+async def test_refusals_of_a_flood_cost_metering_a_few_calls_not_one_per_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = FakeMetering()
+    fake.deny = LimitDenied(code=Code.RATE_LIMITED, reason="Rate limit reached.", rpm_limit=100, remaining=0,
+                            reset_s=12)  # fmt: skip
+    monkeypatch.setattr(quota, "REASK_AFTER_S", 0.05)
+    quotas = Quotas(fake)  # type: ignore[arg-type]
+    first = await asyncio.gather(*(quotas.admit(f"r{i}", RPM, "m", 10, 5) for i in range(50)),
+                                 return_exceptions=True)  # fmt: skip
+    assert all(isinstance(r, ApiError) and r.status == 429 for r in first)
+    calls = len(fake.sent)
+    later = await asyncio.gather(*(quotas.admit(f"s{i}", RPM, "m", 10, 5) for i in range(50)),
+                                 return_exceptions=True)  # fmt: skip
+    assert all(isinstance(r, ApiError) and r.status == 429 for r in later)
+    assert len(fake.sent) == calls  # answered from the refusal a moment ago
+    assert calls == 2  # one first ask and one re-ask for the whole burst
+
+
+async def test_an_idle_lease_goes_back_before_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeMetering(units=10)
+    quotas = Quotas(fake)  # type: ignore[arg-type]
+    await quotas.admit("r1", RPM, "m", 10, 5)
+    await quotas.sweep()
+    assert len(fake.sent) == 1  # just used: kept
+    later = time.monotonic() + quota.IDLE_GIVE_BACK_S + 0.01  # idle, still valid
+    monkeypatch.setattr(quota.time, "monotonic", lambda: later)
+    await quotas.sweep()
+    back = fake.sent[-1]
+    assert (back.want_units, back.return_units) == (0, 9)
 
 
 async def test_expired_leases_are_given_back_and_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -176,3 +226,21 @@ async def test_a_learned_provider_default_price_holds_from_the_lease() -> None:
     fourth = await quotas.admit("r4", BUDGET, "local-llm", 10, 50)
     assert fourth is not None
     assert fourth.priced is False
+
+
+async def test_a_budget_refusal_answers_no_smaller_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Budget(FakeMetering):
+        async def request(self, service: str, subject: str, message: Any, codec: Any, **_: Any) -> Any:
+            self.deny = None if message.need_micros <= 1_000 else LimitDenied(
+                code=Code.LIMIT_EXCEEDED, reason="This API key has reached its usage limit.")  # fmt: skip
+            return await super().request(service, subject, message, codec)
+
+    monkeypatch.setattr(quota, "REASK_AFTER_S", 0.01)
+    fake = Budget()
+    quotas = Quotas(fake)  # type: ignore[arg-type]
+    await quotas.admit("r0", BUDGET, "m", 10, 5)  # learns the model's price
+    with pytest.raises(ApiError) as big:
+        await quotas.admit("r1", BUDGET, "m", 10, 1000, 3)
+    assert big.value.status == 429
+    small = await quotas.admit("r2", BUDGET, "m", 10, 5)  # at once: the refusal was for a bigger hold
+    assert small is not None
