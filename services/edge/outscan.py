@@ -6,11 +6,17 @@ whitespace, moved back before a trailing run of digits and separators, which car
 numbers contain, and before an unterminated PEM block). Each released piece is scanned together
 with up to ``CONTEXT`` already-released characters, so a credential whose label ("password:")
 went out in an earlier chunk is still recognised. Hold-back is capped at ``MAX_HOLD`` characters.
+
+A stream guard may also gather releasable text before it asks guardrails (``min_chars``), up to
+``max_wait_s`` after the oldest text it holds arrived: a real stream sends a few characters per
+chunk, and a bus round trip per chunk would cost more than the whole rest of the request. The
+stream relay (:mod:`services.edge.routes.output`) releases what is due when no chunk comes.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -84,15 +90,39 @@ class StreamGuard:
     """Incremental output scanning for one stream."""
 
     check: Check
+    min_chars: int = 0
+    """Releasable text gathered before a scan (0: scan whatever may be released); the first
+    piece goes out as soon as it may, so the first token is not delayed."""
+    max_wait_s: float = 0.0
+    """…but never held longer than this after it arrived (see :meth:`due_in`)."""
     window: str = ""
     released_tail: str = ""
     warned_rules: set[str] = field(default_factory=set)
+    held_since: float = 0.0
 
     async def feed(self, delta: str) -> str:
         """Add model text; return the text that may be sent now (possibly redacted)."""
+        if delta and not self.window:
+            self.held_since = time.monotonic()
         self.window += delta
         cut = safe_cut(self.window)
+        if cut <= 0 or (
+            self.released_tail and cut < self.min_chars and time.monotonic() - self.held_since < self.max_wait_s
+        ):
+            return ""
+        return await self._release(cut)
+
+    def due_in(self) -> float | None:
+        """Seconds until held text must be scanned and released (None: nothing held)."""
+        if not self.window:
+            return None
+        return self.held_since + self.max_wait_s - time.monotonic()
+
+    async def release_due(self) -> str:
+        """Release what may be released of the held text (its wait is over)."""
+        cut = safe_cut(self.window)
         if cut <= 0:
+            self.held_since = time.monotonic()  # nothing releasable yet: wait for more text
             return ""
         return await self._release(cut)
 
@@ -111,4 +141,6 @@ class StreamGuard:
         self.warned_rules.update(f.rule_id for f in verdict.findings if f.action == "warn" and not f.monitor)
         out = apply_redactions(piece, verdict.findings, offset=len(context))
         self.released_tail = (context + piece)[-CONTEXT:]
+        if self.window:
+            self.held_since = time.monotonic()
         return out

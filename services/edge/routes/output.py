@@ -7,10 +7,17 @@ scanned (log-prob byte arrays; audio data unless ``BASTION_UNREADABLE_PARTS_ALLO
 ``audio``) is dropped. In streams each text field of each choice's delta has its own hold-back
 (``outscan.StreamGuard``); log probabilities are dropped from streams, since a token list cut
 across chunks cannot be scanned as one.
+
+A stream's text is scanned in pieces of at least ``STREAM_SCAN_CHARS`` characters, or whatever is
+releasable ``STREAM_SCAN_WAIT_S`` after it arrived — whichever comes first — and at the end of each
+choice: one guardrails round trip per piece, not per chunk. Text held past its wait while the
+upstream sends nothing is released in a frame of its own.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -29,6 +36,10 @@ from services.edge.wire.openai_out import Chunk, Completion
 
 _DONE = b"data: [DONE]\n\n"
 Key = tuple[Any, ...]
+STREAM_SCAN_CHARS = 192
+"""Releasable characters a stream guard gathers before one scan (a few dozen tokens)."""
+STREAM_SCAN_WAIT_S = 0.05
+"""The longest a stream's text waits for more before it is scanned and released anyway."""
 
 
 _TOP_IDS = ("id", "object", "model", "system_fingerprint", "service_tier", "obfuscation")
@@ -193,7 +204,8 @@ class _Relay:
                 continue
             guard = self.guards.get(key)
             if guard is None:
-                guard = self.guards[key] = StreamGuard(check=self.check)
+                guard = self.guards[key] = StreamGuard(check=self.check, min_chars=STREAM_SCAN_CHARS,
+                                                       max_wait_s=STREAM_SCAN_WAIT_S)  # fmt: skip
             texts[i] = await guard.feed(texts[i])
         if whole:
             for i, text in zip(whole, await _check_whole(self.check, [texts[i] for i in whole]), strict=True):
@@ -215,6 +227,23 @@ class _Relay:
             if held:
                 _put(delta, key[1:], held)
 
+    def due_in(self) -> float | None:
+        """Seconds until some held text must be released (None: nothing is held)."""
+        waits = [w for w in (g.due_in() for g in self.guards.values()) if w is not None]
+        return max(0.0, min(waits)) if waits else None
+
+    async def release_due(self) -> list[bytes]:
+        """Frames with the held text whose wait is over (the upstream sent nothing meanwhile)."""
+        deltas: dict[Any, dict[str, Any]] = {}
+        for key, guard in list(self.guards.items()):
+            wait = guard.due_in()
+            if wait is not None and wait <= 0 and (text := await guard.release_due()):
+                _put(deltas.setdefault(key[0], {}), key[1:], text)
+        if not self.template:
+            return []
+        return [_frame({**self.template, "choices": [{"index": index, "delta": delta, "finish_reason": None}]})
+                for index, delta in deltas.items()]  # fmt: skip
+
     async def done(self) -> list[bytes]:
         out = []
         for index in sorted({k[0] for k in self.guards}, key=str):
@@ -235,14 +264,52 @@ async def _check_whole(check: Callable[[list[str]], Any], texts: list[str]) -> l
     return [apply_redactions(t, [f for f in verdict.findings if f.text_index == i]) for i, t in enumerate(texts)]
 
 
+async def _with_releases(relay: _Relay, frames: AsyncIterator[bytes]) -> AsyncIterator[bytes | None]:
+    """``frames``, with a ``None`` whenever held text is due before the next frame arrives."""
+    source = aiter(frames)
+    pending: asyncio.Future[bytes] | None = None
+    try:
+        while True:
+            wait = relay.due_in()
+            if wait is None and pending is None:
+                try:
+                    frame = await anext(source)
+                except StopAsyncIteration:
+                    return
+                yield frame
+                continue
+            if pending is None:
+                pending = asyncio.ensure_future(anext(source))
+            done, _ = await asyncio.wait({pending}, timeout=wait)
+            if not done:
+                yield None
+                continue
+            ready, pending = pending, None
+            try:
+                frame = ready.result()
+            except StopAsyncIteration:
+                return
+            yield frame
+    finally:
+        if pending is not None:  # the client left: stop reading the upstream before it is closed
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
+
+
 async def guard_stream(
     gw: Gateway, call: Call, principal: Principal, frames: AsyncIterator[bytes]
 ) -> AsyncIterator[bytes]:
     """Relay SSE frames, scanning every text of every chunk (deltas incrementally); a block ends
     the stream with an error event; a frame that cannot be parsed is not passed on."""
     relay = _Relay(lambda texts: gw.check_output(call, principal, texts))
+    releases = _with_releases(relay, frames)
     try:
-        async for frame in frames:
+        async for frame in releases:
+            if frame is None:  # held text whose wait is over
+                for released in await relay.release_due():
+                    yield released
+                continue
             if frame == _DONE:
                 for held in await relay.done():
                     yield held
@@ -260,3 +327,5 @@ async def guard_stream(
     except Unavailable as exc:
         err = errors.unavailable(exc.service)
         yield _error_frame(503, err.message, "service_unavailable")
+    finally:
+        await releases.aclose()  # a frame read ahead is cancelled before the upstream is closed

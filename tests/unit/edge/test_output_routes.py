@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -157,3 +159,82 @@ async def test_every_delta_field_of_a_stream_is_scanned_and_log_probs_dropped() 
         assert KEY not in text, name
         assert "[REDACTED_OPENAI_KEY]" in text, name
     assert texts["content"] == "see [REDACTED_OPENAI_KEY] ok"
+
+
+class CountingGateway(FakeGateway):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def check_output(self, call: Call, principal: Principal, texts: list[str]) -> GuardVerdict | Denied:
+        self.calls += 1
+        return await super().check_output(call, principal, texts)
+
+
+def _content_frame(text: str | None, finish: str | None = None) -> bytes:
+    delta = {} if text is None else {"content": text}
+    chunk = {"id": "c", "object": "chat.completion.chunk", "model": "m",
+             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}  # fmt: skip
+    return b"data: " + msgspec.json.encode(chunk) + b"\n\n"
+
+
+def _content(frames: list[bytes]) -> str:
+    return "".join(choice.get("delta", {}).get("content") or "" for f in frames if f.startswith(b"data: {")
+                   for choice in msgspec.json.decode(f[6:])["choices"])  # fmt: skip
+
+
+async def test_a_stream_of_small_chunks_is_scanned_in_pieces_not_chunk_by_chunk() -> None:
+    words = [f"word{i} " for i in range(100)] + [f"key {KEY} ", "end."]
+
+    async def frames() -> AsyncIterator[bytes]:
+        for word in words:
+            yield _content_frame(word)
+        yield _content_frame(None, "stop")
+        yield b"data: [DONE]\n\n"
+
+    gw = CountingGateway()
+    out = [f async for f in guard_stream(gw, Call("r", "", "", "chat"), PRINCIPAL, frames())]  # type: ignore[arg-type]
+    text = _content(out)
+    assert KEY not in text
+    assert text == "".join(words).replace(KEY, "[REDACTED_OPENAI_KEY]")
+    assert gw.calls <= 8  # ~750 characters in 102 chunks: a handful of scans, not 102
+
+
+async def test_held_text_is_released_when_the_upstream_pauses() -> None:
+    released_at: list[float] = []
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield _content_frame("Hello there, ")
+        await asyncio.sleep(0.5)  # the model thinks
+        yield _content_frame("friend.", "stop")
+        yield b"data: [DONE]\n\n"
+
+    started = time.monotonic()
+    out = []
+    async for frame in guard_stream(CountingGateway(), Call("r", "", "", "chat"), PRINCIPAL, frames()):  # type: ignore[arg-type]
+        out.append(frame)
+        if "Hello" in _content([frame]):
+            released_at.append(time.monotonic() - started)
+    assert released_at
+    assert released_at[0] < 0.3  # within the wait, not after the pause
+    assert _content(out) == "Hello there, friend."
+
+
+async def test_a_client_leaving_while_text_is_held_closes_the_upstream_cleanly() -> None:
+    closed = asyncio.Event()
+
+    async def frames() -> AsyncIterator[bytes]:
+        try:
+            yield _content_frame("first words ")  # released at once: the first token is not delayed
+            yield _content_frame("partial words ")
+            await asyncio.sleep(10)
+            yield _content_frame("never", "stop")
+        finally:
+            closed.set()
+
+    stream = guard_stream(CountingGateway(), Call("r", "", "", "chat"), PRINCIPAL, frames())  # type: ignore[arg-type]
+    assert _content([await anext(stream)]) == "first words "
+    assert _content([await anext(stream)]) == ""  # held: too little to scan on its own
+    released = await anext(stream)  # the held text, released while the next chunk is awaited
+    assert _content([released]) == "partial words "
+    await stream.aclose()
+    await asyncio.wait_for(closed.wait(), 1)
