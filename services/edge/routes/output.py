@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import msgspec
@@ -264,7 +264,7 @@ async def _check_whole(check: Callable[[list[str]], Any], texts: list[str]) -> l
     return [apply_redactions(t, [f for f in verdict.findings if f.text_index == i]) for i, t in enumerate(texts)]
 
 
-async def _with_releases(relay: _Relay, frames: AsyncIterator[bytes]) -> AsyncIterator[bytes | None]:
+async def _with_releases(relay: _Relay, frames: AsyncIterator[bytes]) -> AsyncGenerator[bytes | None, None]:
     """``frames``, with a ``None`` whenever held text is due before the next frame arrives."""
     source = aiter(frames)
     pending: asyncio.Future[bytes] | None = None
