@@ -35,6 +35,7 @@ def _service_env(
         # events journaled until JetStream acks them; replicas of a service share the directory,
         # so one takes over what a killed sibling left
         BASTION_SPOOL_DIR=str(config.var / "spool" / name),
+        BASTION_SPOOL_KEYS_FILE=str(secrets_store.spool_keys_file(config.var / "secrets", name)),
         BASTION_INSTANCE=f"{name}-{os.getpid()}",
         PYTHONUNBUFFERED="1",
     )

@@ -38,6 +38,15 @@ def password_files(directory: Path, prefix: str, names: Iterable[str]) -> dict[s
     return {name: _write_once(directory / f"{prefix}_{name}.password", secrets.token_urlsafe(24)) for name in names}
 
 
+def spool_keys_file(directory: Path, service: str) -> Path:
+    """The keyring sealing ``service``'s event journal (``spool_<service>.keys``, 0600), made once;
+    each service has its own, so one cannot read another's journal."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"spool_{service}.keys"
+    _write_once(path, generate_spec("sk1") + "\n")
+    return path
+
+
 def ensure(var: Path) -> StackSecrets:
     """Load the stack's secrets, creating them on first start."""
     directory = var / "secrets"

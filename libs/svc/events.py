@@ -32,6 +32,7 @@ from nats.aio.client import Client
 from libs.contracts import normalise, subjects
 from libs.contracts.codec import encode
 from libs.contracts.messages import AuditEvent, UsageEvent
+from libs.crypto.keyring import Keyring
 from libs.svc.logs import scrub, secret_shaped
 from libs.svc.settings import BaseSettings
 from libs.svc.spool import Record, Segment, Spool
@@ -173,6 +174,12 @@ def subject_token(value: str) -> str:
 
 
 def spool_for(settings: BaseSettings, name: str) -> Spool | None:
-    """The event spool of a service from ``BASTION_SPOOL_DIR`` (None when unset)."""
+    """The event spool of a service from ``BASTION_SPOOL_DIR`` (None when unset), sealed with
+    ``BASTION_SPOOL_KEYS`` when set."""
     directory = settings.spool_dir
-    return Spool(Path(directory), name) if directory else None
+    if not directory:
+        return None
+    keyring = Keyring.from_spec(settings.spool_keys) if settings.spool_keys else None
+    if keyring is None:
+        log.warning("event journal written in clear: set BASTION_SPOOL_KEYS_FILE to seal it")
+    return Spool(Path(directory), name, keyring=keyring)

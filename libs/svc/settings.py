@@ -24,6 +24,9 @@ class BaseSettings(msgspec.Struct, frozen=True, kw_only=True):
     instance: str = ""
     spool_dir: str = ""
     """Where durable events are journaled until JetStream acks them (empty: memory only)."""
+    spool_keys: str = ""
+    """Keyring spec (``kid:<base64url 32 bytes>``, newest first) sealing the journal; secret —
+    normally ``BASTION_SPOOL_KEYS_FILE``. Empty: journals are written in clear (development)."""
     upstream_allow: list[str] = []
     """CIDRs of non-public destinations providers may use (a self-hosted model, the local mock);
     everything else that is not globally routable is refused (``libs/svc/egress.py``)."""

@@ -11,8 +11,18 @@ directory (a sibling worker, or the restarted process) takes over segments whose
 get — their owner died — and publishes their events again; ``Nats-Msg-Id`` and the consumers'
 idempotency by id make a replay of an event that was in fact stored harmless.
 
-Record format: 4-byte big-endian length, then msgpack ``[subject, msg_id, payload]``. A torn
-last record (killed mid-write) is ignored: its event was never queued.
+Record format: 4-byte big-endian length, then the record body. A torn last record (killed
+mid-write) is ignored: its event was never queued.
+
+**Sealed journals** (issue 16). With a keyring (``BASTION_SPOOL_KEYS`` / ``_FILE``, the stack
+makes one per service), each body is ``b"S"``, the key id (1 length byte + ASCII), then msgpack
+``[subject, msg_id, payload]`` sealed with AES-256-GCM under a key derived from that master key
+(HKDF, ``bastion/v1/spool``), bound to the spool's name — a journal copied off the machine, or
+into another service's directory, cannot be read. Older key ids stay readable while they are in
+the ring (rotation: add the new key first, drop the old one once no journal uses it). A record
+that does not open (unknown key, tampered, or a plaintext record where a keyring is configured)
+stops the replay of its file, which is renamed ``*.unreadable`` for an operator and never
+replayed in part; without a keyring, bodies are plain msgpack (development only).
 """
 
 from __future__ import annotations
@@ -29,10 +39,48 @@ from pathlib import Path
 
 import msgspec
 
+from libs.crypto.aead import DecryptError, make_aad, open_sealed, seal
+from libs.crypto.keyring import Keyring, UnknownKeyError
+
 log = logging.getLogger("bastion.spool")
 
 _LEN = struct.Struct(">I")
 SUFFIX = ".spool"
+UNREADABLE = ".unreadable"
+_SEALED = b"S"
+_SUBKEY_INFO = b"bastion/v1/spool"
+
+
+class Unreadable(Exception):
+    """A journal record that cannot be opened with this spool's keys (no detail: it may be anything)."""
+
+
+class Sealer:
+    """Seals and opens journal records of one spool with a keyring (the primary key seals)."""
+
+    def __init__(self, keyring: Keyring, name: str) -> None:
+        self._keyring = keyring
+        self._aad = make_aad("spool", name)
+        self._subkeys: dict[str, bytes] = {}
+
+    def _subkey(self, kid: str) -> bytes:
+        key = self._subkeys.get(kid)
+        if key is None:
+            key = self._subkeys[kid] = self._keyring.get(kid).derive(_SUBKEY_INFO)
+        return key
+
+    def seal(self, body: bytes) -> bytes:
+        kid = self._keyring.primary.kid
+        return _SEALED + bytes([len(kid)]) + kid.encode() + seal(self._subkey(kid), body, self._aad)
+
+    def open(self, data: bytes) -> bytes:
+        if data[:1] != _SEALED or len(data) < 2:
+            raise Unreadable
+        end = 2 + data[1]
+        try:
+            return open_sealed(self._subkey(data[2:end].decode("ascii")), data[end:], self._aad)
+        except (DecryptError, UnknownKeyError, UnicodeDecodeError, ValueError):
+            raise Unreadable from None
 
 
 @dataclass(eq=False)
@@ -64,12 +112,16 @@ class Spool:
     name: str
     segment_bytes: int = 8 * 1024 * 1024
     fsync: bool = False
+    keyring: Keyring | None = None
+    """Seals every record (see the module docstring); None: plain records (development only)."""
+    _sealer: Sealer | None = field(default=None, init=False)
     _current: Segment | None = field(default=None, init=False)
     _seq: int = field(default=0, init=False)
 
     def open(self) -> None:
         """Create the directory (0700) and this process's first segment."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._sealer = Sealer(self.keyring, self.name) if self.keyring is not None else None
         self._current = self._new_segment()
 
     def _new_segment(self) -> Segment:
@@ -85,6 +137,8 @@ class Spool:
         if segment is None:
             raise RuntimeError("spool is not open")
         body = msgspec.msgpack.encode((record.subject, record.msg_id, record.payload))
+        if self._sealer is not None:
+            body = self._sealer.seal(body)
         data = _LEN.pack(len(body)) + body
         written = os.write(segment.fd, data)
         if written != len(data):
@@ -128,7 +182,11 @@ class Spool:
             if os.fstat(fd).st_nlink == 0:
                 os.close(fd)  # another process replayed and removed it meanwhile
                 continue
-            records = _read(path)
+            try:
+                records = _read(path, self._sealer)
+            except Unreadable:
+                _set_aside(path, fd)
+                continue
             segment = Segment(path=path, fd=fd, outstanding=len(records), sealed=True)
             if not records:
                 _remove(segment)
@@ -147,7 +205,8 @@ class Spool:
             os.close(segment.fd)  # left for the next process to replay
 
 
-def _read(path: Path) -> list[Record]:
+def _read(path: Path, sealer: Sealer | None) -> list[Record]:
+    """The records of a journal file, up to a torn tail; :class:`Unreadable` if one does not open."""
     data = path.read_bytes()
     records: list[Record] = []
     pos = 0
@@ -156,13 +215,27 @@ def _read(path: Path) -> list[Record]:
         end = pos + _LEN.size + length
         if end > len(data):
             break  # torn tail
+        body = data[pos + _LEN.size : end]
+        if sealer is not None:
+            body = sealer.open(body)  # a sealed record is whole or raises: never torn inside
         try:
-            subject, msg_id, payload = msgspec.msgpack.decode(data[pos + _LEN.size : end])
+            subject, msg_id, payload = msgspec.msgpack.decode(body)
         except (msgspec.DecodeError, ValueError, TypeError):
+            if sealer is not None:
+                raise Unreadable from None  # authentic but not a record: not a torn write
             break
         records.append(Record(str(subject), str(msg_id), bytes(payload)))
         pos = end
     return records
+
+
+def _set_aside(path: Path, fd: int) -> None:
+    """Keep a journal that does not open for an operator, out of every later replay."""
+    log.error("event journal cannot be opened with this service's spool keys; set aside",
+              extra={"journal": path.name + UNREADABLE})  # fmt: skip
+    with contextlib.suppress(FileNotFoundError):
+        path.rename(path.with_name(path.name + UNREADABLE))
+    os.close(fd)
 
 
 def _remove(segment: Segment) -> None:

@@ -3,6 +3,8 @@
 The first publisher runs in its own process against a fresh nats-server whose streams do not
 exist yet, so nothing it emits can be stored; it is SIGKILLed with everything still queued. A
 second publisher on the same spool directory (after the streams appear) publishes every one.
+Both are configured as services are (``BASTION_SPOOL_DIR``, ``BASTION_SPOOL_KEYS_FILE``), so the
+journal in between is sealed: it holds none of the events' values in clear.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from pathlib import Path
 
 import nats
 
-from libs.svc.events import EventPublisher
-from libs.svc.spool import SUFFIX, Spool
+from libs.stack.secrets_store import spool_keys_file
+from libs.svc.events import EventPublisher, spool_for
+from libs.svc.settings import BaseSettings, load
+from libs.svc.spool import SUFFIX
 from libs.svc.streams import AUDIT, USAGE, ensure
 from tests.helpers import nats_server
 
@@ -28,18 +32,19 @@ CHILD = textwrap.dedent("""
     from pathlib import Path
     import nats
     from libs.contracts.messages import AuditEvent, UsageEvent
-    from libs.svc.events import EventPublisher
-    from libs.svc.spool import Spool
+    from libs.svc.events import EventPublisher, spool_for
+    from libs.svc.settings import BaseSettings, load
 
     async def main() -> None:
         nc = await nats.connect(sys.argv[1])
-        events = EventPublisher(nc, spool=Spool(Path(sys.argv[2]), "edge"), concurrency=2)
+        events = EventPublisher(nc, spool=spool_for(load(BaseSettings), "edge"), concurrency=2)
         events.start()
         for i in range(40):
             events.usage(UsageEvent(request_id=f"req{i}", ts=1, org_id="org1", project_id="p", key_id="k",
                                     model="m", provider="x", status=200, prompt_tokens=i))
             events.audit(AuditEvent(event_id=f"evt{i}", ts=1, org_id="org1", actor_type="api_key", actor_id="k",
-                                    action="chat.completion", resource="model:m", success=True), source="edge")
+                                    action="chat.completion", resource="model:m", success=True,
+                                    ip="198.51.100.23", user_agent="canary-agent/1.0"), source="edge")
         print("emitted", flush=True)
         await asyncio.sleep(3600)
 
@@ -58,9 +63,11 @@ async def _stored(url: str) -> dict[str, int]:
 
 def test_a_killed_publishers_events_are_published_by_its_successor(tmp_path: Path) -> None:
     spool_dir = tmp_path / "spool"
+    keys = spool_keys_file(tmp_path / "secrets", "edge")
+    env = {**os.environ, "PYTHONPATH": os.getcwd(), "BASTION_SPOOL_DIR": str(spool_dir),
+           "BASTION_SPOOL_KEYS_FILE": str(keys)}  # fmt: skip
     with nats_server(tmp_path / "nats") as url:
-        child = subprocess.Popen([sys.executable, "-c", CHILD, url, str(spool_dir)], stdout=subprocess.PIPE,
-                                 env={**os.environ, "PYTHONPATH": os.getcwd()})  # fmt: skip
+        child = subprocess.Popen([sys.executable, "-c", CHILD, url], stdout=subprocess.PIPE, env=env)
         try:
             assert child.stdout is not None
             assert child.stdout.readline().strip() == b"emitted"
@@ -68,14 +75,19 @@ def test_a_killed_publishers_events_are_published_by_its_successor(tmp_path: Pat
         finally:
             child.send_signal(signal.SIGKILL)
             child.wait()
-        assert sum(p.stat().st_size for p in spool_dir.glob(f"*{SUFFIX}")) > 0
+        journal = b"".join(p.read_bytes() for p in spool_dir.glob(f"*{SUFFIX}"))
+        assert journal
+        for clear in (b"198.51.100.23", b"canary-agent", b"org1", b"req1", b"gw.evt"):
+            assert clear not in journal  # sealed: a copy off the machine reads as noise
 
         async def successor() -> dict[str, int]:
             nc = await nats.connect(url)
             js = nc.jetstream()
             for spec in (USAGE, AUDIT):
                 await ensure(js, spec)
-            events = EventPublisher(nc, spool=Spool(spool_dir, "edge"), concurrency=4)
+            spool = spool_for(load(BaseSettings, env), "edge")
+            assert spool is not None
+            events = EventPublisher(nc, spool=spool, concurrency=4)
             events.start()
             deadline = time.monotonic() + 20
             stored = await _stored(url)
