@@ -53,7 +53,7 @@ def build_procs(
     py = sys.executable
     bus_passwords = nats_users.passwords(config.var / "secrets")
     conf = natsd.write_config(config.var / "nats", config.host, config.nats_port,
-                              nats_users.authorization_block(bus_passwords))  # fmt: skip
+                              nats_users.authorization_block(bus_passwords), encrypted=True)  # fmt: skip
     per_service: dict[str, dict[str, str]] = {
         "auth": {"BASTION_KEY_PEPPER": keys.pepper},
         "api": {"BASTION_API_HOST": config.host, "BASTION_API_PORT": str(config.api_port)},
@@ -65,8 +65,9 @@ def build_procs(
         },
     }
     procs = [
-        Proc("nats", [str(natsd.binary()), "-c", str(conf)], dict(os.environ), config.logs / "nats.log",
-             infrastructure=True)
+        # the JetStream store is encrypted by the server itself; only nats-server gets its key
+        Proc("nats", [str(natsd.binary()), "-c", str(conf)], {**os.environ, natsd.JETSTREAM_KEY_ENV: keys.jetstream_key},
+             config.logs / "nats.log", infrastructure=True)
     ]  # fmt: skip
     procs.append(Proc("mockllm", [py, "-m", "libs.mockllm", "--host", config.host, "--port", str(config.mock_port)],
                       dict(os.environ), config.logs / "mockllm.log"))  # fmt: skip

@@ -21,14 +21,21 @@ def binary() -> Path:
     return Path(found)
 
 
-def write_config(directory: Path, host: str, port: int, extra: str = "") -> Path:
-    """A config file with JetStream stored under ``directory``."""
+JETSTREAM_KEY_ENV = "BASTION_JETSTREAM_KEY"
+"""The environment variable the server reads its JetStream encryption key from (never the file)."""
+
+
+def write_config(directory: Path, host: str, port: int, extra: str = "", *, encrypted: bool = False) -> Path:
+    """A config file with JetStream stored under ``directory``; with ``encrypted``, the store is
+    sealed with AES-GCM under the key in ``$BASTION_JETSTREAM_KEY`` (the server refuses to start
+    without it)."""
     directory.mkdir(parents=True, exist_ok=True)
     conf = directory / "nats.conf"
+    cipher = f"  cipher: aes\n  key: ${JETSTREAM_KEY_ENV}\n" if encrypted else ""
     conf.write_text(
         f'listen: "{host}:{port}"\n'
         "max_payload: 8MB\n"
-        f'jetstream {{\n  store_dir: "{directory / "jetstream"}"\n  max_memory_store: 256MB\n}}\n' + extra,
+        f'jetstream {{\n  store_dir: "{directory / "jetstream"}"\n  max_memory_store: 256MB\n{cipher}}}\n' + extra,
         encoding="utf-8",
     )
     conf.chmod(0o600)  # it may hold the bus users' passwords

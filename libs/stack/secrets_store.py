@@ -20,9 +20,11 @@ class StackSecrets:
 
     pepper: str
     master_keys_file: Path
+    jetstream_key: str = ""
+    """Seals the JetStream store (nats-server's own cipher); handed to nats-server only."""
 
     def __repr__(self) -> str:
-        return f"StackSecrets(master_keys_file={str(self.master_keys_file)!r}, pepper=<redacted>)"
+        return f"StackSecrets(master_keys_file={str(self.master_keys_file)!r}, pepper=<redacted>, jetstream_key=<redacted>)"
 
 
 def _write_once(path: Path, make: str) -> str:
@@ -55,4 +57,5 @@ def ensure(var: Path) -> StackSecrets:
     pepper = _write_once(directory / "key_pepper", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
     master = directory / "master.keys"
     _write_once(master, generate_spec("mk1") + "\n")
-    return StackSecrets(pepper=pepper, master_keys_file=master)
+    jetstream = _write_once(directory / "jetstream.key", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+    return StackSecrets(pepper=pepper, master_keys_file=master, jetstream_key=jetstream)

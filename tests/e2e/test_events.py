@@ -138,3 +138,20 @@ def test_events_are_journaled_until_acked(stack: Stack) -> None:
     while time.monotonic() < deadline and sum(p.stat().st_size for p in journals if p.exists()):
         time.sleep(0.1)
     assert sum(p.stat().st_size for p in journals if p.exists()) == 0
+
+
+def test_the_jetstream_store_holds_no_event_in_clear(stack: Stack) -> None:
+    """nats-server encrypts its JetStream store (issue 16): an event's values — here a user agent
+    only this request sends — are stored and delivered, yet nowhere in the store's files."""
+    agent = f"canary-agent-{time.time_ns()}"
+    response = httpx.post(f"{stack.base_url}/chat/completions", timeout=10,
+                          json={"model": "mock-gpt-4o-mini", "messages": [{"role": "user", "content": "at rest"}]},
+                          headers={"authorization": f"Bearer {stack.api_key}", "user-agent": agent})  # fmt: skip
+    assert response.status_code == 200
+    audit = _wait_for(stack, "/v1/audit/", response.headers["x-request-id"])
+    assert [row["user_agent"] for row in audit] == [agent]  # it went through the stream
+    time.sleep(1.0)  # past the server's write-behind of message blocks
+    store = stack.var / "nats" / "jetstream"
+    files = [p for p in store.rglob("*") if p.is_file()]
+    assert files
+    assert not [p.name for p in files if agent.encode() in p.read_bytes()]
