@@ -23,7 +23,7 @@ from libs.svc.egress_http import BodyTooLarge, GuardedClient, Request, Response,
 from libs.svc.logs import scrub
 from services.edge.errors import ApiError
 from services.edge.errors import body as error_body
-from services.edge.upstream.sse import sse
+from services.edge.upstream.sse import EventTooLarge, sse
 
 DONE = b"data: [DONE]\n\n"
 
@@ -322,6 +322,9 @@ async def relay_chunks(
         yield DONE
     except TransportError as exc:
         yield error_frame(transport_error(exc))
+    except EventTooLarge:
+        yield error_frame(ApiError(502, "The upstream provider sent a stream event that is too large.",
+                                   code="upstream_error"))  # fmt: skip
     finally:
         if not got_usage:
             _so_far(usage_out, chunks, prompt_chars, completion_chars)

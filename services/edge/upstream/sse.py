@@ -20,6 +20,14 @@ def sse(obj: Any) -> bytes:
 
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+_ANY_END = re.compile(rb"[\r\n]")
+MAX_EVENT_BYTES = 8 * 1024 * 1024
+"""The most one event (its unterminated line, or all its data lines) may hold: a provider that
+never ends a line cannot make the edge buffer without bound."""
+
+
+class EventTooLarge(Exception):
+    """One server-sent event over :data:`MAX_EVENT_BYTES`."""
 
 
 async def sse_events(response: _Body) -> AsyncIterator[tuple[str, str]]:
@@ -31,24 +39,34 @@ async def sse_events(response: _Body) -> AsyncIterator[tuple[str, str]]:
     are skipped; an event without data is not dispatched; one cut short by the end of the
     stream still is (providers that omit the last blank line).
     """
-    event, buf = "", b""
+    event, buf = "", bytearray()
     data: list[str] = []
+    held = 0  # characters of ``data``
     async for chunk in response.aiter_bytes():
         buf += chunk
+        if not _ANY_END.search(chunk):  # still inside one line: nothing to split (no quadratic re-scan)
+            if len(buf) > MAX_EVENT_BYTES:
+                raise EventTooLarge
+            continue
         held_cr = buf.endswith(b"\r")  # maybe the first half of a CRLF split across chunks
-        lines = _LINE_END.split(buf[:-1] if held_cr else buf)
-        buf = lines.pop() + (b"\r" if held_cr else b"")
+        lines = _LINE_END.split(bytes(buf[:-1] if held_cr else buf))
+        buf = bytearray(lines.pop() + (b"\r" if held_cr else b""))
+        if len(buf) > MAX_EVENT_BYTES:
+            raise EventTooLarge
         for line in lines:
             if not line:
                 if joined := "\n".join(data):
                     yield event, joined
-                event, data = "", []
+                event, data, held = "", [], 0
             else:
                 event = _sse_field(line, data, event)
+                held += len(line)
+                if held > MAX_EVENT_BYTES:
+                    raise EventTooLarge
     if buf.endswith(b"\r"):
         buf = buf[:-1]
     if buf:
-        event = _sse_field(buf, data, event)
+        event = _sse_field(bytes(buf), data, event)
     if joined := "\n".join(data):
         yield event, joined
 
