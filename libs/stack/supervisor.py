@@ -22,7 +22,7 @@ from libs.svc.rotation import Rotation, copy_truncate, started_at
 STOP_GRACE_S = 10.0
 _MAX_BACKOFF_S = 5.0
 _HEALTHY_AFTER_S = 30.0
-_ROTATE_CHECK_S = 1.0
+ROTATE_CHECK_S = 1.0
 
 
 @dataclass
@@ -110,7 +110,7 @@ class Supervisor:
         now = time.time()
         if self._rotation is None or now < self._next_rotate_check:
             return
-        self._next_rotate_check = now + _ROTATE_CHECK_S
+        self._next_rotate_check = now + ROTATE_CHECK_S
         for path in self._logs:
             begun = self._log_begun.setdefault(path, started_at(path, now))
             try:
