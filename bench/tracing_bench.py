@@ -34,7 +34,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from libs.svc.rotation import Rotation, RotatingFile
+from libs.svc.rotation import RotatingFile, Rotation
 from libs.telemetry.bus import extract_context
 from libs.telemetry.spans import CompactExporter, SpanRecorder, TraceFile
 
@@ -66,7 +66,9 @@ def before(path: Path, n: int, headers: dict[str, str] | None) -> None:
     tracer = p.get_tracer("bastion.guardrails")
     for _ in range(n):
         started = time.perf_counter()
-        with tracer.start_as_current_span(SUBJECT, context=extract_context(headers), kind=trace.SpanKind.SERVER) as span:
+        with tracer.start_as_current_span(
+            SUBJECT, context=extract_context(headers), kind=trace.SpanKind.SERVER
+        ) as span:
             span.set_attribute("bastion.duration_ms", (time.perf_counter() - started) * 1000)
     p.shutdown()
 
