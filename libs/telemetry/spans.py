@@ -130,6 +130,7 @@ class TraceFile:
         self._lines: list[bytes] = []
         self._buffered = 0
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # the writer thread and a final flush at shutdown
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -152,7 +153,8 @@ class TraceFile:
             return
         lines.append(b"")
         try:
-            self.file.write(b"\n".join(lines))
+            with self._write_lock:
+                self.file.write(b"\n".join(lines))
         except OSError as exc:  # disk full, directory gone: traces are not worth a failed request
             self.dropped += len(lines) - 1
             log.warning("trace lines dropped", extra={"error_type": type(exc).__name__, "dropped": self.dropped})
