@@ -16,7 +16,8 @@ Two ways to write:
 * :func:`copy_truncate` — for a file others write through descriptors they inherited (the
   local stack's ``var/logs/*.log``: stdout and stderr of each process, opened ``O_APPEND``):
   copy, then truncate in place, so every writer goes on at the new end of the same file. A line
-  written between the copy and the truncation is lost; the window is one ``ftruncate``.
+  written between the copy and the truncation is lost (the copy is cut back to its last whole
+  line); the window is one ``ftruncate``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import msgspec
 
@@ -188,9 +190,24 @@ def copy_truncate(path: Path, rotation: Rotation, now: float, begun: float) -> b
     _make_room(path, rotation)
     with path.open("r+b") as src:
         if rotation.backups:
-            with backup(path, 1).open("wb") as dst:
+            with backup(path, 1).open("w+b") as dst:
                 shutil.copyfileobj(src, dst, 1024 * 1024)
                 shutil.copyfileobj(src, dst, 1024 * 1024)  # what was appended while copying
+                _drop_torn_tail(dst)
         src.truncate(0)
     prune(path, rotation, now)
     return True
+
+
+def _drop_torn_tail(copy: BinaryIO) -> None:
+    """Cut a copy back to its last newline. A read does not wait for a write in progress (only
+    ``ftruncate`` does), so the copy may end inside a line whose whole is then truncated away:
+    that line is the one lost, it must not stay behind torn."""
+    end = copy.tell()
+    start = max(0, end - 65_536)
+    copy.seek(start)
+    tail = copy.read(end - start)
+    cut = tail.rfind(b"\n")
+    if cut == len(tail) - 1 or (cut < 0 and start > 0):  # whole, or one line longer than we look back
+        return
+    copy.truncate(start + cut + 1)

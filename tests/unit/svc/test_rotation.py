@@ -165,6 +165,20 @@ def test_copy_truncate_bounds_a_file_other_processes_append_to(tmp_path: Path) -
     assert not backup(path, 3).exists()
 
 
+def test_copy_truncate_leaves_no_torn_line_behind(tmp_path: Path) -> None:
+    # a copy can end inside a write in progress (reads do not wait for writes; ftruncate does):
+    # the line being written is the one lost, it must not stay torn in the backup
+    path = tmp_path / "svc.log"
+    path.write_bytes(b"one\ntwo\nthr")
+    rotation = Rotation(max_bytes=5, backups=1, max_age_s=86_400)
+    assert copy_truncate(path, rotation, time.time(), time.time())
+    assert backup(path, 1).read_bytes() == b"one\ntwo\n"
+    assert path.read_bytes() == b""
+    path.write_bytes(b"no newline at all")
+    assert copy_truncate(path, rotation, time.time(), time.time())
+    assert backup(path, 1).read_bytes() == b""
+
+
 def test_copy_truncate_by_age(tmp_path: Path) -> None:
     path = tmp_path / "svc.log"
     path.write_bytes(b"old\n")
