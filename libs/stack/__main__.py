@@ -19,6 +19,7 @@ from libs.db import migrate, roles
 from libs.stack import nats_users, natsd, operator, pg, secrets_store, seed
 from libs.stack.config import StackConfig
 from libs.stack.supervisor import Proc, Supervisor
+from libs.svc.settings import BaseSettings, load
 
 SERVICES = ("auth", "guardrails", "vault", "metering", "audit")
 
@@ -133,7 +134,9 @@ def run(config: StackConfig) -> int:
             seed.write_env(env_file, config, demo)
         else:
             seed.refresh_urls(env_file, config)
-        supervisor = Supervisor(build_procs(config, cluster, keys, db_passwords))
+        rotation = load(BaseSettings).log_rotation()  # BASTION_LOG_MAX_MB, _BACKUPS, _MAX_AGE_DAYS
+        supervisor = Supervisor(build_procs(config, cluster, keys, db_passwords), rotation=rotation,
+                                other_logs=(config.logs / "postgres.log",))  # fmt: skip
         supervisor.procs[0].start()
         natsd.wait_port(config.host, config.nats_port)
         asyncio.run(operator.provision_streams(config.nats_url, operator.password(config.var / "secrets")))

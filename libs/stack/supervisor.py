@@ -1,4 +1,9 @@
-"""Run each service as its own OS process; restart crashed ones with backoff; stop all on exit."""
+"""Run each service as its own OS process; restart crashed ones with backoff; stop all on exit.
+
+Each process writes its stdout and stderr to its own log file (``O_APPEND``); the supervisor
+keeps those files within their bounds by copy-and-truncate (``libs/svc/rotation.py``), checked
+once a second, so every writer (an edge's several workers too) goes on at the new end.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from libs.svc.rotation import Rotation, copy_truncate, started_at
+
 STOP_GRACE_S = 10.0
 _MAX_BACKOFF_S = 5.0
 _HEALTHY_AFTER_S = 30.0
+ROTATE_CHECK_S = 1.0
 
 
 @dataclass
@@ -55,10 +63,21 @@ class Proc:
 class Supervisor:
     """Keeps a set of processes alive until :meth:`stop`."""
 
-    def __init__(self, procs: list[Proc], *, echo: bool = True) -> None:
+    def __init__(
+        self,
+        procs: list[Proc],
+        *,
+        echo: bool = True,
+        rotation: Rotation | None = None,
+        other_logs: tuple[Path, ...] = (),
+    ) -> None:
         self.procs = procs
         self._echo = echo
         self.stopping = False
+        self._rotation = rotation
+        self._logs = list(dict.fromkeys([p.log for p in procs] + list(other_logs)))  # others: e.g. postgres
+        self._log_begun: dict[Path, float] = {}
+        self._next_rotate_check = 0.0
 
     def start_all(self) -> None:
         """Start every process."""
@@ -66,7 +85,8 @@ class Supervisor:
             proc.start()
 
     def tick(self) -> None:
-        """Restart whatever exited (with exponential backoff, reset after a healthy run)."""
+        """Restart whatever exited (with exponential backoff, reset after a healthy run); rotate logs."""
+        self.rotate_logs()
         now = time.monotonic()
         for proc in self.procs:
             if self.stopping or proc.popen is None:
@@ -84,6 +104,20 @@ class Supervisor:
                 proc.next_start = 0.0
                 proc.restarts += 1
                 proc.start()
+
+    def rotate_logs(self) -> None:
+        """Rotate the log files that are due (at most once a second)."""
+        now = time.time()
+        if self._rotation is None or now < self._next_rotate_check:
+            return
+        self._next_rotate_check = now + ROTATE_CHECK_S
+        for path in self._logs:
+            begun = self._log_begun.setdefault(path, started_at(path, now))
+            try:
+                if copy_truncate(path, self._rotation, now, begun):
+                    self._log_begun[path] = now
+            except OSError as exc:  # a full disk must not stop supervision
+                self._say(f"[supervisor] could not rotate {path.name}: {type(exc).__name__}")
 
     def run_forever(self, poll_s: float = 0.1, on_restart: Callable[[], None] | None = None) -> None:
         """Supervise until SIGINT/SIGTERM; ``on_restart`` runs after any process was restarted."""

@@ -118,7 +118,7 @@ def main(service: str, build: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Process entry point: logging, tracing, uvloop, then ``build()`` (which calls :func:`serve`)."""
     base = load(BaseSettings)
     logs.setup(service, base.log_level)
-    telemetry.setup(service, base.trace_file)
+    telemetry.setup(service, base.trace_file, settings=base)
     try:
         import uvloop
 

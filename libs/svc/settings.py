@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from libs.svc.rotation import Rotation
+
 S = TypeVar("S", bound=msgspec.Struct)
 
 
@@ -30,9 +32,37 @@ class BaseSettings(msgspec.Struct, frozen=True, kw_only=True):
     upstream_allow: list[str] = []
     """CIDRs of non-public destinations providers may use (a self-hosted model, the local mock);
     everything else that is not globally routable is refused (``libs/svc/egress.py``)."""
+    trace_max_mb: float = 50.0
+    """A trace file is rotated once it reaches this size (``libs/svc/rotation.py``)."""
+    trace_backups: int = 5
+    """Rotated trace files kept (``<file>.1`` newest … ``<file>.N``); older ones are deleted."""
+    trace_max_age_days: float = 7.0
+    """A trace file is also rotated once this old, and rotated files older than this are deleted."""
+    log_max_mb: float = 50.0
+    """The local stack's log files (``var/logs/*.log``): the same three bounds."""
+    log_backups: int = 5
+    log_max_age_days: float = 7.0
 
     def __repr__(self) -> str:  # never print passwords or DSNs with credentials
         return f"{type(self).__name__}(nats_url={self.nats_url!r}, log_level={self.log_level!r})"
+
+    def trace_rotation(self) -> Rotation:
+        """Bounds of each trace file."""
+        return Rotation.of(self.trace_max_mb, self.trace_backups, self.trace_max_age_days)
+
+    def log_rotation(self) -> Rotation:
+        """Bounds of each log file the local stack writes."""
+        return Rotation.of(self.log_max_mb, self.log_backups, self.log_max_age_days)
+
+
+class TraceSampling(msgspec.Struct, frozen=True, kw_only=True):
+    """OpenTelemetry's standard sampler variables, ``OTEL_TRACES_SAMPLER`` and
+    ``OTEL_TRACES_SAMPLER_ARG`` (load with ``prefix="OTEL_"``). The default samples every trace
+    the caller did not decide otherwise; ``parentbased_traceidratio`` with ``0.01`` keeps one
+    trace in a hundred, whole (``libs/telemetry/spans.py``)."""
+
+    traces_sampler: str = "parentbased_always_on"
+    traces_sampler_arg: str = ""
 
 
 class HttpSettings(BaseSettings, frozen=True, kw_only=True):

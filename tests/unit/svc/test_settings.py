@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from libs.svc.rotation import Rotation
 from libs.svc.settings import BaseSettings, load
 from services.auth.settings import AuthSettings
 from services.edge.settings import EdgeSettings
@@ -25,3 +26,14 @@ def test_repr_hides_credentials() -> None:
     settings = load(BaseSettings, {"BASTION_DB_DSN": "postgresql://u:hunter2@h/db", "BASTION_NATS_PASSWORD": "pw"})
     assert "hunter2" not in repr(settings)
     assert "pw'" not in repr(settings)
+
+
+def test_file_bounds_have_defaults_and_come_from_the_environment() -> None:
+    defaults = load(BaseSettings, {})
+    assert defaults.trace_rotation() == Rotation(50 * 1024 * 1024, 5, 7 * 86_400.0)
+    assert defaults.log_rotation() == Rotation(50 * 1024 * 1024, 5, 7 * 86_400.0)
+    env = {"BASTION_TRACE_MAX_MB": "0.5", "BASTION_TRACE_BACKUPS": "2", "BASTION_TRACE_MAX_AGE_DAYS": "1",
+           "BASTION_LOG_MAX_MB": "10", "BASTION_LOG_BACKUPS": "0", "BASTION_LOG_MAX_AGE_DAYS": "0.5"}  # fmt: skip
+    settings = load(EdgeSettings, env)  # every service's settings carry them
+    assert settings.trace_rotation() == Rotation(512 * 1024, 2, 86_400.0)
+    assert settings.log_rotation() == Rotation(10 * 1024 * 1024, 0, 43_200.0)
