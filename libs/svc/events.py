@@ -36,6 +36,7 @@ from libs.crypto.keyring import Keyring
 from libs.svc.logs import scrub, secret_shaped
 from libs.svc.settings import BaseSettings
 from libs.svc.spool import Record, Segment, Spool
+from libs.telemetry import spans
 
 log = logging.getLogger("bastion.events")
 E = TypeVar("E", UsageEvent, AuditEvent)
@@ -51,6 +52,8 @@ class _Pending:
     msg_id: str
     payload: bytes
     segment: Segment | None = None
+    traceparent: str | None = None
+    """The span that caused the event (its consumers' spans join that trace)."""
 
 
 class EventPublisher:
@@ -113,7 +116,7 @@ class EventPublisher:
                 segment = self._spool.append(Record(subject, msg_id, payload))
             except OSError as exc:  # disk trouble: still publish from memory, and say so loudly
                 log.error("event spool write failed", extra={"error_type": type(exc).__name__})
-        self._queue.put_nowait(_Pending(subject, msg_id, payload, segment))
+        self._queue.put_nowait(_Pending(subject, msg_id, payload, segment, spans.current_traceparent()))
 
     @property
     def backlog(self) -> int:
@@ -126,9 +129,10 @@ class EventPublisher:
             delay = 0.05
             while True:
                 try:
-                    await self._js.publish(
-                        item.subject, item.payload, timeout=2.0, headers={"Nats-Msg-Id": item.msg_id}
-                    )
+                    headers = {"Nats-Msg-Id": item.msg_id}
+                    if item.traceparent:
+                        headers["traceparent"] = item.traceparent
+                    await self._js.publish(item.subject, item.payload, timeout=2.0, headers=headers)
                     break
                 except asyncio.CancelledError:
                     raise

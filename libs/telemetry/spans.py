@@ -19,6 +19,7 @@ keeps the child, else the trace id's low 64 bits against the ratio).
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
 import re
@@ -193,8 +194,17 @@ class ServerSpan:
         self.start_ns = time.time_ns()
         self._perf0 = time.perf_counter_ns()
 
-    def end(self, error_code: str | None = None) -> None:
-        """Record the span; ``error_code`` marks it failed (status ``ERROR``, ``bastion.error_code``)."""
+    @property
+    def traceparent(self) -> str:
+        """The W3C ``traceparent`` naming this span as the parent (sampled)."""
+        return f"00-{self.trace_id}-{self.span_id}-01"
+
+    def end(self, error_code: str | None = None, attributes: dict[str, Any] | None = None) -> None:
+        """Record the span; ``error_code`` marks it failed (status ``ERROR``, ``bastion.error_code``);
+        ``attributes`` are ids and numbers only, never a body, key or token."""
+        attrs = dict(attributes or {})
+        if error_code:
+            attrs["bastion.error_code"] = error_code
         line = SpanLine(
             trace_id=self.trace_id,
             span_id=self.span_id,
@@ -205,7 +215,7 @@ class ServerSpan:
             service=self._recorder.service,
             parent_span_id=self.parent_span_id,
             status="ERROR" if error_code else "",
-            attributes={"bastion.error_code": error_code} if error_code else {},
+            attributes=attrs,
         )
         self._recorder.sink.add(_encoder.encode(line))
 
@@ -230,6 +240,20 @@ class SpanRecorder:
         if not self.sampler.sampled(int(parent[0], 16), parent[2]):
             return None
         return ServerSpan(self, name, parent[0], parent[1])
+
+
+_CURRENT: contextvars.ContextVar[ServerSpan | None] = contextvars.ContextVar("bastion_span", default=None)
+
+
+def set_current(span: ServerSpan | None) -> None:
+    """Make ``span`` the parent of the bus requests and events of this task (and tasks it starts)."""
+    _CURRENT.set(span)
+
+
+def current_traceparent() -> str | None:
+    """The ``traceparent`` of the current span (:func:`set_current`), if any."""
+    span = _CURRENT.get()
+    return span.traceparent if span is not None else None
 
 
 class _Off:

@@ -44,6 +44,7 @@ from libs.contracts.messages import (
 from libs.svc.authfail import FailedAuths, Failure
 from libs.svc.bus import Bus, Unavailable
 from libs.svc.events import EventPublisher
+from libs.telemetry.spans import ServerSpan
 from services.edge import errors
 from services.edge.access import check_ip, check_model
 from services.edge.quota import Admission, Quotas
@@ -90,6 +91,8 @@ class Call:
     """The usage and audit events are queued (exactly once, however the request ends)."""
     auth: PendingAuth | None = None
     """Authentication in flight (routes await it before answering anything)."""
+    span: ServerSpan | None = None
+    """The request's server span (ended when its events are queued)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,6 +358,9 @@ class Gateway:
         if call.recorded:
             return
         call.recorded = True
+        if call.span is not None:
+            call.span.end(str(status) if status >= 500 else None,
+                          {"bastion.request_id": call.request_id, "http.response.status_code": status})  # fmt: skip
         principal = call.principal
         if principal is None and call.auth_failure:
             self.failures.add(

@@ -8,6 +8,7 @@ from litestar import Request
 
 from libs.contracts.messages import Principal
 from libs.crypto import apikeys
+from libs.telemetry import spans
 from services.edge.access import presented_key
 from services.edge.errors import ApiError
 from services.edge.gateway import Call, Gateway, PendingAuth
@@ -20,13 +21,17 @@ def gateway(request: Request[Any, Any, Any]) -> Gateway:
 
 
 def start_call(request: Request[Any, Any, Any], action: str) -> Call:
-    """A :class:`Call` for this HTTP request."""
+    """A :class:`Call` for this HTTP request, with its server span: the parent of every bus
+    request and event it causes (a new trace: a client's ``traceparent`` is not trusted)."""
+    span = spans.recorder().server_span(f"edge {action}", None)
+    spans.set_current(span)
     return Call(
         request_id=request.scope["state"]["request_id"],
         correlation_id=request.scope["state"].get("correlation_id", ""),
         client_ip=request.client.host if request.client else "",  # resolved by libs.svc.clientaddr
         user_agent=request.headers.get("user-agent", ""),
         action=action,
+        span=span,
     )
 
 

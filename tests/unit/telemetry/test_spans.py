@@ -170,3 +170,32 @@ def test_a_stuck_disk_drops_lines_instead_of_growing_memory(tmp_path: Path) -> N
     (tmp_path / "missing-dir").write_text("")
     out.flush()  # does not raise
     assert out.dropped == 100
+
+
+def test_the_current_span_is_the_parent_of_bus_requests_and_events() -> None:
+    import asyncio
+
+    from libs.telemetry import bus as tracebus
+    from libs.telemetry import spans as tracing
+
+    sink_lines: list[bytes] = []
+
+    class Sink:
+        def add(self, line: bytes) -> None:
+            sink_lines.append(line)
+
+    recorder = tracing.SpanRecorder("bastion-edge", Sink())  # type: ignore[arg-type]
+    span = recorder.server_span("edge chat.completion", None)
+    assert span is not None
+
+    async def in_a_task_it_starts() -> dict[str, str]:
+        return tracebus.inject_headers({"Nats-Msg-Id": "x"})
+
+    async def request() -> dict[str, str]:
+        tracing.set_current(span)
+        return await asyncio.ensure_future(in_a_task_it_starts())  # e.g. the checks sent ahead
+
+    headers = asyncio.run(request())
+    assert headers["traceparent"] == f"00-{span.trace_id}-{span.span_id}-01"
+    assert headers["Nats-Msg-Id"] == "x"
+    assert tracing.current_traceparent() is None  # another task (here: none) is not affected
