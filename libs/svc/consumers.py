@@ -177,12 +177,14 @@ class DurableConsumer:
         self._file, self._backoff_s = file_letter, backoff_s
         self._batch_size, self._batch_wait_s = batch_size, batch_wait_s
         self._source: Source | None = None
+        self._nc: Client | None = None
         self._pull: PullSource | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
     async def start(self, nc: Client) -> None:
         """Pull from the durable over ``nc`` (replies on its own inbox prefix) until :meth:`stop`."""
+        self._nc = nc
         if self._file is None:
             self._file = jetstream_filer(nc.jetstream())
         self._pull = PullSource(nc, self.spec.stream.name, self.name, batch=self._batch_size, wait_s=self._batch_wait_s)
@@ -190,7 +192,7 @@ class DurableConsumer:
         self._task = asyncio.get_running_loop().create_task(self.run(self._pull), name=f"consumer-{self.name}")
 
     async def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
-        """Pull no more, settle the batch in hand and what is still delivered, then unsubscribe."""
+        """Pull no more, settle the batch in hand and what is still delivered, unsubscribe, flush the acks."""
         self._stopping.set()
         if self._pull is not None:
             self._pull.stop()
@@ -202,6 +204,11 @@ class DurableConsumer:
                 await asyncio.gather(task, return_exceptions=True)
         if self._pull is not None:
             await self._pull.close()
+        if self._nc is not None and self._nc.is_connected:  # the last acks are written out, not left pending
+            try:
+                await self._nc.flush(timeout=2)
+            except Exception as exc:  # noqa: BLE001 - what was not acked is redelivered
+                log.warning("last acks not flushed", extra={"consumer": self.name, "error_type": type(exc).__name__})
 
     async def run(self, source: Source) -> None:
         """Handle ``source``'s batches one after the other until it is stopped and drained."""
