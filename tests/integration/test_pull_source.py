@@ -17,7 +17,7 @@ from libs.contracts import subjects
 from libs.contracts.codec import encode
 from libs.contracts.messages import UsageEvent
 from libs.stack import nats_users, operator
-from libs.svc import pull, streams
+from libs.svc import streams
 from libs.svc.bus import inbox_for
 from libs.svc.consumers import DurableConsumer, Rejected
 from tests.helpers import Consumers, nats_server
@@ -126,7 +126,7 @@ async def test_an_idle_consumer_makes_one_pull_request_per_expiry(bus: tuple[str
     finally:
         await consumers.stop()
         await watch.unsubscribe()
-    assert 2 <= len(requests) <= 3.2 / pull.PULL_EXPIRES_S + 1
+    assert 2 <= len(requests) <= 5  # about one a second (a 50 ms poll would make 64)
 
 
 async def test_replicas_sharing_the_durable_split_the_work_and_store_nothing_twice(bus: tuple[str, Client]) -> None:
