@@ -24,7 +24,6 @@ messages that are not stored yet.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from typing import Any, Protocol
@@ -41,6 +40,11 @@ REFUSED_PAUSE_S = 1.0
 """Pause after the server refused a pull request (consumer missing, JetStream unavailable, …)."""
 
 _HEARTBEAT, _EXPIRED, _NO_MESSAGES = "100", "408", "404"
+
+
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class Message(Protocol):
@@ -79,7 +83,8 @@ class PullSource:
         self._name = durable
         self._buffer: list[Any] = []
         self._first_at = 0.0  # when the oldest buffered message arrived
-        self._wake = asyncio.Event()
+        self._woken = False  # something :meth:`_wait` waits for happened
+        self._waiter: asyncio.Future[None] | None = None
         self._prefix = ""
         self._sub: Any = None
         self._request_no = 0
@@ -89,6 +94,7 @@ class PullSource:
         self._refused_until = 0.0
         self._last_refusal = ""
         self._stopping = False
+        self._backlog = False  # the last batch handed out was full
 
     async def start(self) -> None:
         """Subscribe to this source's reply inboxes (no request is made before :meth:`next_batch`)."""
@@ -98,7 +104,7 @@ class PullSource:
     def stop(self) -> None:
         """Make no more requests; :meth:`next_batch` hands out what is still delivered, then ``[]``."""
         self._stopping = True
-        self._wake.set()
+        self._wake_up()
 
     async def close(self) -> None:
         """Unsubscribe (after :meth:`next_batch` returned ``[]``)."""
@@ -114,50 +120,89 @@ class PullSource:
         return list(self._buffer)
 
     async def next_batch(self) -> list[Any]:
-        """Wait for a message, gather for up to ``wait_s`` or ``batch`` messages, hand them out."""
+        """Wait for a message, let more gather at the server for ``wait_s``, take them in one go."""
         loop = asyncio.get_running_loop()
+        backlog, self._backlog = self._backlog, False
+        if backlog and not self._buffer:
+            await self._take(loop)  # the last batch was full: more is waiting, hand it out at once
         while not self._buffer:
             if self._stopping and not self._open:
                 return []
-            self._wake.clear()
-            await self._ask(loop)
+            self._woken = False
+            await self._ask(loop, 1, linger=True)
             if not self._buffer:
                 await self._wait(loop, self._given_up_at if self._open else self._refused_until)
-        due = self._first_at + self._wait_s
-        while len(self._buffer) < self._batch and not self._stopping and loop.time() < due:
-            self._wake.clear()
-            await self._ask(loop)
-            await self._wait(loop, due)
+        if len(self._buffer) < self._batch and not backlog:
+            due = self._first_at + self._wait_s
+            while not self._stopping and loop.time() < due and len(self._buffer) < self._batch:
+                self._woken = False
+                await self._wait(loop, due)
+            await self._take(loop)
         batch, self._buffer = self._buffer[: self._batch], self._buffer[self._batch :]
+        self._backlog = len(batch) == self._batch
         self._first_at = loop.time()
         return batch
 
-    async def _ask(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Make a pull request unless one is open, the buffer is full or the server just refused."""
+    async def _take(self, loop: asyncio.AbstractEventLoop) -> None:
+        """One ``no_wait`` pull for what is there (up to the room left), until the server answered."""
+        if self._open or self._stopping or len(self._buffer) >= self._batch:
+            return
+        self._woken = False
+        if not await self._ask(loop, self._batch - len(self._buffer), linger=False):
+            return
+        while self._open and not self._stopping:
+            self._woken = False
+            await self._wait(loop, self._given_up_at)
+            if loop.time() >= self._given_up_at:
+                return
+
+    async def _ask(self, loop: asyncio.AbstractEventLoop, n: int, *, linger: bool) -> bool:
+        """Ask for ``n`` messages unless a request is open or the server just refused one.
+
+        ``linger``: the request waits up to ``expires_s`` for them; else (``no_wait``) the server
+        sends what it has at once and ends the request with a status."""
         now = loop.time()
         if self._open and now >= self._given_up_at:
             log.warning("pull request unanswered; asking again", extra={"consumer": self._name})
             self._open = False
-        room = self._batch - len(self._buffer)
-        if self._open or self._stopping or room <= 0 or now < self._refused_until:
-            return
+        if self._open or self._stopping or n <= 0 or now < self._refused_until:
+            return False
         self._request_no += 1
-        self._open, self._wanted = True, room
-        self._given_up_at = now + self._expires_s + GRACE_S
-        request = {"batch": room, "expires": int(self._expires_s * 1e9)}
+        self._open, self._wanted = True, n
+        self._given_up_at = now + (self._expires_s if linger else 0.0) + GRACE_S
+        request: dict[str, object] = {"batch": n}
+        if linger:
+            request["expires"] = int(self._expires_s * 1e9)
+        else:
+            request["no_wait"] = True  # (with an expiry, the server would wait after all)
         try:
             await self._nc.publish(self._next_subject, json.dumps(request).encode(),
                                    reply=f"{self._prefix}.{self._request_no}")  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - closed or draining connection: try again later
             self._open = False
             self._refused(now, f"publish:{type(exc).__name__}")
+            return False
+        return True
 
     async def _wait(self, loop: asyncio.AbstractEventLoop, until: float) -> None:
-        """Until ``until``, or a first message, a full buffer, the end of a request, :meth:`stop`."""
-        if self._wake.is_set():
+        """Until ``until``, or a first message, a full buffer, the end of a request, :meth:`stop`.
+
+        A bare future and a timer, not ``asyncio.wait_for`` (a task each time): at a steady rate
+        this is several times per batch, and every event-loop turn costs syscalls."""
+        if self._woken:
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), max(0.0, until - loop.time()))
+        waiter = self._waiter = loop.create_future()
+        timer = loop.call_at(until, _release, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    def _wake_up(self) -> None:
+        self._woken = True
+        if self._waiter is not None:
+            _release(self._waiter)
 
     async def _on_message(self, msg: Any) -> None:
         status = msg.headers.get("Status") if msg.headers else None
@@ -168,13 +213,13 @@ class PullSource:
             self._wanted -= 1
             self._open = self._open and self._wanted > 0
             self._last_refusal = ""
-            if len(self._buffer) == 1 or len(self._buffer) >= self._batch:  # not a wake-up per message
-                self._wake.set()
+            if len(self._buffer) == 1 or len(self._buffer) >= self._batch or self._wanted == 0:  # not one per message
+                self._wake_up()
         elif msg.subject == f"{self._prefix}.{self._request_no}" and status != _HEARTBEAT:  # it is over
             self._open = False
             if status not in (_EXPIRED, _NO_MESSAGES):
                 self._refused(asyncio.get_running_loop().time(), f"{status} {msg.headers.get('Description', '')}")
-            self._wake.set()
+            self._wake_up()
 
     def _refused(self, now: float, why: str) -> None:
         self._refused_until = now + REFUSED_PAUSE_S
