@@ -150,11 +150,14 @@ class PullSource:
         self._woken = False
         if not await self._ask(loop, self._batch - len(self._buffer), linger=False):
             return
-        while self._open and not self._stopping:
+        while self._asking() and not self._stopping:  # (a call: mypy would take ``_open`` as still False)
             self._woken = False
             await self._wait(loop, self._given_up_at)
             if loop.time() >= self._given_up_at:
                 return
+
+    def _asking(self) -> bool:
+        return self._open
 
     async def _ask(self, loop: asyncio.AbstractEventLoop, n: int, *, linger: bool) -> bool:
         """Ask for ``n`` messages unless a request is open or the server just refused one.
