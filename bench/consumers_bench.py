@@ -7,7 +7,8 @@ NATS, PostgreSQL), makes an API key through the management API (audit events mus
 of their organisation), then publishes ``--events`` usage events and as many audit events straight
 onto the ``USAGE`` and ``AUDIT`` streams with the operator credential — all at once, or at
 ``--rate`` events per second — and times how long until every one is stored. Prints events/s and
-CPU milliseconds per event of each process (metering replicas summed).
+CPU milliseconds per event of each process (metering replicas summed); with ``--idle S``, first
+the CPU each process burns per second over ``S`` seconds with no events at all.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -111,6 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=2000, help="usage events, and as many audit events")
     parser.add_argument("--rate", type=float, default=0, help="events per second (0: all at once)")
+    parser.add_argument("--idle", type=float, default=0, help="first measure this many seconds with no events")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) afterwards")
     args = parser.parse_args()
     var = Path(tempfile.mkdtemp(prefix="bastion-consumers-bench-"))
@@ -128,6 +131,10 @@ def main() -> None:
         messages = events(args.events, org, key, run)
         watch = procs.tree(stack.pid, also=str(var / "stack"), exclude=("mockllm",))
         labels = {pid: procs.label(pid) for pid in watch}
+        if args.idle:
+            idle_cpu = cpu_during(watch, labels, lambda: time.sleep(args.idle))
+            print(f"idle for {args.idle:g} s: CPU ms per second: "
+                  + "  ".join(f"{k} {v * 1000 / args.idle:.2f}" for k, v in sorted(idle_cpu.items())))  # fmt: skip
         before = procs.cpu_seconds(watch)
         started = time.monotonic()
         asyncio.run(publish(url, secret, messages, args.rate))
@@ -153,6 +160,16 @@ def main() -> None:
             os.killpg(stack.pid, signal.SIGKILL)
         if not args.keep:
             shutil.rmtree(var, ignore_errors=True)
+
+
+def cpu_during(watch: list[int], labels: dict[int, str], action: Callable[[], object]) -> dict[str, float]:
+    """CPU seconds per process label spent while ``action`` runs."""
+    before = procs.cpu_seconds(watch)
+    action()
+    cpu: dict[str, float] = defaultdict(float)
+    for pid, end in procs.cpu_seconds(watch).items():
+        cpu[labels[pid]] += end - before.get(pid, end)
+    return cpu
 
 
 def batch_sizes(url: str, secret: str) -> str:

@@ -1,4 +1,4 @@
-"""Test helpers: free ports, a real nats-server, a real PostgreSQL."""
+"""Test helpers: free ports, a real nats-server, a real PostgreSQL, durable consumers running."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import nats
+
 from libs.stack import natsd, pg, secrets_store
+from libs.svc.consumers import DurableConsumer
 
 
 def free_port() -> int:
@@ -88,3 +91,27 @@ async def org_with_key(dsn: str, org_id: str) -> str:
     finally:
         await conn.close()
     return key_id
+
+
+class Consumers:
+    """Durable consumers run on one connection to ``url``, as a service runs them."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._consumers: list[DurableConsumer] = []
+        self._nc: nats.NATS | None = None
+
+    def add(self, consumer: DurableConsumer) -> DurableConsumer:
+        self._consumers.append(consumer)
+        return consumer
+
+    async def start(self) -> None:
+        self._nc = await nats.connect(self._url)
+        for consumer in self._consumers:
+            await consumer.start(self._nc)
+
+    async def stop(self) -> None:
+        for consumer in self._consumers:
+            await consumer.stop()
+        if self._nc is not None:
+            await self._nc.close()

@@ -1,31 +1,29 @@
 """Service main loop: connect, serve, answer pings, drain on SIGTERM.
 
 Signals set an event; resources are entered on an ``AsyncExitStack`` so they close in reverse
-order (endpoints drain before the connection closes); a FastStream broker is stopped with a
-timeout because a broker whose server vanished can hang (STACK-NOTES).
+order (durable consumers settle their batch in hand, then endpoints drain, then the connection
+closes); each step is bounded in time, since a server that vanished can leave it hanging.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
 import signal
 import socket
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Any
 
-from faststream.nats import NatsBroker
-from faststream.security import SASLPlaintext
 from nats.aio.client import Client
 
 from libs.contracts import subjects
 from libs.contracts.messages import MetricsText, Ping, Pong
 from libs.svc import logs, metrics
-from libs.svc.bus import close_quietly, connect, inbox_prefix
+from libs.svc.bus import close_quietly, connect
+from libs.svc.consumers import DurableConsumer
 from libs.svc.micro import Service
 from libs.svc.settings import BaseSettings, load
 from libs.telemetry import setup as telemetry
@@ -34,25 +32,6 @@ log = logging.getLogger("bastion.runner")
 
 ReadyCheck = Callable[[], Awaitable[bool]]
 Cleanup = Callable[[], Awaitable[None]]
-
-
-def make_broker(settings: BaseSettings, service: str) -> NatsBroker:
-    """A FastStream broker (durable consumers) that reconnects quickly and forever, logging off."""
-    extra: dict[str, Any] = {}
-    if settings.nats_user:
-        extra = {
-            "security": SASLPlaintext(username=settings.nats_user, password=settings.nats_password),
-            "inbox_prefix": inbox_prefix(settings),
-        }
-    return NatsBroker(
-        settings.nats_url,
-        logger=None,
-        name=f"bastion-{service}-consumer",
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=0.25,  # type: ignore[arg-type]  # nats-py accepts float seconds
-        connect_timeout=2,
-        **extra,
-    )
 
 
 def instance_id(settings: BaseSettings, service: str) -> str:
@@ -77,12 +56,12 @@ async def serve(
     svc: Service,
     settings: BaseSettings,
     *,
-    broker: NatsBroker | None = None,
+    consumers: Sequence[DurableConsumer] = (),
     resources: list[AbstractAsyncContextManager[object]] | None = None,
     ready: ReadyCheck | None = None,
     on_connect: Callable[[Client], Awaitable[Cleanup | None]] | None = None,
 ) -> None:
-    """Run ``svc`` (and ``broker``'s consumers) until SIGTERM/SIGINT; drain, then close."""
+    """Run ``svc`` (and its durable ``consumers``, on the same connection) until SIGTERM/SIGINT; drain, then close."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -100,18 +79,13 @@ async def serve(
                 stack.push_async_callback(cleanup)  # runs before the connection closes
         await svc.start(nc)
         stack.push_async_callback(svc.drain)
-        if broker is not None:
-            await broker.start()
-            stack.push_async_callback(_stop_broker, broker)
+        for consumer in consumers:
+            await consumer.start(nc)
+            stack.push_async_callback(consumer.stop)  # before the endpoints drain
         log.info("service started", extra={"instance": instance})
         await stop.wait()
         log.info("service draining")
     telemetry.shutdown()
-
-
-async def _stop_broker(broker: NatsBroker) -> None:
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(broker.stop(), timeout=5)
 
 
 def main(service: str, build: Callable[[], Coroutine[Any, Any, None]]) -> None:

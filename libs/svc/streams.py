@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from faststream.nats import JStream
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
@@ -78,11 +77,6 @@ def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
         max_deliver=MAX_DELIVER,
         max_ack_pending=1024,
     )
-
-
-def jstream(spec: StreamSpec) -> JStream:
-    """The FastStream declaration of ``spec``; never declared by a service (the operator does)."""
-    return JStream(spec.name, subjects=list(spec.subjects), declare=False)
 
 
 async def ensure(js: JetStreamContext, spec: StreamSpec) -> None:

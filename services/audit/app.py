@@ -6,7 +6,6 @@ import functools
 
 from libs.db.pool import create_pool, ready_check
 from libs.svc import runner
-from libs.svc.bus import inbox_prefix
 from libs.svc.micro import Service
 from libs.svc.settings import BaseSettings, load
 from services.audit import handlers, store
@@ -16,11 +15,9 @@ async def run() -> None:
     """Connect, consume, serve pings until SIGTERM."""
     settings = load(BaseSettings)
     pool = await create_pool(settings.db_dsn, max_size=5)
-    broker = runner.make_broker(settings, handlers.SERVICE)
-    handlers.register(broker, functools.partial(store.append, pool), inbox_prefix(settings),
-                      append_batch=functools.partial(store.append_batch, pool))  # fmt: skip
-
+    consumer = handlers.consumer(functools.partial(store.append, pool),
+                                 append_batch=functools.partial(store.append_batch, pool))  # fmt: skip
     try:
-        await runner.serve(Service(handlers.SERVICE), settings, broker=broker, ready=ready_check(pool))
+        await runner.serve(Service(handlers.SERVICE), settings, consumers=[consumer], ready=ready_check(pool))
     finally:
         await pool.close()

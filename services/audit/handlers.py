@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from faststream.nats import NatsBroker
-
 from libs.contracts import normalise
 from libs.contracts.messages import AuditEvent
 from libs.svc import streams
-from libs.svc.consumers import FileLetter, Rejected, durable_consumer
+from libs.svc.consumers import DurableConsumer, FileLetter, Rejected
 from services.audit import claims
 
 SERVICE = "audit"
@@ -18,16 +16,11 @@ Append = Callable[[AuditEvent], Awaitable[bool]]
 AppendBatch = Callable[[list[AuditEvent]], Awaitable[list[Rejected | None]]]
 
 
-def register(
-    broker: NatsBroker,
-    append: Append,
-    inbox_prefix: str = "_INBOX",
-    file_letter: FileLetter | None = None,
-    append_batch: AppendBatch | None = None,
-) -> None:
-    """Consume audit events with the shared durable consumer: claims checked against the subject's
+def consumer(append: Append, *, file_letter: FileLetter | None = None,
+             append_batch: AppendBatch | None = None) -> DurableConsumer:  # fmt: skip
+    """The consumer of audit events on the shared durable: claims checked against the subject's
     source (a mismatch is dead-lettered), normalised again before chaining; with ``append_batch``,
-    each pull's events chained in one transaction."""
+    each batch's events chained in one transaction."""
 
     async def store(event: AuditEvent) -> bool:
         return await append(normalise.audit(event))
@@ -36,13 +29,5 @@ def register(
         assert append_batch is not None
         return await append_batch([normalise.audit(event) for event in events])
 
-    durable_consumer(
-        broker,
-        streams.AUDITOR,
-        AuditEvent,
-        store,
-        check=claims.check,
-        store_batch=store_batch if append_batch else None,
-        inbox_prefix=inbox_prefix,
-        file_letter=file_letter,
-    )
+    return DurableConsumer(streams.AUDITOR, AuditEvent, store, check=claims.check, file_letter=file_letter,
+                           store_batch=store_batch if append_batch else None)  # fmt: skip

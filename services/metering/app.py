@@ -14,7 +14,6 @@ from libs.contracts.messages import LeaseGrant, LeaseRequest, LimitCheck, LimitD
 from libs.db.pool import create_pool, ready_check
 from libs.pricing import DEFAULT_MAX_TOKENS
 from libs.svc import periodic, runner
-from libs.svc.bus import inbox_prefix
 from libs.svc.micro import Service
 from libs.svc.settings import BaseSettings, load
 from services.metering import handlers, limits, pricing, store
@@ -70,9 +69,9 @@ async def run() -> None:
         price = pricing.lookup(prices, req.model)
         return await limits.grant(pool, req, price, default_max)
 
-    broker = runner.make_broker(settings, handlers.SERVICE)
-    handlers.register(broker, record, inbox_prefix(settings), record_batch=record_batch)
+    consumer = handlers.consumer(record, record_batch=record_batch)
     try:
-        await runner.serve(svc, settings, broker=broker, ready=ready_check(pool), resources=[reservation_sweeper(pool)])
+        await runner.serve(svc, settings, consumers=[consumer], ready=ready_check(pool),
+                           resources=[reservation_sweeper(pool)])  # fmt: skip
     finally:
         await pool.close()

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from faststream.nats import NatsBroker
-
 from libs.contracts import normalise, subjects
 from libs.contracts.messages import UsageEvent
 from libs.svc import streams
-from libs.svc.consumers import FileLetter, Rejected, durable_consumer
+from libs.svc.consumers import DurableConsumer, FileLetter, Rejected
 from libs.svc.events import subject_token
 
 SERVICE = "metering"
@@ -25,15 +23,10 @@ def check(subject: str, event: UsageEvent) -> str | None:
     return None
 
 
-def register(
-    broker: NatsBroker,
-    record: Record,
-    inbox_prefix: str = "_INBOX",
-    file_letter: FileLetter | None = None,
-    record_batch: RecordBatch | None = None,
-) -> None:
-    """Consume usage events with the shared durable consumer (normalised again before storing);
-    with ``record_batch``, each pull's events in one transaction."""
+def consumer(record: Record, *, file_letter: FileLetter | None = None,
+             record_batch: RecordBatch | None = None) -> DurableConsumer:  # fmt: skip
+    """The consumer of usage events on the shared durable (normalised again before storing);
+    with ``record_batch``, each batch's events in one transaction."""
 
     async def store(event: UsageEvent) -> bool:
         return await record(normalise.usage(event))
@@ -43,5 +36,5 @@ def register(
         await record_batch([normalise.usage(event) for event in events])
         return [None] * len(events)
 
-    durable_consumer(broker, streams.METERING, UsageEvent, store, check=check, inbox_prefix=inbox_prefix,
-                     file_letter=file_letter, store_batch=store_batch if record_batch else None)  # fmt: skip
+    return DurableConsumer(streams.METERING, UsageEvent, store, check=check, file_letter=file_letter,
+                           store_batch=store_batch if record_batch else None)  # fmt: skip

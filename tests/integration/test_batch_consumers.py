@@ -18,7 +18,6 @@ from typing import Any
 import asyncpg
 import nats
 import pytest
-from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig
 
@@ -28,13 +27,13 @@ from libs.contracts.messages import AuditEvent, UsageEvent
 from libs.db.pool import create_pool
 from libs.stack import operator, pg
 from libs.svc import streams
-from libs.svc.consumers import Rejected, durable_consumer
+from libs.svc.consumers import DurableConsumer, Rejected
 from services.audit import chain
 from services.audit import handlers as audit_handlers
 from services.audit import store as audit_store
 from services.metering import handlers as metering_handlers
 from services.metering import store as metering_store
-from tests.helpers import nats_server, org_with_key, service_dsn
+from tests.helpers import Consumers, nats_server, org_with_key, service_dsn
 
 
 @pytest.fixture
@@ -124,10 +123,10 @@ async def test_a_batch_chains_exactly_as_one_by_one_in_stream_order_and_skips_wh
     for event in [*events, events[10]]:  # and one copy inside the batch
         await _publish_audit(nc, event)
     sizes: list[int] = []
-    broker = NatsBroker(url, logger=None)
-    audit_handlers.register(broker, functools.partial(audit_store.append, pool),
-                            append_batch=_sizes(functools.partial(audit_store.append_batch, pool), sizes))  # fmt: skip
-    await broker.start()
+    consumers = Consumers(url)
+    consumers.add(audit_handlers.consumer(functools.partial(audit_store.append, pool),
+                            append_batch=_sizes(functools.partial(audit_store.append_batch, pool), sizes)))  # fmt: skip
+    await consumers.start()
     try:
         assert await _eventually(lambda: _drained(nc, subjects.AUDIT_STREAM, subjects.AUDIT_DURABLE))
         assert max(sizes) > 10  # stored in batches, not one by one
@@ -144,7 +143,7 @@ async def test_a_batch_chains_exactly_as_one_by_one_in_stream_order_and_skips_wh
         assert chain.verify(await _whole_chain(admin)) is None
         assert await operator.list_dead_letters(nc) == []
     finally:
-        await broker.stop()
+        await consumers.stop()
         await pool.close()
         await admin.close()
 
@@ -165,10 +164,10 @@ async def test_one_forged_claim_in_a_batch_is_dead_lettered_and_the_rest_stored(
     for event in events:
         await _publish_audit(nc, event)
     sizes: list[int] = []
-    broker = NatsBroker(url, logger=None)
-    audit_handlers.register(broker, functools.partial(audit_store.append, pool),
-                            append_batch=_sizes(functools.partial(audit_store.append_batch, pool), sizes))  # fmt: skip
-    await broker.start()
+    consumers = Consumers(url)
+    consumers.add(audit_handlers.consumer(functools.partial(audit_store.append, pool),
+                            append_batch=_sizes(functools.partial(audit_store.append_batch, pool), sizes)))  # fmt: skip
+    await consumers.start()
     try:
         assert await _eventually(lambda: _drained(nc, subjects.AUDIT_STREAM, subjects.AUDIT_DURABLE))
         assert max(sizes) > 1
@@ -179,7 +178,7 @@ async def test_one_forged_claim_in_a_batch_is_dead_lettered_and_the_rest_stored(
         assert (letter["reason"], letter["detail"]) == ("claims", "actor does not belong to the claimed organisation")
         assert chain.verify(await _whole_chain(admin)) is None
     finally:
-        await broker.stop()
+        await consumers.stop()
         await pool.close()
         await admin.close()
 
@@ -206,10 +205,10 @@ async def test_a_poison_message_in_a_batch_is_dead_lettered_alone_and_redeliveri
         singles.append(event.request_id)
         return await metering_store.record(pool, event, 7, True)
 
-    broker = NatsBroker(url, logger=None)
-    durable_consumer(broker, streams.METERING, UsageEvent, one,
-                     store_batch=_sizes(functools.partial(_batch_none, pool), sizes))  # fmt: skip
-    await broker.start()
+    consumers = Consumers(url)
+    consumers.add(DurableConsumer(streams.METERING, UsageEvent, one,
+                     store_batch=_sizes(functools.partial(_batch_none, pool), sizes)))  # fmt: skip
+    await consumers.start()
 
     async def totals() -> tuple[int, int, int, int]:
         row = await admin.fetchrow(
@@ -232,7 +231,7 @@ async def test_a_poison_message_in_a_batch_is_dead_lettered_alone_and_redeliveri
         assert await totals() == (29, 29, 58, 29 * 7)
         assert len(await operator.list_dead_letters(nc)) == 2  # the poison copy again, nothing else
     finally:
-        await broker.stop()
+        await consumers.stop()
         await pool.close()
         await admin.close()
 
@@ -283,15 +282,15 @@ async def _metering_state(admin: asyncpg.Pool, org: str) -> tuple[object, ...]:
 
 CHILD = textwrap.dedent("""
     import asyncio, functools, os, signal, sys
-    from faststream.nats import NatsBroker
     from libs.db.pool import create_pool
+    from tests.helpers import Consumers
     from services.audit import handlers as audit_handlers, store as audit_store
     from services.metering import handlers as metering_handlers, store as metering_store
 
     async def main() -> None:
         url, which, dsn = sys.argv[1:4]
         pool = await create_pool(dsn)
-        broker = NatsBroker(url, logger=None)
+        consumers = Consumers(url)
 
         async def then_die(events, store):
             out = await store(pool, events)  # committed ...
@@ -300,15 +299,15 @@ CHILD = textwrap.dedent("""
             return out
 
         if which == "audit":
-            audit_handlers.register(broker, functools.partial(audit_store.append, pool),
-                                    append_batch=lambda e: then_die(e, audit_store.append_batch))
+            consumers.add(audit_handlers.consumer(functools.partial(audit_store.append, pool),
+                                    append_batch=lambda e: then_die(e, audit_store.append_batch)))
         else:
             async def priced(pool, events):
                 await metering_store.record_batch(pool, [(e, 0, False) for e in events])
                 return [True] * len(events)
-            metering_handlers.register(broker, functools.partial(metering_store.record, pool),
-                                       record_batch=lambda e: then_die(e, priced))
-        await broker.start()
+            consumers.add(metering_handlers.consumer(functools.partial(metering_store.record, pool),
+                                       record_batch=lambda e: then_die(e, priced)))
+        await consumers.start()
         await asyncio.sleep(60)
 
     asyncio.run(main())
@@ -350,12 +349,12 @@ async def test_killed_between_commit_and_ack_the_batch_is_redelivered_not_lost_n
     assert first[2] >= 1
     for spec in streams.CONSUMERS:
         assert (await js.consumer_info(spec.stream.name, spec.durable)).num_ack_pending > 0  # ... and acked nothing
-    broker = NatsBroker(url, logger=None)
-    metering_handlers.register(broker, functools.partial(metering_store.record, metering_pool),
-                               record_batch=functools.partial(_priced, metering_pool))  # fmt: skip
-    audit_handlers.register(broker, functools.partial(audit_store.append, audit_pool),
-                            append_batch=functools.partial(audit_store.append_batch, audit_pool))  # fmt: skip
-    await broker.start()
+    consumers = Consumers(url)
+    consumers.add(metering_handlers.consumer(functools.partial(metering_store.record, metering_pool),
+                               record_batch=functools.partial(_priced, metering_pool)))  # fmt: skip
+    consumers.add(audit_handlers.consumer(functools.partial(audit_store.append, audit_pool),
+                            append_batch=functools.partial(audit_store.append_batch, audit_pool)))  # fmt: skip
+    await consumers.start()
     try:
 
         async def done() -> bool:
@@ -366,7 +365,7 @@ async def test_killed_between_commit_and_ack_the_batch_is_redelivered_not_lost_n
         assert chain.verify(await _whole_chain(admin)) is None
         assert await operator.list_dead_letters(nc) == []
     finally:
-        await broker.stop()
+        await consumers.stop()
         await metering_pool.close()
         await audit_pool.close()
         await admin.close()

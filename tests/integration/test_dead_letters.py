@@ -13,7 +13,6 @@ from typing import Any
 import asyncpg
 import nats
 import pytest
-from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig
 
@@ -23,12 +22,12 @@ from libs.contracts.messages import AuditEvent, UsageEvent
 from libs.db.pool import create_pool
 from libs.stack import operator, pg
 from libs.svc import streams
-from libs.svc.consumers import durable_consumer
+from libs.svc.consumers import DurableConsumer
 from services.audit import handlers as audit_handlers
 from services.audit import store as audit_store
 from services.metering import handlers as metering_handlers
 from services.metering import store as metering_store
-from tests.helpers import nats_server, org_with_key, service_dsn
+from tests.helpers import Consumers, nats_server, org_with_key, service_dsn
 
 
 @pytest.fixture
@@ -79,9 +78,9 @@ async def test_unstorable_values_are_normalised_or_dead_lettered_and_replayable(
     async def rows(rid: str) -> list[asyncpg.Record]:
         return list(await admin.fetch("SELECT * FROM metering.usage_events WHERE request_id = $1", rid))
 
-    broker = NatsBroker(url, logger=None)
-    metering_handlers.register(broker, record)
-    await broker.start()
+    consumers = Consumers(url)
+    consumers.add(metering_handlers.consumer(record))
+    await consumers.start()
     try:
         # NUL in the model, counts beyond a PostgreSQL integer: normalised by the consumer and stored.
         await _publish(nc, _usage(f"{org}-nul", org, model="gpt\x00x", prompt_tokens=2**40, latency_ms=-1))
@@ -107,7 +106,7 @@ async def test_unstorable_values_are_normalised_or_dead_lettered_and_replayable(
         assert len(await rows(f"{org}-poison")) == 1
         assert await admin.fetchval("SELECT sum(requests)::int FROM metering.daily WHERE org_id = $1", org) == 3
     finally:
-        await broker.stop()
+        await consumers.stop()
         await pool.close()
         await admin.close()
 
@@ -132,9 +131,9 @@ async def test_unexpected_errors_are_retried_a_bounded_number_of_times_outages_a
         stored.append(event.request_id)
         return True
 
-    broker = NatsBroker(url, logger=None)
-    durable_consumer(broker, streams.METERING, UsageEvent, store, backoff_s=(0.05,))
-    await broker.start()
+    consumers = Consumers(url)
+    consumers.add(DurableConsumer(streams.METERING, UsageEvent, store, backoff_s=(0.05,)))
+    await consumers.start()
     try:
         for rid in ("bug", "outage", "fine"):
             await _publish(nc, _usage(rid, "o"))
@@ -151,7 +150,7 @@ async def test_unexpected_errors_are_retried_a_bounded_number_of_times_outages_a
         info = await nc.jetstream().consumer_info(subjects.USAGE_STREAM, subjects.METERING_DURABLE)
         assert info.num_ack_pending == 0  # nothing left in flight: every message acked or terminated
     finally:
-        await broker.stop()
+        await consumers.stop()
 
 
 async def test_a_message_the_server_gives_up_on_is_kept_and_replayable(bus: tuple[str, Client]) -> None:
@@ -197,9 +196,9 @@ async def test_without_normalisation_refused_values_are_dead_lettered_not_retrie
         return await metering_store.record(pool, event)
 
     org = f"orgraw{time.time_ns()}"
-    broker = NatsBroker(url, logger=None)
-    durable_consumer(broker, streams.METERING, UsageEvent, raw_store)
-    await broker.start()
+    consumers = Consumers(url)
+    consumers.add(DurableConsumer(streams.METERING, UsageEvent, raw_store))
+    await consumers.start()
     try:
         await _publish(nc, _usage(f"{org}-nul", org, model="m\x00"))
         await _publish(nc, _usage(f"{org}-big", org, prompt_tokens=2**40))
@@ -215,7 +214,7 @@ async def test_without_normalisation_refused_values_are_dead_lettered_not_retrie
         assert calls.count(f"{org}-nul") == 1  # no redelivery loop
         assert calls.count(f"{org}-big") == 1
     finally:
-        await broker.stop()
+        await consumers.stop()
         await pool.close()
 
 
@@ -250,9 +249,9 @@ async def test_an_actor_claiming_another_organisation_is_dead_lettered(
     await org_with_key(dsn, victim)
     pool = await create_pool(service_dsn(cluster, "audit"))
     admin = await create_pool(dsn)
-    broker = NatsBroker(url, logger=None)
-    audit_handlers.register(broker, functools.partial(audit_store.append, pool))
-    await broker.start()
+    consumers = Consumers(url)
+    consumers.add(audit_handlers.consumer(functools.partial(audit_store.append, pool)))
+    await consumers.start()
 
     def event(eid: str, org: str) -> AuditEvent:
         return AuditEvent(event_id=eid, ts=int(time.time() * 1000), org_id=org, actor_type="api_key", actor_id=key,
@@ -270,6 +269,6 @@ async def test_an_actor_claiming_another_organisation_is_dead_lettered(
         [letter] = await operator.list_dead_letters(nc)
         assert (letter["reason"], letter["detail"]) == ("claims", "actor does not belong to the claimed organisation")
     finally:
-        await broker.stop()
+        await consumers.stop()
         await pool.close()
         await admin.close()

@@ -10,19 +10,18 @@ import asyncpg
 import msgspec
 import nats
 import pytest
-from faststream.nats import NatsBroker
 
 from libs.contracts.messages import AuditEvent, UsageEvent
 from libs.db.pool import create_pool
 from libs.stack import pg
 from libs.svc.events import EventPublisher
-from libs.svc.streams import ALL, ensure
+from libs.svc.streams import provision
 from services.audit import chain
 from services.audit import handlers as audit_handlers
 from services.audit import store as audit_store
 from services.metering import handlers as metering_handlers
 from services.metering import store as metering_store
-from tests.helpers import org_with_key, service_dsn
+from tests.helpers import Consumers, org_with_key, service_dsn
 
 
 def usage(i: int, org: str) -> UsageEvent:
@@ -50,17 +49,16 @@ async def test_events_are_stored_exactly_once_and_chained(nats_url: str, cluster
     pool = await create_pool(dsn)  # superuser: reads every tenant's rows for the checks below
     metering_pool = await create_pool(service_dsn(cluster, "metering"))
     audit_pool = await create_pool(service_dsn(cluster, "audit"))
-    broker = NatsBroker(nats_url, logger=None)
-    metering_handlers.register(broker, functools.partial(metering_store.record, metering_pool),
-                               record_batch=functools.partial(_priced_batch, metering_pool))  # fmt: skip
-    audit_handlers.register(broker, functools.partial(audit_store.append, audit_pool),
-                            append_batch=functools.partial(audit_store.append_batch, audit_pool))  # fmt: skip
+    consumers = Consumers(nats_url)
+    consumers.add(metering_handlers.consumer(functools.partial(metering_store.record, metering_pool),
+                               record_batch=functools.partial(_priced_batch, metering_pool)))  # fmt: skip
+    consumers.add(audit_handlers.consumer(functools.partial(audit_store.append, audit_pool),
+                            append_batch=functools.partial(audit_store.append_batch, audit_pool)))  # fmt: skip
     nc = await nats.connect(nats_url)
-    for spec in ALL:
-        await ensure(nc.jetstream(), spec)
+    await provision(nc.jetstream())  # as the operator does: services never create their durables
     publisher = EventPublisher(nc, concurrency=4)
     publisher.start()
-    await broker.start()
+    await consumers.start()
     try:
         for i in range(50):
             publisher.usage(usage(i, org))
@@ -101,7 +99,7 @@ async def test_events_are_stored_exactly_once_and_chained(nats_url: str, cluster
         ]
         assert chain.verify(tampered) == middle
     finally:
-        await broker.stop()
+        await consumers.stop()
         await nc.drain()
         await pool.close()
         await metering_pool.close()
