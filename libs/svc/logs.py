@@ -139,5 +139,5 @@ def setup(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("nats", "faststream", "httpx", "httpcore", "aiohttp", "asyncio"):
+    for noisy in ("nats", "httpx", "httpcore", "aiohttp", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -4,7 +4,8 @@ Why not FastStream here: measured on this box, a FastStream subscriber answered 
 callers at ~0.9–1.6k replies/s and ~2.5 ms CPU per message once ``max_workers`` was set (needed,
 or I/O-bound handlers run one at a time), against ~12k/s for a raw nats-py responder. The
 request path crosses three such hops, so endpoints use nats-py directly: one task per message,
-bounded by a semaphore. FastStream stays for the durable JetStream consumers (metering, audit).
+bounded by a semaphore. The durable JetStream consumers left FastStream too, for the same reason
+(``libs/svc/pull.py``; figures in docs/performance.md), so the project no longer depends on it.
 
 Every request gets a reply: undecodable input → ``Fault(bad_request)``; an exception in the
 handler → ``Fault(internal)``, logged by type only (the message could quote secret input).
