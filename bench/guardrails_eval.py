@@ -33,10 +33,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from guardrails_bench import make_messages  # noqa: E402
+from guardrails_bench import make_messages
 
-from services.guardrails.detectors.engine import scan, scan_typed  # noqa: E402
-from services.guardrails.scan import _spans  # noqa: E402
+from services.guardrails.detectors.engine import scan, scan_typed
+from services.guardrails.scan import _spans
 
 _DEFAULT_DEVSET = "/work/shared/guardrail-devset"
 
