@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from guardrails_bench import make_messages
+from guardrails_probes import make_probes
 
 from services.guardrails.detectors.engine import scan, scan_typed
 from services.guardrails.scan import _spans
@@ -70,7 +71,9 @@ def _span_preds(gold: list[dict[str, Any]], labels: str) -> list[dict[str, Any]]
     preds = []
     for g in gold:
         typed, _ = scan_typed(g["text"], injection=False)
-        preds.append({"id": g["id"], "spans": [{"start": s.start, "end": s.end, "type": s.type} for s in _spans(typed, labels)]})
+        preds.append(
+            {"id": g["id"], "spans": [{"start": s.start, "end": s.end, "type": s.type} for s in _spans(typed, labels)]}
+        )
     return preds
 
 
@@ -102,7 +105,7 @@ def eval_pii(score: ModuleType, devset: Path, clean: list[dict[str, Any]], show_
             for s in p["spans"]:
                 text = by_id[p["id"]]
                 ctx = text[max(0, s["start"] - 30) : s["end"] + 10].replace("\n", " ")
-                print(f"  FP {p['id']} {s['type']}: {text[s['start']:s['end']]!r} in …{ctx}…")
+                print(f"  FP {p['id']} {s['type']}: {text[s['start'] : s['end']]!r} in …{ctx}…")
     return {
         **_per_type_f1(res),
         "hard_negative_hits": res["hard_negative_hits"],
@@ -110,6 +113,33 @@ def eval_pii(score: ModuleType, devset: Path, clean: list[dict[str, Any]], show_
         "pii_free_texts_flagged": len(flagged),
         "pii_free_flag_rate": round(len(flagged) / len(clean), 4) if clean else None,
     }
+
+
+def eval_probes(score: ModuleType, show_fp: bool) -> dict[str, Any]:
+    """Synthetic phone/IP probes and PII-free version/product-code texts (ours, see guardrails_probes)."""
+    probes = make_probes()
+    out: dict[str, Any] = {}
+    for name in ("phones", "ips"):
+        gold = probes[name]
+        preds = _span_preds(gold, "pii")
+        res = score.score_spans("pii", gold, preds)
+        out[name] = {"texts": len(gold), **res["overlap"]["micro"]}
+        if show_fp:
+            found = {p["id"]: p["spans"] for p in preds}
+            for g in gold:
+                got = [(s["type"], g["text"][s["start"] : s["end"]]) for s in found[g["id"]]]
+                want = [(s["type"], g["text"][s["start"] : s["end"]]) for s in g["spans"]]
+                if got != want:
+                    print(f"  PROBE {g['id']}: want {want} got {got} in {g['text']!r}")
+    free = probes["pii_free"]
+    preds = _span_preds(free, "pii")
+    flagged = [p for p in preds if p["spans"]]
+    if show_fp:
+        by_id = {g["id"]: g["text"] for g in free}
+        for p in flagged:
+            print(f"  PROBE-FP {p['id']}: {[(s['type'], by_id[p['id']][s['start'] : s['end']]) for s in p['spans']]}")
+    out["pii_free"] = {"texts": len(free), "flagged": len(flagged), "rate": round(len(flagged) / len(free), 4)}
+    return out
 
 
 def eval_secrets(score: ModuleType, devset: Path) -> dict[str, Any]:
@@ -167,10 +197,19 @@ def _print(rep: dict[str, Any]) -> None:
         hits = {k: f"{v['hit']}/{v['regions']}" for k, v in r["hard_negative_hits"].items() if v["hit"]}
         print(f"  hard-negative regions hit: {hits or 'none'}")
     p = rep["pii"]
-    print(f"pii-free texts with any PII hit: {p['pii_free_texts_flagged']}/{p['pii_free_texts']} = {p['pii_free_flag_rate']:.2%}")
+    print(
+        f"pii-free texts with any PII hit: {p['pii_free_texts_flagged']}/{p['pii_free_texts']} = {p['pii_free_flag_rate']:.2%}"
+    )
     i = rep["injection"]
     print(f"injection dev: {prf(i['dev'])}, fpr {i['dev']['fpr']}")
-    print(f"injection hard-benign (NotInject, {i['hard_benign_texts']}) false-positive rate: {i['hard_benign_fpr']:.2%}")
+    print(
+        f"injection hard-benign (NotInject, {i['hard_benign_texts']}) false-positive rate: {i['hard_benign_fpr']:.2%}"
+    )
+    pr = rep["probes"]
+    print(
+        f"probes (synthetic, ours): phones {prf(pr['phones'])}; IPs {prf(pr['ips'])}; "
+        f"version/product-code texts flagged {pr['pii_free']['flagged']}/{pr['pii_free']['texts']}"
+    )
     t = rep.get("throughput")
     if t:
         print(
@@ -197,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         "pii": eval_pii(score, devset, benign_dev + hard_benign, args.show_fp),
         "secrets": eval_secrets(score, devset),
         "injection": eval_injection(score, devset, hard_benign),
+        "probes": eval_probes(score, args.show_fp),
     }
     if not args.no_throughput:
         rep["throughput"] = eval_throughput(args.messages, args.passes)
