@@ -6,7 +6,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from services.guardrails.policy import DEFAULT_POLICY, PII_TYPES, SECRET_TYPES, InjectionRule, Policy, Rule
+from libs.contracts.guard_types import PII_TYPES, SECRET_TYPES, expand
+from services.guardrails.policy import DEFAULT_POLICY, InjectionRule, Policy, Rule
 from services.guardrails.rules import CompiledRules, RuleSpec
 from services.guardrails.store import RuleRow
 
@@ -30,7 +31,8 @@ def build(rows: list[RuleRow]) -> Policy:
     for row in rows:
         if row.kind in ("pii", "secrets"):
             allowed = PII_TYPES if row.kind == "pii" else SECRET_TYPES
-            types = frozenset(t for t in row.config.get("types", allowed) if t in allowed) or allowed
+            # API_KEY stands for every provider key type; unknown names drop out, none left = the whole family
+            types = expand(row.config.get("types", allowed)) & allowed or allowed
             builtin[row.kind] = Rule(id=row.id, types=types, action=row.action, monitor=row.monitor,
                                      directions=_directions(row.direction))  # fmt: skip
         elif row.kind == "injection":
