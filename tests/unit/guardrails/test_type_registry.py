@@ -22,7 +22,7 @@ from services.guardrails.detectors.engine import Span, detect, redact
 from services.guardrails.detectors.secret_rules import PROVIDER_RULES
 from services.guardrails.policy import DEFAULT_POLICY, evaluate
 from services.guardrails.store import RuleRow
-from services.guardrails.tenant import build
+from services.guardrails.tenant import build, check_builtin
 
 _ALNUM = "Zk8Qw2Lm5Np7Rt9Vw1Yb3Cd6Fg0Hj4Kl8Mn2Pq5Rs7Tu9Vx1Ab3Cd5Ef7Gh9"
 _JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0MiIsImlhdCI6MTcwMDAwMDAwMH0.Q2xhc3NpY1NpZ25hdHVyZTEyMzQ1"
@@ -128,3 +128,26 @@ def test_unknown_types_in_a_tenant_rule_fall_back_to_the_family() -> None:
                   config={"types": ["NOT_A_TYPE"]})  # fmt: skip
     pii_rule = next(r for r in build([row]).rules if r.id == "r2")
     assert pii_rule.types == PII_TYPES
+
+
+@pytest.mark.parametrize(
+    ("kind", "config", "problem"),
+    [
+        ("pii", {}, None),
+        ("pii", {"types": ["EMAIL", "PHONE"]}, None),
+        ("secrets", {"types": ["API_KEY", "JWT"]}, None),
+        ("pii", {"types": ["EMAIL", "PHNOE"]}, "PHNOE"),
+        ("pii", {"types": ["OPENAI_KEY"]}, "OPENAI_KEY"),
+        ("secrets", {"types": "JWT"}, "list"),
+        ("injection", {"threshold": 0.7}, None),
+    ],
+)
+def test_builtin_rule_types_are_checked_against_the_registry(
+    kind: str, config: dict[str, object], problem: str | None
+) -> None:
+    error = check_builtin(kind, config)
+    if problem is None:
+        assert error is None
+    else:
+        assert error is not None
+        assert problem in error
