@@ -25,7 +25,7 @@ from libs.svc.micro import Service
 from services.guardrails.policy import evaluate
 from services.guardrails.rules import RuleError, RuleSpec, validate
 from services.guardrails.store import Violation
-from services.guardrails.tenant import PolicyCache
+from services.guardrails.tenant import PolicyCache, check_builtin
 
 SERVICE = "guardrails"
 log = logging.getLogger("bastion.guardrails")
@@ -59,7 +59,8 @@ def register(svc: Service, policies: PolicyCache, record: Record, audit: Audit) 
     @svc.endpoint(subjects.GUARD_RULE_CHECK, RuleCheck)
     async def rule_check(request: RuleCheck) -> RuleOk | Denied:
         if request.kind in _BUILTIN_KINDS:
-            return RuleOk()
+            problem = check_builtin(request.kind, request.config)
+            return RuleOk() if problem is None else Denied(code=str(Code.BAD_REQUEST), reason=problem)
         try:
             validate(RuleSpec(id="candidate", kind=request.kind, action=request.action, config=request.config))
         except RuleError as exc:

@@ -14,17 +14,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from libs.contracts.errors import Code
+from libs.contracts.guard_types import REGISTRY, Family
 from libs.contracts.messages import Denied, Finding, GuardVerdict
 from services.guardrails.detectors.engine import Span, redact, scan
 from services.guardrails.rules import CompiledRules
 
-SECRET_TYPES = frozenset(
-    {
-        "OPENAI_KEY", "ANTHROPIC_KEY", "GOOGLE_API_KEY", "AWS_ACCESS_KEY", "AWS_SECRET_KEY",
-        "GITHUB_TOKEN", "STRIPE_KEY", "SLACK_TOKEN", "PRIVATE_KEY", "JWT", "GENERIC_SECRET", "API_KEY",
-    }
-)  # fmt: skip
-PII_TYPES = frozenset({"EMAIL", "PHONE", "SSN", "CREDIT_CARD", "IP_ADDRESS"})
 Direction = Literal["input", "output"]
 
 
@@ -59,12 +53,19 @@ class Policy:
     custom_directions: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
-DEFAULT_POLICY = Policy(
-    rules=(
-        Rule(id="builtin.secrets", types=SECRET_TYPES, action="redact"),
-        Rule(id="builtin.pii", types=PII_TYPES, action="redact", monitor=True),
-    ),
-)
+def _builtin(family: Family, rule_id: str) -> tuple[Rule, ...]:
+    """One built-in rule per default action of the family's registered types ("monitor" = redact, monitored)."""
+    by_action: dict[str, set[str]] = {}
+    for name, info in REGISTRY.items():
+        if info.family is family:
+            by_action.setdefault(info.default_action, set()).add(name)
+    return tuple(
+        Rule(id=rule_id, types=frozenset(types), action="redact", monitor=action == "monitor")
+        for action, types in sorted(by_action.items())
+    )
+
+
+DEFAULT_POLICY = Policy(rules=_builtin(Family.SECRET, "builtin.secrets") + _builtin(Family.PII, "builtin.pii"))
 
 
 @dataclass

@@ -21,8 +21,9 @@ from typing import Final, TextIO
 
 import msgspec
 
+from libs.contracts.guard_types import PII_TYPES, SECRET_TYPES
+
 from .detectors.engine import TypedSpan, scan_typed
-from .detectors.models import PII_TYPES, SECRET_TYPES
 
 __all__ = ["main"]
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 
-from services.guardrails.policy import DEFAULT_POLICY, PII_TYPES, SECRET_TYPES, InjectionRule, Policy, Rule
+from libs.contracts.guard_types import PII_TYPES, SECRET_TYPES, expand
+from services.guardrails.policy import DEFAULT_POLICY, InjectionRule, Policy, Rule
 from services.guardrails.rules import CompiledRules, RuleSpec
 from services.guardrails.store import RuleRow
 
@@ -16,6 +18,21 @@ _CUSTOM_KINDS = frozenset({"blocked_terms", "regex", "topic_restriction"})
 
 def _directions(direction: str) -> frozenset[str]:
     return frozenset({"input", "output"}) if direction == "both" else frozenset({direction})
+
+
+def check_builtin(kind: str, config: dict[str, Any]) -> str | None:
+    """Why a ``pii``/``secrets`` rule's ``types`` cannot be stored (names outside the registry or the family),
+    or None. API_KEY is accepted in a secrets rule (it stands for every provider key type)."""
+    if kind not in ("pii", "secrets") or "types" not in config:
+        return None
+    types = config["types"]
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+        return "config.types must be a list of type names"
+    allowed = PII_TYPES if kind == "pii" else SECRET_TYPES | {"API_KEY"}
+    wrong = sorted(set(types) - allowed)
+    if wrong:
+        return f"config.types: not {kind} types: {', '.join(wrong)[:200]} (allowed: {', '.join(sorted(allowed))})"
+    return None
 
 
 def build(rows: list[RuleRow]) -> Policy:
@@ -30,7 +47,8 @@ def build(rows: list[RuleRow]) -> Policy:
     for row in rows:
         if row.kind in ("pii", "secrets"):
             allowed = PII_TYPES if row.kind == "pii" else SECRET_TYPES
-            types = frozenset(t for t in row.config.get("types", allowed) if t in allowed) or allowed
+            # API_KEY stands for every provider key type; unknown names drop out, none left = the whole family
+            types = expand(row.config.get("types", allowed)) & allowed or allowed
             builtin[row.kind] = Rule(id=row.id, types=types, action=row.action, monitor=row.monitor,
                                      directions=_directions(row.direction))  # fmt: skip
         elif row.kind == "injection":

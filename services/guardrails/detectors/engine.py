@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Final, NamedTuple
 
+from libs.contracts.guard_types import redaction_label
+
 from .gate import Gate, GateHits
 from .injection import GATE_TAGS as _INJECTION_TAGS
 from .injection import score_injection
@@ -110,7 +112,7 @@ def redact(text: str, spans: list[Span]) -> str:
     pos = 0
     for ms, me, mt, _ in merged:
         parts.append(text[pos:ms])
-        parts.append(f"[REDACTED_{mt}]")
+        parts.append(redaction_label(mt))
         pos = me
     parts.append(text[pos:])
     return "".join(parts)

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from typing import Final
 
 from .gate import Gate, GateHits
+from .injection_families import RULES
 from .injection_lexicon import G_META, G_TRANSLATE, META_FRAME, TRANSLATE_FRAME
-from .injection_rules import RULES
 from .models import Injection
 from .normalize import normalize
 
@@ -42,7 +42,7 @@ _SPACED_WORDS: Final = tuple(
     for sep in (" ", ".", "-", "_", "*", " . ")
 )
 GATE_TAGS: Final[dict[str, tuple[str, ...]]] = {
-    **{f"{name}#{i}": words for name, _w, gates, _p in RULES for i, words in enumerate(gates)},
+    **{f"{r.name}#{i}": words for r in RULES for i, words in enumerate(r.gates)},
     "#meta": G_META,
     "#translate": G_TRANSLATE,
     "rot13": ("rot13", "rot-13", "rot 13", "caesar", "cipher"),
@@ -53,15 +53,8 @@ GATE_TAGS: Final[dict[str, tuple[str, ...]]] = {
 _GATE: Final = Gate(GATE_TAGS)
 _HINTS: Final = frozenset({"rot13", "reverse", "hex", "spaced"})
 _OWN_TAGS: Final = frozenset(GATE_TAGS)  # a shared gate also carries other detectors' tags
-# rules whose first gate group's keywords start exactly where a match starts: matched only at those offsets
-_ANCHORED: Final = frozenset(
-    {"override", "override_weak", "override_all", "ignore_task", "extract", "ml_override", "ignore_the_task",
-     "tool_frame", "data_grab", "begin_with"}
-)  # fmt: skip
-_RULE_NEEDS: Final = tuple(
-    (name, weight, pat, frozenset(f"{name}#{i}" for i in range(len(gates))), name in _ANCHORED)
-    for name, weight, gates, pat in RULES
-)
+# (name, weight, compiled pattern, gate tags needed, anchored: matched only where a first-group keyword starts)
+_RULE_NEEDS: Final = tuple((r.name, r.weight, r.compiled, r.gate_tags(), r.anchored) for r in RULES)
 _BY_FIRST_TAG: Final = {f"{r[0]}#0": r for r in _RULE_NEEDS}  # every rule has at least one gate group
 _RULE_ORDER: Final = {r[0]: i for i, r in enumerate(_RULE_NEEDS)}
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from .injection_words import words
+
 # fmt: off
 # ------------------------------------------------------------------------------------- regex fragments
 W: Final = r"(?:(?!my\b|our\b)[\w'’-]+[\s,]+)"  # one word + separator; not "my"/"our" (users revise their own)
@@ -61,57 +63,14 @@ UNRESTRICTED: Final = (
 )
 
 # ------------------------------------------------------------------------------ gate word groups (literal)
-G_IGNORE: Final = (  # each keyword starts where an IGNORE alternative starts (rules are matched there)
-    "ignor", "disregard", "forget", "drop", "discard", "abandon", "overrid", "overrul", "bypass", "skip",
-    "set aside", "put aside", "throw", "scrap", "ditch", "dismiss", "neglect", "erase", "wipe", "purge",
-    "cancel", "nullify", "void", "suspend", "disabl", "deactivat", "turn off", "unlearn", "stop following",
-    "stop obeying", "pay no", "break free", "escape", "violat", "circumvent", "do not follow", "do not obey",
-    "do not adhere", "do not comply", "do not apply", "don't follow", "don't obey", "don't adhere",
-    "don't comply", "don't apply", "dont follow", "dont obey", "dont adhere", "dont comply", "dont apply",
-    "no longer follow", "no longer obey", "no longer adhere", "no longer comply", "no longer apply",
-    "never follow", "never obey", "never adhere", "never comply", "never apply",
-)
-G_INSTR: Final = (
-    "instruction", "guidance", "guideline", "rule", "directive", "prompt", "constraint", "restriction", "polic",
-    "programming", "training", "configuration", "setup", "direction", "command", "order", "safeguard", "safety",
-    "filter", "limit", "guardrail", "boundar", "principle", "protocol", "conditioning", "alignment", "ethic",
-    "moral", "system message", "told", "given", "instructed", "programmed",
-)
-G_REVEAL: Final = (
-    "reveal", "show", "print", "display", "output", "repeat", "recit", "disclos", "dump", "leak", "expos",
-    "tell me", "shar", "give me", "list", "write out", "spell out", "echo", "paste", "copy", "provide",
-    "send me", "quote", "return", "read back", "state", "reproduce", "translat", "summari", "confirm",
-    "divulge", "unveil", "let me see", "show us", "type out", "write down", "reply with", "respond with",
-    "answer with", "include", "insert", "attach", "spit out", "read me", "read out",
-)
-G_TARGET: Final = (
-    "prompt", "instruction", "rules", "config", "setup", "text", "directive", "guideline", "message", "policy",
-    "context", "settings", "programming", "guidance", "above", "before this", "preceding", "what you were told",
-    "hidden", "words", "preamble", "briefing", "notes",
-)
-G_UNRESTR: Final = (
-    "restriction", "limit", "rules", "filter", "guideline", "censor", "boundar", "constraint", "moral", "ethic",
-    "polic", "guardrail", "safeguard", "safety",
-)
-G_AI: Final = (
-    " ai ", " ai:", " ai,", "\nai", "(ai", " ais", "llm", "assistant", "model", "bot", "gpt", "agent",
-)
-G_META: Final = (
-    "inject", "jailbreak", "attack", "payload", "honeypot", "taxonomy", "red team", "red-team", "adversarial",
-    "malicious", "guardrail", "sanitiz", "phishing", "classify", "categori", "label this", "label these",
-    "label the", "flagged", "caught", "dataset", "fine-tun", "finetun", "security class", "security course",
-    "security training", "security team", "security review", "security awareness", "filter", "blocklist",
-    "regex", "unit test", "test case", "detect", "scam",
-)
-G_TRANSLATE: Final = (
-    "translat", "traduc", "tradu", "to say", *(f"{lang} {w}" for lang in ("english", "french", "spanish",
-    "german", "italian", "portuguese", "dutch", "polish", "russian", "chinese", "japanese", "korean")
-    for w in ("for", "word", "phrase", "way")), "übersetz", "翻译", "翻訳", "mean", "proofread", "grammar", "spell",
-    "paraphrase", "rewrite", "sentence", "story", "poem", "novel", "scene", "screenplay", "fiction",
-    "protagonist", "tale", "dialogue", " in english", " in french", " in spanish", " in german", " in swedish",
-    " in italian", " in portuguese", " in polish", " in chinese", " in japanese", " in korean", " in russian",
-    " in dutch",
-)
+G_IGNORE: Final = words("G_IGNORE")  # each keyword starts where an IGNORE alternative starts (rules are matched there)
+G_INSTR: Final = words("G_INSTR")
+G_REVEAL: Final = words("G_REVEAL")
+G_TARGET: Final = words("G_TARGET")
+G_UNRESTR: Final = words("G_UNRESTR")
+G_AI: Final = words("G_AI")
+G_META: Final = words("G_META")
+G_TRANSLATE: Final = words("G_TRANSLATE")
 # fmt: on
 
 # ------------------------------------------------------------------------------------ benign framing

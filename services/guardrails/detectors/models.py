@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 import msgspec
+
+# the type sets are the one registry's (libs/contracts/guard_types.py), re-exported for the detectors
+from libs.contracts.guard_types import API_KEY_ALIASED, PII_TYPES, SECRET_TYPES
 
 __all__ = [
     "API_KEY_ALIASED",
@@ -34,37 +35,3 @@ class Injection(msgspec.Struct, frozen=True):
 class ScanResult(msgspec.Struct, frozen=True):
     spans: list[Span]
     injection: Injection
-
-
-PII_TYPES: Final = frozenset({"EMAIL", "PHONE", "SSN", "CREDIT_CARD", "IP_ADDRESS", "API_KEY"})
-SECRET_TYPES: Final = frozenset(
-    {
-        "OPENAI_KEY",
-        "ANTHROPIC_KEY",
-        "GOOGLE_API_KEY",
-        "AWS_ACCESS_KEY",
-        "AWS_SECRET_KEY",
-        "GITHUB_TOKEN",
-        "STRIPE_KEY",
-        "SLACK_TOKEN",
-        "PRIVATE_KEY",
-        "JWT",
-        "GENERIC_SECRET",
-    }
-)
-# Secret types that are "credential-like keys/tokens of a provider" and therefore count as API_KEY
-# under the PII label set. GENERIC_SECRET is aliased only when it came from a provider key pattern
-# or a key/token-named assignment (not from a password), see ``secrets.Finding.api_key``.
-API_KEY_ALIASED: Final = frozenset(
-    {
-        "OPENAI_KEY",
-        "ANTHROPIC_KEY",
-        "GOOGLE_API_KEY",
-        "AWS_ACCESS_KEY",
-        "AWS_SECRET_KEY",
-        "GITHUB_TOKEN",
-        "STRIPE_KEY",
-        "SLACK_TOKEN",
-        "JWT",
-    }
-)

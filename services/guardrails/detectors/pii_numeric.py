@@ -145,7 +145,7 @@ def find_ssns(text: str, lo: int = 0, hi: int | None = None) -> list[Span]:
 
 # --------------------------------------------------------------------------------------------- phones
 _PHONE: Final = re.compile(
-    r"(?<![\w+#/.,:-])((?:\+|00)\d{1,3}[ .-]?)?((?:\(\d{1,5}\)|\d{1,5})(?:(?:[ .-]{1,2}|(?<=\)))\(?\d{1,6}\)?){0,5}|"
+    r"(?<![\w+#/.,:-])((?:\+|00)\d{1,3}[ .-]?)?((?:\(\d{1,5}\)|\d{1,6})(?:(?:[ .-]{1,2}|(?<=\)))\(?\d{1,10}\)?){0,5}|"
     r"\d{8,15})"
     r"(?![\w@/]|[.,-]\d)"
 )
@@ -192,9 +192,11 @@ _PHONE_NEG_WORDS: Final = frozenset(
         "patent",
         "record",
         "file",
+        "catalog",
+        "catalogue",
     ]
 )
-_NUMBER_WORDS: Final = frozenset({"no", "number", "num", "nr", "id", "#"})
+_NUMBER_WORDS: Final = frozenset({"no", "number", "num", "nr", "id", "#", "code"})
 
 
 def _negative_context(low_pre: str) -> bool:
@@ -213,7 +215,13 @@ def _negative_context(low_pre: str) -> bool:
 
 _DOTTED_QUAD: Final = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")  # IPs and netmasks, never phones
 _DATE_LIKE: Final = re.compile(r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$")
-_NATIONAL_REGIONS: Final = ("GB", "DE", "FR", "IN", "AU", "IT", "ES", "NL", "BR", "JP", "MX", "SE", "PL")
+# national formats are tried against these regions (most phone users first); a number counts as a phone when
+# it is valid in one of them and a phone word is near (see find_phones)
+_NATIONAL_REGIONS: Final = (
+    "GB", "DE", "FR", "IN", "AU", "IT", "ES", "NL", "BR", "JP", "MX", "SE", "PL", "CH", "AT", "BE", "IE", "PT",
+    "DK", "NO", "FI", "NZ", "ZA", "NG", "KE", "EG", "SA", "AE", "IL", "TR", "RU", "UA", "CZ", "HU", "RO", "GR",
+    "PK", "BD", "ID", "MY", "PH", "TH", "VN", "SG", "HK", "KR", "CN", "TW", "AR", "CO", "CL", "PE",
+)  # fmt: skip
 
 
 _NANP_SHAPE: Final = re.compile(r"(?:1[ .-]?)?(?:\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4}")
@@ -222,6 +230,11 @@ _NANP_SHAPE: Final = re.compile(r"(?:1[ .-]?)?(?:\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ 
 def _nanp_shaped(raw: str) -> bool:
     """US-style grouping: judged by the NANP rules alone (incl. the 555-01xx fiction range)."""
     return _NANP_SHAPE.fullmatch(raw) is not None
+
+
+def _nanp_fiction(d: str) -> bool:
+    d = d[1:] if len(d) == 11 and d[0] == "1" else d
+    return len(d) == 10 and d[3:6] == "555" and 100 <= int(d[6:]) <= 199
 
 
 def _nanp_ok(d: str) -> bool:
@@ -290,9 +303,16 @@ def find_phones(text: str, lo: int = 0, hi: int | None = None) -> list[Span]:
         elif _nanp_ok(digits) and (has_sep or ctx):
             if not has_sep and len(digits) == 10 and not ctx:
                 continue
+            if has_sep and not ctx and not _nanp_shaped(raw):
+                continue  # "16.19.7541.285", "120.0.6099.109": version-like groupings, not 3-3-4
             if len({c for c in raw if not c.isdigit() and c not in "()"}) > 1 and "(" not in raw:
                 continue  # mixed separators like 123.456-7890 are rarely phones
-        elif (ctx or _sentence_ctx(text, m.start())) and has_sep and not _nanp_shaped(raw) and _national_ok(raw):
+        elif (
+            (ctx or _sentence_ctx(text, m.start()))
+            and has_sep
+            and not (_nanp_shaped(raw) and _nanp_fiction(digits))
+            and _national_ok(raw)
+        ):
             pass
         else:
             continue

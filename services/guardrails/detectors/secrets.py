@@ -132,6 +132,14 @@ _NL_PASSWORD: Final = re.compile(
     r"(?P<v>[^\s\"'”]{6,64}?)[\"'”]?(?=[.,;!?]?(?:\s|$))",
     re.IGNORECASE,
 )
+# a key or token named in prose: "my api key is …", "datadog api key: …", "the access token was …"
+_NL_KEY: Final = re.compile(
+    r"\b(?:api[ -]?key|access[ -]?key|secret[ -]?key|license key|auth(?:entication)? token|access token|"
+    r"api token|bearer token|personal access token|refresh token|token|key)\s*(?:is|was|:|=|-)\s*[\"'“`]?"
+    r"(?P<v>[A-Za-z0-9][A-Za-z0-9_\-.+/=]{15,127}?)[\"'”`]?(?=[.,;!?)]?(?:\s|$))",
+    re.IGNORECASE,
+)
+_WORDY: Final = re.compile(r"[A-Za-z]{3,}")
 _URL_CRED: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@]{1,64}:(?P<v>[^\s@/]{3,128})@[\w.-]+")
 _BEARER: Final = re.compile(r"\bBearer\s+(?P<v>[A-Za-z0-9._~+/-]{20,}=*)")
 _CLI_PASS: Final = re.compile(r"(?:--password[= ]|-p(?=\S))(?P<v>[^\s\"']{6,64})")
@@ -153,6 +161,7 @@ GATE_TAGS: Final[dict[str, tuple[str, ...]]] = {
     "s:cli": ("--password", " -p"),
     "s:nl": ("password", "passcode", "passphrase", "pwd", "pin code", "wifi key", "secret"),
     "s:bearer": ("bearer",),
+    "s:nlkey": ("key", "token"),
 }
 _GATE: Final = Gate(GATE_TAGS)
 _OWN_TAGS: Final = frozenset(GATE_TAGS)
@@ -182,6 +191,17 @@ def _generic_value_ok(value: str, strict: bool) -> bool:
     if strict:
         return classes >= 3 or (classes >= 2 and entropy(value) >= 3.0 and len(value) >= 10)
     return classes >= 2 or entropy(value) >= 3.5
+
+
+def _key_like(value: str) -> bool:
+    """A random-looking key: letters and digits, varied, not words joined by separators
+    ("user_id_2024_customer", "gpt-4o-mini-2024-07-18"), not a template or placeholder."""
+    if len(value) < 16 or not any(c.isdigit() for c in value) or not any(c.isalpha() for c in value):
+        return False
+    parts = re.split(r"[_.\-/+=]", value)
+    if len(parts) > 1 and sum(1 for p in parts if _WORDY.fullmatch(p)) >= 2:
+        return False
+    return entropy(value) >= 3.2 and _generic_value_ok(value, strict=True)
 
 
 def _overlaps(out: list[Finding], s: int, e: int) -> bool:
@@ -266,4 +286,9 @@ def find_secrets(text: str, found: GateHits | None = None) -> list[Finding]:
             if _overlaps(out, s, e) or not _generic_value_ok(val, strict=pat is _NL_PASSWORD):
                 continue
             out.append(Finding(s, e, "GENERIC_SECRET", pat is _BEARER))
+    if "s:nlkey" in found:
+        for m in _NL_KEY.finditer(text):
+            s, e = m.span("v")
+            if not _overlaps(out, s, e) and _key_like(m.group("v")):
+                out.append(Finding(s, e, "GENERIC_SECRET", True))
     return out
