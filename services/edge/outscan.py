@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from libs.contracts.guard_types import redaction_label
 from libs.contracts.messages import Denied, Finding, GuardVerdict
 
 CONTEXT = 256
@@ -57,7 +58,7 @@ def apply_redactions(text: str, findings: list[Finding], offset: int = 0) -> str
         if end <= pos:
             continue
         out.append(text[pos : max(span_start, pos)])
-        out.append(f"[REDACTED_{kind}]")
+        out.append(redaction_label(kind))
         pos = min(end, len(text))
     out.append(text[pos:])
     return "".join(out)
