@@ -52,6 +52,7 @@ from libs.contracts.messages import DeadLetter
 from libs.svc import metrics, streams
 from libs.svc.logs import scrub
 from libs.svc.pull import Message, PullSource, Source
+from libs.telemetry import spans as tracing
 
 log = logging.getLogger("bastion.consumer")
 
@@ -222,18 +223,27 @@ class DurableConsumer:
     async def handle(self, batch: Sequence[Message]) -> None:
         """Vet each message, store the rest together in stream order, then settle each."""
         todo: list[tuple[Message, Position, Any]] = []
+        recorder = tracing.recorder()
+        traced: list[tracing.ServerSpan | None] = []
         for position, msg in sorted(((_position(m), m) for m in batch), key=lambda item: item[0][1]):
+            # one span per event, child of the span that published it (the edge's request)
+            span = recorder.server_span(f"consume {self.name}", getattr(msg, "headers", None))
             event = await self._vetted(msg, position)
             if event is not None:
                 todo.append((msg, position, event))
+                traced.append(span)
+            elif span is not None:
+                span.end("rejected")
         try:
             outcomes = await self._store_all([msg for msg, _, _ in todo], [event for _, _, event in todo])
         except _Abandoned:
             for msg, _, _ in todo:
                 await _quietly(msg.nak())  # another replica takes it at once
             return
-        for (msg, position, _), outcome in zip(todo, outcomes, strict=True):
+        for (msg, position, _), outcome, span in zip(todo, outcomes, traced, strict=True):
             await self._settle(msg, position, outcome)
+            if span is not None:
+                span.end(None if outcome is None else type(outcome).__name__)
 
     async def _vetted(self, msg: Message, position: Position) -> Any:
         """The decoded event, if it may be stored; else ``None``, the message settled."""
