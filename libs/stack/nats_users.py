@@ -19,11 +19,10 @@ from libs.svc.bus import inbox_for
 
 
 def _js_consumer(stream: str, durable: str) -> list[str]:
-    """What a durable pull consumer needs: read its own consumer, ack its messages, file dead
+    """What a durable pull consumer needs: pull from its own consumer, ack its messages, file dead
     letters. Never a stream or consumer create/update/delete/purge: only the operator manages
     JetStream (``libs/svc/streams.py:provision``)."""
     return [
-        f"$JS.API.CONSUMER.INFO.{stream}.{durable}",
         f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",
         f"$JS.ACK.{stream}.{durable}.>",
         s.dead_letter(durable),
