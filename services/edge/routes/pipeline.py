@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request, Response
+from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
 from libs.contracts.messages import Principal
@@ -79,8 +80,8 @@ async def handle(
         streaming = isinstance(result, Stream)
         status = result.status_code or 200
         return result
-    except ApiError as exc:
-        status = exc.status
+    except (ApiError, HTTPException) as exc:  # HTTPException: Litestar's own (a body too large: 413)
+        status = exc.status if isinstance(exc, ApiError) else exc.status_code
         if call.auth is not None and call.principal is None and not call.auth_failure:
             # refused before auth answered (a bad body, say): auth's refusal comes first
             try:
