@@ -174,18 +174,29 @@ class Spool:
                 fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
             except FileNotFoundError:
                 continue  # another process took it over and finished it
+            except OSError as exc:  # not a journal we may open (a directory, another owner's): skip it only
+                log.error(
+                    "event journal cannot be opened", extra={"journal": path.name, "error_type": type(exc).__name__}
+                )
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(fd)  # its owner is alive
                 continue
-            if os.fstat(fd).st_nlink == 0:
-                os.close(fd)  # another process replayed and removed it meanwhile
-                continue
             try:
+                if os.fstat(fd).st_nlink == 0:
+                    os.close(fd)  # another process replayed and removed it meanwhile
+                    continue
                 records = _read(path, self._sealer)
             except Unreadable:
                 _set_aside(path, fd)
+                continue
+            except OSError as exc:
+                os.close(fd)
+                log.error(
+                    "event journal cannot be read", extra={"journal": path.name, "error_type": type(exc).__name__}
+                )
                 continue
             segment = Segment(path=path, fd=fd, outstanding=len(records), sealed=True)
             if not records:
@@ -219,12 +230,12 @@ def _read(path: Path, sealer: Sealer | None) -> list[Record]:
         if sealer is not None:
             body = sealer.open(body)  # a sealed record is whole or raises: never torn inside
         try:
-            subject, msg_id, payload = msgspec.msgpack.decode(body)
+            subject, msg_id, payload = msgspec.msgpack.decode(body, type=tuple[str, str, bytes])
         except (msgspec.DecodeError, ValueError, TypeError):
             if sealer is not None:
                 raise Unreadable from None  # authentic but not a record: not a torn write
             break
-        records.append(Record(str(subject), str(msg_id), bytes(payload)))
+        records.append(Record(subject, msg_id, payload))
         pos = end
     return records
 
