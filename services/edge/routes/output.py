@@ -188,6 +188,26 @@ class _Relay:
         self.guards: dict[Key, StreamGuard] = {}
         self.template: dict[str, Any] = {}
 
+    async def moved_on(self, chunk: dict[str, Any]) -> list[bytes]:
+        """Frames with what a choice still holds of a field or tool call that ``chunk`` moves
+        away from (it starts another): released now, so text goes out in the model's order."""
+        deltas: dict[Any, dict[str, Any]] = {}
+        for choice in chunk.get("choices") or []:
+            if not isinstance(choice, dict) or not isinstance(choice.get("delta"), dict):
+                continue
+            index = choice.get("index", 0)
+            slots = _slots(choice["delta"])
+            if not slots:
+                continue
+            for key, guard in list(self.guards.items()):
+                moved = key[0] == index and guard.window and _slot(key[1:]) not in slots
+                if moved and (text := await guard.finish()):  # the guard stays: its context is kept
+                    _put(deltas.setdefault(index, {}), key[1:], text)
+        if not self.template:
+            return []
+        return [_frame({**self.template, "choices": [{"index": index, "delta": delta, "finish_reason": None}]})
+                for index, delta in deltas.items()]  # fmt: skip
+
     async def chunk(self, chunk: dict[str, Any]) -> dict[str, Any]:
         _scrub_identifiers(chunk)
         found = textparts.collect(chunk, Chunk)
@@ -256,6 +276,26 @@ class _Relay:
         return out
 
 
+def _slot(steps: Key) -> Key:
+    """The field (or the tool call) a stream key's text belongs to."""
+    return steps[:2] if steps[:1] == ("tool_calls",) else steps[:1]
+
+
+def _slots(delta: dict[str, Any]) -> set[Key]:
+    """The fields and tool calls a delta adds to (an empty string or the role adds nothing)."""
+    out: set[Key] = set()
+    for name, value in delta.items():
+        if name == "role" or value in ("", None, [], {}):
+            continue
+        if name == "tool_calls" and isinstance(value, list):
+            for position, call in enumerate(value):
+                index = call.get("index") if isinstance(call, dict) else None
+                out.add(("tool_calls", ("#", index) if isinstance(index, int) else position))
+        else:
+            out.add((name,))
+    return out
+
+
 async def _check_whole(check: Callable[[list[str]], Any], texts: list[str]) -> list[str]:
     """One scan of texts that arrive whole in a chunk (tool names, anything outside a delta)."""
     verdict = await check(texts)
@@ -321,6 +361,8 @@ async def guard_stream(
                 continue  # never pass on what could not be scanned
             if not isinstance(chunk, dict):
                 continue
+            for released in await relay.moved_on(chunk):
+                yield released
             yield _frame(await relay.chunk(chunk))
     except OutputBlocked as exc:
         yield _error_frame(400, exc.reason, "content_policy_violation")

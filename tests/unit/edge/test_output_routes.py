@@ -12,6 +12,7 @@ import pytest
 
 from libs.contracts.messages import Denied, GuardVerdict, Principal
 from services.edge.errors import ApiError
+from services.edge.formats.anthropic import StreamToAnthropic
 from services.edge.gateway import Call
 from services.edge.routes.output import guard_json, guard_stream
 from tests.unit.edge.test_outscan import fake_check
@@ -238,3 +239,59 @@ async def test_a_client_leaving_while_text_is_held_closes_the_upstream_cleanly()
     assert _content([released]) == "partial words "
     await stream.aclose()
     await asyncio.wait_for(closed.wait(), 1)
+
+
+async def test_held_text_goes_out_before_the_stream_moves_on_to_another_field_or_tool_call() -> None:
+    """Text held back (a field's tail, or a batch) is released before the next field or tool call
+    starts: OpenAI frames stay in the model's order, and the Anthropic translation never sends a
+    delta to a block it already stopped nor splits the text around the tool calls."""
+    base = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+
+    def frame(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return b"data: " + msgspec.json.encode(chunk) + b"\n\n"
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield frame({"role": "assistant", "content": ""})
+        for word in ["Let", "me", "check", "the", "weather", "in", "both", "cities", "for", "you,", "please."]:
+            yield frame({"content": word + " "})
+        for i, city in enumerate(["Paris", "Berlin"]):
+            yield frame({"tool_calls": [{"index": i, "id": f"call_{i}", "type": "function",
+                                         "function": {"name": "get_weather", "arguments": ""}}]})  # fmt: skip
+            for piece in ['{"', "location", '": "', city, " France", '"}']:
+                yield frame({"tool_calls": [{"index": i, "function": {"arguments": piece}}]})
+        yield frame({}, "tool_calls")
+        yield b"data: [DONE]\n\n"
+
+    def relayed() -> AsyncIterator[bytes]:
+        return guard_stream(FakeGateway(), Call("r", "", "", "chat"), PRINCIPAL, frames())  # type: ignore[arg-type]
+
+    order: list[str] = []  # which slot each piece of text went to, in frame order
+    arguments: dict[int, str] = {}
+    async for out in relayed():
+        if not out.startswith(b"data: {"):
+            continue
+        for choice in msgspec.json.decode(out[6:]).get("choices") or []:
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                order.append("text")
+            for call in delta.get("tool_calls") or []:
+                if "id" in call or (call.get("function") or {}).get("arguments"):
+                    order.append(f"tool{call['index']}")
+                arguments[call["index"]] = arguments.get(call["index"], "") + (call.get("function") or {}).get(
+                    "arguments", ""
+                )
+    assert [s for i, s in enumerate(order) if i == 0 or order[i - 1] != s] == ["text", "tool0", "tool1"]
+    assert arguments == {0: '{"location": "Paris France"}', 1: '{"location": "Berlin France"}'}
+
+    stopped: set[int] = set()
+    kinds: list[str] = []
+    async for event in StreamToAnthropic("m").translate(relayed()):
+        data = msgspec.json.decode(event.split(b"\ndata: ", 1)[1])
+        if data["type"] == "content_block_start":
+            kinds.append(data["content_block"]["type"])
+        elif data["type"] == "content_block_stop":
+            stopped.add(data["index"])
+        elif data["type"] == "content_block_delta":
+            assert data["index"] not in stopped, data
+    assert kinds == ["text", "tool_use", "tool_use"]
