@@ -11,7 +11,6 @@ The quota lease is taken only with the principal auth just returned.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 import time
 from collections.abc import Callable, Coroutine
@@ -47,6 +46,7 @@ from libs.svc.events import EventPublisher
 from libs.telemetry.spans import ServerSpan
 from services.edge import errors
 from services.edge.access import check_ip, check_model
+from services.edge.ahead import KeyHints, PendingAuth, same_scope, swallow
 from services.edge.quota import Admission, Quotas
 from services.edge.upstream.base import Usage
 
@@ -106,67 +106,6 @@ class Admitted:
     limited: Admission | None
 
 
-class KeyHints:
-    """The principal each key had when this process last saw it verified, by a keyed digest of
-    the key (never the key itself), so its checks can start while auth verifies it again.
-
-    A hint grants nothing: auth's answer is awaited for every request. Any refusal of a key drops
-    its hint; entries expire after ``ttl_s`` and the table is bounded.
-    """
-
-    def __init__(self, *, max_size: int = 10_000, ttl_s: float = 300.0) -> None:
-        self._secret = secrets.token_bytes(32)
-        self._max_size, self._ttl = max_size, ttl_s
-        self._hints: dict[bytes, tuple[float, Principal]] = {}
-
-    def digest(self, key: str) -> bytes:
-        """A keyed BLAKE2b digest of ``key`` (the key is not recoverable from it)."""
-        return hashlib.blake2b(key.encode(), key=self._secret, digest_size=16).digest()
-
-    def get(self, digest: bytes) -> Principal | None:
-        hit = self._hints.get(digest)
-        if hit is None:
-            return None
-        if hit[0] < time.monotonic():
-            del self._hints[digest]
-            return None
-        return hit[1]
-
-    def put(self, digest: bytes, principal: Principal) -> None:
-        if digest not in self._hints and len(self._hints) >= self._max_size:
-            self._hints.clear()  # keys come from clients: keep the table bounded
-        self._hints[digest] = (time.monotonic() + self._ttl, principal)
-
-    def drop(self, digest: bytes) -> None:
-        self._hints.pop(digest, None)
-
-    def __len__(self) -> int:
-        return len(self._hints)
-
-
-class PendingAuth:
-    """One request's authentication, started at once; :meth:`principal` awaits its outcome (the
-    verified principal, IP allow-list checked, or the refusal) as often as needed."""
-
-    def __init__(self, task: asyncio.Task[Principal], hint: Principal | None) -> None:
-        self._task = task
-        self.hint = hint
-        """The key's principal when last verified here, if any: for checks sent ahead of auth."""
-
-    @property
-    def done(self) -> bool:
-        return self._task.done()
-
-    async def principal(self) -> Principal:
-        """The verified principal; raises the refusal (401/403) or 503."""
-        return await self._task
-
-
-def same_scope(hint: Principal, principal: Principal) -> bool:
-    """Checks made for ``hint`` stand for ``principal``: same key, organisation and project."""
-    return (hint.key_id, hint.org_id, hint.project_id) == (principal.key_id, principal.org_id, principal.project_id)
-
-
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -200,7 +139,7 @@ class Gateway:
             return principal
 
         task = asyncio.ensure_future(verify())
-        task.add_done_callback(_swallow)  # its outcome is awaited by the route; never "never retrieved"
+        task.add_done_callback(swallow)  # its outcome is awaited by the route; never "never retrieved"
         pending = PendingAuth(task, hint)
         call.auth = pending
         return pending
@@ -411,12 +350,7 @@ def _discard(futures: list[asyncio.Future[Any]]) -> None:
     """Cancel checks sent ahead whose answers will not be used (and keep their errors unraised)."""
     for future in futures:
         future.cancel()
-        future.add_done_callback(_swallow)
-
-
-def _swallow(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
+        future.add_done_callback(swallow)
 
 
 def _repriced(admitted: Admission, target: Resolved) -> bool:

@@ -10,8 +10,9 @@ from libs.contracts.messages import Principal
 from libs.crypto import apikeys
 from libs.telemetry import spans
 from services.edge.access import presented_key
+from services.edge.ahead import PendingAuth
 from services.edge.errors import ApiError
-from services.edge.gateway import Call, Gateway, PendingAuth
+from services.edge.gateway import Call, Gateway
 
 
 def gateway(request: Request[Any, Any, Any]) -> Gateway:

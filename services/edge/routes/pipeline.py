@@ -24,8 +24,9 @@ from litestar.response import Stream
 from libs.contracts.messages import Principal
 from services.edge import holds
 from services.edge.access import check_model
+from services.edge.ahead import PendingAuth
 from services.edge.errors import ApiError, rate_headers
-from services.edge.gateway import Call, Gateway, PendingAuth
+from services.edge.gateway import Call, Gateway
 from services.edge.inscan import scan_input
 from services.edge.routes.common import gateway, start_call
 from services.edge.routes.output import guard_json, guard_stream

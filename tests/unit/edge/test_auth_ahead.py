@@ -13,8 +13,9 @@ from libs.contracts import subjects
 from libs.contracts.errors import Code
 from libs.contracts.messages import Denied, GuardCheck, GuardVerdict, KeyLimits, Principal, Resolve, Resolved
 from libs.svc.bus import Unavailable
+from services.edge.ahead import KeyHints
 from services.edge.errors import ApiError
-from services.edge.gateway import Call, Gateway, KeyHints
+from services.edge.gateway import Call, Gateway
 from services.edge.quota import Quotas
 
 KEY = "sk-proj_prj1_" + "A" * 48
