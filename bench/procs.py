@@ -89,6 +89,8 @@ class Sampler:
     pids: list[int]
     interval: float = 0.2
     peak: int = 0
+    by_label: dict[str, int] = field(default_factory=dict)
+    """Each label's (summed over its processes) PSS at the moment the whole set peaked."""
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -103,6 +105,11 @@ class Sampler:
             self._thread.join()
 
     def _run(self) -> None:
+        labels = {pid: label(pid) for pid in self.pids}
         while not self._stop.is_set():
-            self.peak = max(self.peak, sum(_rss(p) for p in self.pids))
+            now: dict[str, int] = {}
+            for pid in self.pids:
+                now[labels[pid]] = now.get(labels[pid], 0) + _rss(pid)
+            if (total := sum(now.values())) > self.peak:
+                self.peak, self.by_label = total, now
             self._stop.wait(self.interval)
