@@ -21,10 +21,15 @@ def binary() -> Path:
     return Path(found)
 
 
+def config_path(directory: Path) -> Path:
+    """Where :func:`write_config` puts the config file."""
+    return directory / "nats.conf"
+
+
 def write_config(directory: Path, host: str, port: int, extra: str = "") -> Path:
     """A config file with JetStream stored under ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    conf = directory / "nats.conf"
+    conf = config_path(directory)
     conf.write_text(
         f'listen: "{host}:{port}"\n'
         "max_payload: 8MB\n"

@@ -103,6 +103,12 @@ def init(root: Path, port: int) -> Cluster:
     return Cluster(data=data, port=port, password=password)
 
 
+def existing(root: Path, port: int) -> Cluster:
+    """The cluster :func:`init` made under ``root`` (nothing created or changed)."""
+    password = (root / "superuser.password").read_text(encoding="utf-8").strip()
+    return Cluster(data=root / "data", port=port, password=password)
+
+
 def start(cluster: Cluster, log_file: Path) -> None:
     """Start (or restart) the cluster on its port; returns when it accepts connections."""
     if (cluster.data / "postmaster.pid").exists():

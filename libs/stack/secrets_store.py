@@ -11,8 +11,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from libs.crypto.keyring import generate_spec
-
 
 @dataclass(frozen=True)
 class StackSecrets:
@@ -45,5 +43,8 @@ def ensure(var: Path) -> StackSecrets:
     directory.chmod(0o700)
     pepper = _write_once(directory / "key_pepper", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
     master = directory / "master.keys"
-    _write_once(master, generate_spec("mk1") + "\n")
+    if not master.exists():
+        from libs.crypto.keyring import generate_spec  # first start only; the supervisor stays light
+
+        _write_once(master, generate_spec("mk1") + "\n")
     return StackSecrets(pepper=pepper, master_keys_file=master)
