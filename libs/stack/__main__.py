@@ -26,6 +26,16 @@ from libs.stack.supervisor import Proc, Supervisor
 
 SERVICES = ("auth", "guardrails", "vault", "metering", "audit")
 
+MALLOC_ENV = {
+    # glibc raises its mmap threshold to the size of the last freed mmapped block (up to 32 MiB):
+    # after the first argon2 verify (19 MiB, in a worker thread) every later one is served from,
+    # and stays resident in, that thread's arena (auth: +19 MB for good). Setting the threshold
+    # (to glibc's default, 128 KiB) turns the adjustment off: big blocks stay mmapped and are
+    # returned on free. (MALLOC_ARENA_MAX=2 was measured too and changed nothing: few threads.)
+    "MALLOC_MMAP_THRESHOLD_": "131072",
+}
+"""glibc malloc settings for the stack's Python processes (issue 11, docs/performance.md "Memory")."""
+
 
 def _service_env(
     config: StackConfig, cluster: pg.Cluster, name: str, extra: dict[str, str], db_passwords: dict[str, str]
@@ -42,6 +52,8 @@ def _service_env(
         BASTION_INSTANCE=f"{name}-{os.getpid()}",
         PYTHONUNBUFFERED="1",
     )
+    for var, value in MALLOC_ENV.items():
+        env.setdefault(var, value)  # an operator's own value wins
     # Providers may reach non-public addresses only where the operator says; the local stack's
     # own mock provider listens on config.host (an operator's own value wins).
     env.setdefault("BASTION_UPSTREAM_ALLOW", f"{config.host}/32")
