@@ -36,6 +36,12 @@ MALLOC_ENV = {
 }
 """glibc malloc settings for the stack's Python processes (issue 11, docs/performance.md "Memory")."""
 
+POOL_SIZES = {"auth": 3, "vault": 3, "guardrails": 2, "metering": 4, "audit": 2, "api": 3}
+"""Database connections per process on the local stack (``BASTION_POOL_SIZE``; the services'
+own defaults, 5-10, are for deployments). Every PostgreSQL backend costs 2-9 MB; under load a
+route or policy cache expiring for 16 requests at once had the vault open 12 connections and
+guardrails 6, which a burst then waits out on 2-3 (each a short query)."""
+
 
 def _service_env(
     config: StackConfig, cluster: pg.Cluster, name: str, extra: dict[str, str], db_passwords: dict[str, str]
@@ -54,6 +60,8 @@ def _service_env(
     )
     for var, value in MALLOC_ENV.items():
         env.setdefault(var, value)  # an operator's own value wins
+    if name in POOL_SIZES:
+        env.setdefault("BASTION_POOL_SIZE", str(POOL_SIZES[name]))
     # Providers may reach non-public addresses only where the operator says; the local stack's
     # own mock provider listens on config.host (an operator's own value wins).
     env.setdefault("BASTION_UPSTREAM_ALLOW", f"{config.host}/32")

@@ -19,6 +19,8 @@ class BaseSettings(msgspec.Struct, frozen=True, kw_only=True):
     nats_user: str = ""
     nats_password: str = ""
     db_dsn: str = ""
+    pool_size: int = 0
+    """Most database connections this process opens (0: the service's own default)."""
     log_level: str = "INFO"
     trace_file: str = ""
     instance: str = ""

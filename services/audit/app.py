@@ -15,7 +15,7 @@ from services.audit import handlers, store
 async def run() -> None:
     """Connect, consume, serve pings until SIGTERM."""
     settings = load(BaseSettings)
-    pool = await create_pool(settings.db_dsn, max_size=5)
+    pool = await create_pool(settings.db_dsn, max_size=settings.pool_size or 5)
     broker = runner.make_broker(settings, handlers.SERVICE)
     handlers.register(broker, functools.partial(store.append, pool), inbox_prefix(settings),
                       append_batch=functools.partial(store.append_batch, pool))  # fmt: skip
