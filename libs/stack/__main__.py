@@ -87,7 +87,7 @@ def build_procs(
         },
     }
     procs = [
-        Proc("nats", [str(natsd.binary()), "-c", str(conf)], dict(os.environ), config.logs / "nats.log",
+        Proc("nats", [str(natsd.binary()), "-c", str(conf)], natsd.env(), config.logs / "nats.log",
              infrastructure=True)
     ]  # fmt: skip
     procs.append(Proc("mockllm", [py, "-m", "libs.mockllm", "--host", config.host, "--port", str(config.mock_port)],
