@@ -51,3 +51,14 @@ def test_natsimport_is_the_mains_first_project_import(service: str) -> None:
 
 def test_the_vault_does_not_load_litestar() -> None:
     assert "litestar" not in _loaded("libs.svc.natsimport", "services.vault.app")
+
+
+@pytest.mark.parametrize("service", ["edge", "api"])
+def test_the_http_services_do_not_load_httpx(service: str) -> None:
+    """The egress policy is imported without the vault's httpx client (libs/svc/egress_httpx.py)."""
+    assert "httpx" not in _loaded("libs.svc.natsimport", f"services.{service}.app")
+
+
+def test_the_vault_does_load_httpx() -> None:
+    """The check above can fail: the vault's provider tests use httpx."""
+    assert "httpx" in _loaded("libs.svc.natsimport", "services.vault.app")
