@@ -12,15 +12,8 @@ from __future__ import annotations
 
 import sys
 
+from libs.svc.absent import absent
 
-def _import_nats_without_aiohttp() -> None:
-    if "nats.aio.transport" in sys.modules or "aiohttp" in sys.modules:
-        return  # too late, or aiohttp is used here anyway: nothing to save
-    sys.modules["aiohttp"] = None  # type: ignore[assignment]  # what an absent module looks like to import
-    try:
+if "nats.aio.transport" not in sys.modules:
+    with absent("aiohttp"):
         import nats.aio.transport  # noqa: F401
-    finally:
-        del sys.modules["aiohttp"]
-
-
-_import_nats_without_aiohttp()

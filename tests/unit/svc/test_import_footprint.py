@@ -62,3 +62,14 @@ def test_the_http_services_do_not_load_httpx(service: str) -> None:
 def test_the_vault_does_load_httpx() -> None:
     """The check above can fail: the vault's provider tests use httpx."""
     assert "httpx" in _loaded("libs.svc.natsimport", "services.vault.app")
+
+
+def test_the_management_api_registers_no_pydantic_plugin() -> None:
+    code = (
+        "import json, sys\nimport services.api.app as a\napp = a.build_app()\n"
+        "print(json.dumps(['pydantic' in sys.modules, sorted(type(p).__name__ for p in app.plugins)]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    loaded, plugins = json.loads(out.stdout.strip().splitlines()[-1])
+    assert not loaded
+    assert not [p for p in plugins if "Pydantic" in p]
