@@ -73,3 +73,13 @@ def test_the_management_api_registers_no_pydantic_plugin() -> None:
     loaded, plugins = json.loads(out.stdout.strip().splitlines()[-1])
     assert not loaded
     assert not [p for p in plugins if "Pydantic" in p]
+
+
+def test_the_edge_does_not_load_cryptography() -> None:
+    """The edge parses and digests API keys (libs/crypto/apikeys.py); sealing is the vault's."""
+    assert "cryptography" not in _loaded("services.edge.app")
+
+
+def test_the_vault_does_load_cryptography() -> None:
+    """The check above can fail."""
+    assert "cryptography" in _loaded("services.vault.app")
