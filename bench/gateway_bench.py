@@ -70,6 +70,8 @@ class Result:
     cpu: dict[str, float]  # label → CPU seconds over the run (stack processes)
     wrk_cpu_s: float
     peak_rss: int
+    peak_by_process: dict[str, int]  # label → PSS at the peak
+    peak_file: int  # of peak_rss, file-backed pages (shared libraries: depends on the machine)
 
     @property
     def rps(self) -> float:
@@ -110,7 +112,7 @@ def run_wrk(url: str, payload: bytes, auth: str, connections: int, duration: int
     return Result(
         requests=data["requests"], seconds=data["duration_us"] / 1e6, non2xx=data["non2xx"],
         errors=data["socket_errors"], p50_ms=data["p50"] / 1000, p99_ms=data["p99"] / 1000, cpu=dict(cpu),
-        wrk_cpu_s=wrk_cpu, peak_rss=rss.peak,
+        wrk_cpu_s=wrk_cpu, peak_rss=rss.peak, peak_by_process=rss.by_label, peak_file=rss.peak_file,
     )  # fmt: skip
 
 
@@ -223,7 +225,9 @@ def report(sc: Scenario, direct: Result, gw: Result) -> dict[str, object]:
         "rps_per_core": round(gw.rps / cores, 1) if cores else 0.0,
         "cpu_ms_per_request": {k: round(v * 1000 / max(gw.requests, 1), 3) for k, v in sorted(gw.cpu.items())},
         "cpu_ms_per_request_total": round(stack_cpu * 1000 / max(gw.requests, 1), 3),
-        "peak_rss_mb": round(gw.peak_rss / 2**20, 1), "wrk_cores": round(gw.wrk_cpu_s / gw.seconds, 2),
+        "peak_rss_mb": round(gw.peak_rss / 2**20, 1), "peak_file_mb": round(gw.peak_file / 2**20, 1),
+        "peak_mb_by_process": {k: round(v / 2**20, 1) for k, v in sorted(gw.peak_by_process.items())},
+        "wrk_cores": round(gw.wrk_cpu_s / gw.seconds, 2),
         "gateway_errors": gw.non2xx + gw.errors, "direct_errors": direct.non2xx + direct.errors,
     }  # fmt: skip
     print(f"\n== {sc.name}: {sc.connections} connections, prompt {sc.prompt_bytes or 'short'}"
@@ -235,10 +239,14 @@ def report(sc: Scenario, direct: Result, gw: Result) -> dict[str, object]:
           f"   throughput {row['throughput_vs_direct']:.3f} of direct")  # fmt: skip
     print(f"  stack    {cores:.2f} cores ({idle_cpu:.2f} idle)   {row['rps_per_core']} req/s per core"
           f"   {row['cpu_ms_per_request_total']} ms CPU/request   peak memory (PSS) {row['peak_rss_mb']} MB"
+          f" ({row['peak_file_mb']} file-backed)"
           f"   wrk {row['wrk_cores']} cores")  # fmt: skip
     per = row["cpu_ms_per_request"]
     assert isinstance(per, dict)
     print("  CPU ms/request: " + "  ".join(f"{k} {v:.3f}" for k, v in per.items()))
+    mem = row["peak_mb_by_process"]
+    assert isinstance(mem, dict)
+    print("  peak PSS MB:    " + "  ".join(f"{k} {v:.1f}" for k, v in mem.items()))
     return row
 
 

@@ -26,16 +26,28 @@ def _stat(pid: int) -> tuple[int, float] | None:
 def _rss(pid: int) -> int:
     """Proportional set size (shared pages split among their users, so PostgreSQL's shared buffers
     count once over all its backends, not once per backend); RSS where smaps are unreadable."""
+    return _pss(pid)[0]
+
+
+def _pss(pid: int) -> tuple[int, int]:
+    """(PSS, its file-backed part) in bytes. The file-backed part (the interpreter, extension
+    modules) is split among *every* process on the machine mapping those files, so it shrinks
+    when other Python processes run; the rest (anonymous, shared memory) does not."""
     try:
+        total = file = 0
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
             if line.startswith("Pss:"):
-                return int(line.split()[1]) * 1024
+                total = int(line.split()[1]) * 1024
+            elif line.startswith("Pss_File:"):
+                file = int(line.split()[1]) * 1024
+        if total:
+            return total, file
     except OSError:
         pass
     try:
-        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE, 0
     except OSError:
-        return 0
+        return 0, 0
 
 
 def cmdline(pid: int) -> str:
@@ -89,6 +101,10 @@ class Sampler:
     pids: list[int]
     interval: float = 0.2
     peak: int = 0
+    peak_file: int = 0
+    """The file-backed part of :attr:`peak`."""
+    by_label: dict[str, int] = field(default_factory=dict)
+    """Each label's (summed over its processes) PSS at the moment the whole set peaked."""
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -103,6 +119,14 @@ class Sampler:
             self._thread.join()
 
     def _run(self) -> None:
+        labels = {pid: label(pid) for pid in self.pids}
         while not self._stop.is_set():
-            self.peak = max(self.peak, sum(_rss(p) for p in self.pids))
+            now: dict[str, int] = {}
+            file = 0
+            for pid in self.pids:
+                pss, pss_file = _pss(pid)
+                now[labels[pid]] = now.get(labels[pid], 0) + pss
+                file += pss_file
+            if (total := sum(now.values())) > self.peak:
+                self.peak, self.peak_file, self.by_label = total, file, now
             self._stop.wait(self.interval)

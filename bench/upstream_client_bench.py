@@ -26,8 +26,9 @@ import aiohttp
 import httpx
 import uvloop
 
-from libs.svc.egress import EgressPolicy, guarded_client
+from libs.svc.egress import EgressPolicy
 from libs.svc.egress_http import GuardedClient, Request, timeout
+from libs.svc.egress_httpx import guarded_client
 
 PORT = 9187
 URL = f"http://127.0.0.1:{PORT}/v1/chat/completions"

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from libs.stack import seed
-from libs.stack.seed import read_env
+from libs.stack.config import read_env
 from tests import canary
 from tests.canary import Canaries
 from tests.helpers import free_port

@@ -3,8 +3,6 @@ a deployment gives each one LOGIN and its own password."""
 
 from __future__ import annotations
 
-import asyncpg
-
 SERVICE_ROLES = {
     "auth": "bastion_auth",
     "api": "bastion_api",
@@ -17,6 +15,8 @@ SERVICE_ROLES = {
 
 async def enable_logins(superuser_dsn: str, database: str, creds: dict[str, str]) -> None:
     """Give every service role LOGIN, its password and CONNECT on ``database``."""
+    import asyncpg  # lazily: the stack supervisor reads SERVICE_ROLES without the driver
+
     conn = await asyncpg.connect(superuser_dsn)
     try:
         for service, password in creds.items():

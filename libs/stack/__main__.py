@@ -1,34 +1,54 @@
-"""``python -m libs.stack run``: the whole stack on embedded defaults, one command."""
+"""``python -m libs.stack run``: the whole stack on embedded defaults, one command.
+
+The supervising process stays small (it lives as long as the stack): it imports only what it
+needs to spawn, watch and stop processes. Everything that needs the database driver, the bus
+client or the crypto libraries — migrations, logins, seeding, the bus users' config, JetStream
+streams — runs in short-lived child processes (``prepare``, ``streams``) that exit before the
+services start, so their imports and heaps are not kept for the stack's lifetime.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import json
 import os
+import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from libs.db import migrate, roles
-from libs.stack import nats_users, natsd, operator, pg, secrets_store, seed
-from libs.stack.config import StackConfig
+from libs.db.roles import SERVICE_ROLES
+from libs.stack import nats_users, natsd, pg, secrets_store
+from libs.stack.config import StackConfig, read_env
 from libs.stack.supervisor import Proc, Supervisor
-from libs.svc.settings import BaseSettings, load
+from libs.svc.rotation import Rotation
 
 SERVICES = ("auth", "guardrails", "vault", "metering", "audit")
+
+MALLOC_ENV = {
+    # glibc raises its mmap threshold to the size of the last freed mmapped block (up to 32 MiB):
+    # after the first argon2 verify (19 MiB, in a worker thread) every later one is served from,
+    # and stays resident in, that thread's arena (auth: +19 MB for good). Setting the threshold
+    # (to glibc's default, 128 KiB) turns the adjustment off: big blocks stay mmapped and are
+    # returned on free. (MALLOC_ARENA_MAX=2 was measured too and changed nothing: few threads.)
+    "MALLOC_MMAP_THRESHOLD_": "131072",
+}
+"""glibc malloc settings for the stack's Python processes (issue 11, docs/performance.md "Memory")."""
+
+POOL_SIZES = {"auth": 3, "vault": 3, "guardrails": 2, "metering": 4, "audit": 2, "api": 3}
+"""Database connections per process on the local stack (``BASTION_POOL_SIZE``; the services'
+own defaults, 5-10, are for deployments). Every PostgreSQL backend costs 2-9 MB; under load a
+route or policy cache expiring for 16 requests at once had the vault open 12 connections and
+guardrails 6, which a burst then waits out on 2-3 (each a short query)."""
 
 
 def _service_env(
     config: StackConfig, cluster: pg.Cluster, name: str, extra: dict[str, str], db_passwords: dict[str, str]
 ) -> dict[str, str]:
     env = dict(os.environ)
-    role = roles.SERVICE_ROLES.get(name)
+    role = SERVICE_ROLES.get(name)
     env.update(
         BASTION_NATS_URL=config.nats_url,
         BASTION_DB_DSN=cluster.dsn(user=role, password=db_passwords[name]) if role else "",
@@ -40,6 +60,10 @@ def _service_env(
         BASTION_INSTANCE=f"{name}-{os.getpid()}",
         PYTHONUNBUFFERED="1",
     )
+    for var, value in MALLOC_ENV.items():
+        env.setdefault(var, value)  # an operator's own value wins
+    if name in POOL_SIZES:
+        env.setdefault("BASTION_POOL_SIZE", str(POOL_SIZES[name]))
     # Providers may reach non-public addresses only where the operator says; the local stack's
     # own mock provider listens on config.host (an operator's own value wins).
     env.setdefault("BASTION_UPSTREAM_ALLOW", f"{config.host}/32")
@@ -53,8 +77,7 @@ def build_procs(
     """Every process of the stack, in start order."""
     py = sys.executable
     bus_passwords = nats_users.passwords(config.var / "secrets")
-    conf = natsd.write_config(config.var / "nats", config.host, config.nats_port,
-                              nats_users.authorization_block(bus_passwords), encrypted=True)  # fmt: skip
+    conf = natsd.config_path(config.var / "nats")  # written by `prepare`
     per_service: dict[str, dict[str, str]] = {
         "auth": {"BASTION_KEY_PEPPER": keys.pepper},
         "api": {"BASTION_API_HOST": config.host, "BASTION_API_PORT": str(config.api_port)},
@@ -67,7 +90,7 @@ def build_procs(
     }
     procs = [
         # the JetStream store is encrypted by the server itself; only nats-server gets its key
-        Proc("nats", [str(natsd.binary()), "-c", str(conf)], {**os.environ, natsd.JETSTREAM_KEY_ENV: keys.jetstream_key},
+        Proc("nats", [str(natsd.binary()), "-c", str(conf)], {**natsd.env(), natsd.JETSTREAM_KEY_ENV: keys.jetstream_key},
              config.logs / "nats.log", infrastructure=True)
     ]  # fmt: skip
     procs.append(Proc("mockllm", [py, "-m", "libs.mockllm", "--host", config.host, "--port", str(config.mock_port)],
@@ -85,14 +108,20 @@ def build_procs(
     return procs
 
 
-def _ready(url: str) -> tuple[bool, str]:
+def _ready(host: str, port: int, path: str) -> tuple[bool, str]:
+    """GET ``path`` over plain HTTP/1.0 (a socket, not urllib: the supervisor keeps no HTTP client
+    in memory for a probe made at start-up only); (200?, body or the error's type)."""
     try:
-        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - our own loopback URL
-            return response.status == 200, response.read().decode(errors="replace")
-    except urllib.error.HTTPError as exc:
-        return False, exc.read().decode(errors="replace")
+        with socket.create_connection((host, port), timeout=1) as conn:
+            conn.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\n\r\n".encode())
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
     except OSError as exc:
         return False, type(exc).__name__
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status = head.split(b" ", 2)[1:2]
+    return status == [b"200"], body.decode(errors="replace")
 
 
 def _banner(config: StackConfig, env: dict[str, str], elapsed: float) -> str:
@@ -119,38 +148,35 @@ def run(config: StackConfig) -> int:
     started = time.monotonic()
     for sub in ("logs", "traces", "run"):
         (config.var / sub).mkdir(parents=True, exist_ok=True)
-    keys = secrets_store.ensure(config.var)
     cluster = pg.init(config.var / "pg", config.pg_port)
     pg.start(cluster, config.logs / "postgres.log")
     supervisor: Supervisor | None = None
     try:
-        asyncio.run(pg.ensure_database(cluster))
-        asyncio.run(migrate.apply(cluster.dsn()))
-        db_passwords = secrets_store.password_files(config.var / "secrets", "db", roles.SERVICE_ROLES)
-        asyncio.run(roles.enable_logins(cluster.dsn(), "bastion", db_passwords))
+        if not _child_step(config, "prepare"):
+            print("stack preparation failed (database, logins, seed or bus users); see above", file=sys.stderr)
+            return 1
+        keys = secrets_store.ensure(config.var)  # made by `prepare` on first start; read here
+        db_passwords = secrets_store.password_files(config.var / "secrets", "db", SERVICE_ROLES)
         env_file = config.var / "demo.env"
-        if not env_file.exists():
-            demo = asyncio.run(seed.seed(cluster.dsn(), keys.pepper, config))
-            seed.write_env(env_file, config, demo)
-        else:
-            seed.refresh_urls(env_file, config)
-        rotation = load(BaseSettings).log_rotation()  # BASTION_LOG_MAX_MB, _BACKUPS, _MAX_AGE_DAYS
+        rotation = Rotation.from_env(os.environ, "BASTION_LOG")  # _MAX_MB, _BACKUPS, _MAX_AGE_DAYS
         supervisor = Supervisor(build_procs(config, cluster, keys, db_passwords), rotation=rotation,
                                 other_logs=(config.logs / "postgres.log",))  # fmt: skip
         supervisor.procs[0].start()
         natsd.wait_port(config.host, config.nats_port)
-        asyncio.run(operator.provision_streams(config.nats_url, operator.password(config.var / "secrets")))
+        if not _child_step(config, "streams", "--nats-url", config.nats_url):
+            print("could not provision the JetStream streams; see above", file=sys.stderr)
+            return 1
         for proc in supervisor.procs[1:]:
             proc.start()
         _write_pids(config, supervisor)
         deadline = time.monotonic() + 60
-        while not (probe := _ready(f"{config.edge_url}/readyz"))[0]:
+        while not (probe := _ready(config.host, config.edge_port, "/readyz"))[0]:
             if time.monotonic() > deadline:
                 print(f"stack did not become ready within 60s ({probe[1]}); see {config.logs}", file=sys.stderr)
                 return 1
             supervisor.tick()
             time.sleep(0.1)
-        print(_banner(config, seed.read_env(env_file), time.monotonic() - started), flush=True)
+        print(_banner(config, read_env(env_file), time.monotonic() - started), flush=True)
         (config.var / "run" / "ready").write_text(str(os.getpid()), encoding="utf-8")
         supervisor.run_forever(on_restart=lambda: _write_pids(config, supervisor))
         return 0
@@ -160,6 +186,38 @@ def run(config: StackConfig) -> int:
         if supervisor is not None:
             supervisor.stop()
         pg.stop(cluster)
+
+
+def _child_step(config: StackConfig, *argv: str) -> bool:
+    """Run ``python -m libs.stack <argv> --var <var>`` to completion: work whose imports (database
+    driver, bus client, crypto) the long-lived supervisor should not keep."""
+    cmd = [sys.executable, "-m", "libs.stack", *argv, "--var", str(config.var)]
+    return subprocess.run(cmd, stdout=subprocess.DEVNULL, check=False).returncode == 0
+
+
+def prepare(config: StackConfig) -> int:
+    """Before the bus starts (a child of ``run``): database, migrations, service logins, the demo
+    tenant (first start) or its URLs (later starts), and nats.conf with the bus users."""
+    import asyncio
+
+    from libs.db import migrate, roles
+    from libs.stack import seed
+
+    keys = secrets_store.ensure(config.var)
+    cluster = pg.existing(config.var / "pg", config.pg_port)
+    asyncio.run(pg.ensure_database(cluster))
+    asyncio.run(migrate.apply(cluster.dsn()))
+    db_passwords = secrets_store.password_files(config.var / "secrets", "db", roles.SERVICE_ROLES)
+    asyncio.run(roles.enable_logins(cluster.dsn(), "bastion", db_passwords))
+    env_file = config.var / "demo.env"
+    if not env_file.exists():
+        demo = asyncio.run(seed.seed(cluster.dsn(), keys.pepper, config))
+        seed.write_env(env_file, config, demo)
+    else:
+        seed.refresh_urls(env_file, config)
+    block = nats_users.authorization_block(nats_users.passwords(config.var / "secrets"))
+    natsd.write_config(config.var / "nats", config.host, config.nats_port, block, encrypted=True)
+    return 0
 
 
 def _write_pids(config: StackConfig, supervisor: Supervisor | None) -> None:
@@ -176,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="start everything and supervise it")
     run_p.add_argument("--var", default=None, help="state directory (default: ./var or $BASTION_VAR)")
+    # internal steps of `run`, in child processes so that the supervisor stays small
+    sub.add_parser("prepare").add_argument("--var", default=None)
     org_p = sub.add_parser("create-org", help="operator: create an organisation and print its owner token once")
     org_p.add_argument("name")
     org_p.add_argument("--plan", default="free", choices=["free", "pro", "enterprise"])
@@ -202,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     config = StackConfig.from_env(args.var)
     if args.command == "run":
         return run(config)
+    if args.command == "prepare":
+        return prepare(config)
     if args.command == "create-org":
         return create_org(config, args.name, args.plan)
     if args.command == "rotate-master-key":
@@ -227,6 +289,11 @@ def _operator_parsers(sub: Any) -> None:
 
 def operator_command(args: argparse.Namespace) -> int:
     """``streams``, ``deadletters list|replay``, ``metrics``: as the bus operator."""
+    import asyncio
+    import json
+
+    from libs.stack import operator
+
     config = StackConfig.from_env(args.var)
     url = args.nats_url or os.environ.get("BASTION_NATS_URL") or config.nats_url
     if args.password_file:
@@ -262,8 +329,8 @@ def rotate_master_key(config: StackConfig, *, retire_old: bool) -> int:
     time.sleep(5)  # the vault polls the key file every 2 s
     cluster = pg.Cluster(data=config.var / "pg" / "data", port=config.pg_port,
                          password=(config.var / "pg" / "superuser.password").read_text().strip())  # fmt: skip
-    creds = secrets_store.password_files(config.var / "secrets", "db", roles.SERVICE_ROLES)
-    env = {**os.environ, "BASTION_DB_DSN": cluster.dsn(user=roles.SERVICE_ROLES["vault"], password=creds["vault"]),
+    creds = secrets_store.password_files(config.var / "secrets", "db", SERVICE_ROLES)
+    env = {**os.environ, "BASTION_DB_DSN": cluster.dsn(user=SERVICE_ROLES["vault"], password=creds["vault"]),
            "BASTION_MASTER_KEYS_FILE": str(path)}  # fmt: skip
     env.pop("BASTION_MASTER_KEYS", None)
     done = subprocess.run([sys.executable, "-m", "services.vault", "rotate-master"], env=env, check=False)
@@ -286,6 +353,10 @@ def generate_spec_line(path: Path, kid: str) -> str:
 
 def create_org(config: StackConfig, name: str, plan: str) -> int:
     """Create an organisation with a default project and an owner token on a running local stack."""
+    import asyncio
+
+    from libs.stack import seed
+
     keys = secrets_store.ensure(config.var)
     cluster = pg.init(config.var / "pg", config.pg_port)
 
@@ -311,10 +382,10 @@ def create_org(config: StackConfig, name: str, plan: str) -> int:
 def db_auth(directory: Path, host: str, port: int, database: str) -> int:
     """``db_<service>.password`` (made once) and ``db_<service>.dsn`` for every service role: the
     migrate job gives each role LOGIN with its password, each service connects with its DSN."""
-    passwords = secrets_store.password_files(directory, "db", roles.SERVICE_ROLES)
+    passwords = secrets_store.password_files(directory, "db", SERVICE_ROLES)
     for service, password in passwords.items():
         dsn_file = directory / f"db_{service}.dsn"
-        dsn_file.write_text(f"postgresql://{roles.SERVICE_ROLES[service]}:{password}@{host}:{port}/{database}\n",
+        dsn_file.write_text(f"postgresql://{SERVICE_ROLES[service]}:{password}@{host}:{port}/{database}\n",
                             encoding="utf-8")  # fmt: skip
         dsn_file.chmod(0o600)
         print(f"{dsn_file.name}")

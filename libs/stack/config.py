@@ -62,3 +62,13 @@ class StackConfig:
     def mock_url(self) -> str:
         """The built-in mock provider's OpenAI base URL."""
         return f"http://{self.host}:{self.mock_port}/v1"
+
+
+def read_env(path: Path) -> dict[str, str]:
+    """Parse a ``KEY=value`` file (``var/demo.env``)."""
+    out: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() and not key.startswith("#"):
+            out[key.strip()] = value.strip()
+    return out

@@ -15,7 +15,6 @@ from typing import Any
 
 from libs.contracts import subjects as s
 from libs.stack.secrets_store import password_files
-from libs.svc.bus import inbox_for
 
 
 def _js_consumer(stream: str, durable: str) -> list[str]:
@@ -86,6 +85,8 @@ def passwords(directory: Path) -> dict[str, str]:
 
 def authorization_block(creds: dict[str, str]) -> str:
     """The ``authorization { users = [...] }`` section of nats.conf."""
+    from libs.svc.bus import inbox_for  # the bus client's import, kept out of the stack supervisor
+
     users: list[dict[str, Any]] = []
     for user, perms in PERMISSIONS.items():
         users.append({

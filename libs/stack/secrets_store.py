@@ -11,8 +11,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from libs.crypto.keyring import generate_spec
-
 
 @dataclass(frozen=True)
 class StackSecrets:
@@ -45,7 +43,10 @@ def spool_keys_file(directory: Path, service: str) -> Path:
     each service has its own, so one cannot read another's journal."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"spool_{service}.keys"
-    _write_once(path, generate_spec("sk1") + "\n")
+    if not path.exists():
+        from libs.crypto.keyring import generate_spec  # first start only; the supervisor stays light
+
+        _write_once(path, generate_spec("sk1") + "\n")
     return path
 
 
@@ -56,6 +57,9 @@ def ensure(var: Path) -> StackSecrets:
     directory.chmod(0o700)
     pepper = _write_once(directory / "key_pepper", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
     master = directory / "master.keys"
-    _write_once(master, generate_spec("mk1") + "\n")
+    if not master.exists():
+        from libs.crypto.keyring import generate_spec  # first start only; the supervisor stays light
+
+        _write_once(master, generate_spec("mk1") + "\n")
     jetstream = _write_once(directory / "jetstream.key", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
     return StackSecrets(pepper=pepper, master_keys_file=master, jetstream_key=jetstream)

@@ -13,7 +13,7 @@ import asyncpg
 from libs.crypto import apikeys
 from libs.db.ids import new_id
 from libs.mockllm.app import MODELS as MOCK_MODELS
-from libs.stack.config import StackConfig
+from libs.stack.config import StackConfig, read_env
 
 
 @dataclass(frozen=True)
@@ -127,13 +127,3 @@ def refresh_urls(path: Path, config: StackConfig) -> None:
     env["BASTION_ADMIN_URL"] = config.api_url
     path.write_text("".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8")
     path.chmod(0o600)
-
-
-def read_env(path: Path) -> dict[str, str]:
-    """Parse a ``KEY=value`` file."""
-    out: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        key, sep, value = line.partition("=")
-        if sep and key.strip() and not key.startswith("#"):
-            out[key.strip()] = value.strip()
-    return out

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from litestar.types import ASGIApp, Receive, Scope, Send
+if TYPE_CHECKING:  # annotations only: the vault imports this module (via egress) without Litestar
+    from litestar.types import ASGIApp, Receive, Scope, Send
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address

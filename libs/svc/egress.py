@@ -12,26 +12,22 @@ server-side request forgery. Three layers:
    mock) contains it. Loopback, private, link-local (cloud metadata), shared, reserved,
    multicast and unspecified addresses are refused, also when hidden in IPv4-mapped, 6to4,
    NAT64 or Teredo IPv6 forms.
-3. :func:`guarded_client` — an httpx client whose connections are made by :class:`GuardedBackend`:
-   the host is resolved there, every address checked, and the connection made **to the
-   checked address** (TLS still verifies the hostname), so DNS rebinding between check and
-   connect cannot win. Redirects are never followed and proxy variables from the environment
-   are ignored (a proxy would hide the destination).
+3. The clients: the host is resolved at connect time, every address checked, and the
+   connection made **to the checked address** (TLS still verifies the hostname), so DNS
+   rebinding between check and connect cannot win. Redirects are never followed and proxy
+   variables from the environment are ignored (a proxy would hide the destination). httpx:
+   :func:`libs.svc.egress_httpx.guarded_client` (the vault's provider tests); aiohttp:
+   :mod:`libs.svc.egress_http` (the edge's upstream calls). This module imports neither, so
+   each process loads only the client it uses.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import ipaddress
 import socket
-import ssl
-import typing
 import urllib.parse
 from collections.abc import Iterable
-
-import httpcore
-import httpx
 
 from libs.svc.clientaddr import networks
 
@@ -48,9 +44,10 @@ _PATH_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345
 _plaintext: contextvars.ContextVar[bool] = contextvars.ContextVar("bastion_egress_plaintext", default=False)
 
 
-class EgressRefused(httpcore.ConnectError, OSError):
-    """A connection the policy does not allow (never made). An ``OSError`` too, so aiohttp's
-    connector reports it as a connection error (:mod:`libs.svc.egress_http`)."""
+class EgressRefused(OSError):
+    """A connection the policy does not allow (never made). An ``OSError``, so aiohttp's
+    connector reports it as a connection error (:mod:`libs.svc.egress_http`); the httpx client
+    raises a subclass that httpx sees as a connect error (:mod:`libs.svc.egress_httpx`)."""
 
 
 class BadBaseUrl(ValueError):
@@ -185,95 +182,8 @@ def allowed_addresses(policy: EgressPolicy, addresses: Iterable[Address], *, pla
     return good
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves, checks and connects to the checked address; anything refused raises
-    :class:`EgressRefused` before a packet is sent."""
-
-    def __init__(self, policy: EgressPolicy, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
-        self._policy = policy
-        self._inner = inner or httpcore.AnyIOBackend()
-
-    async def resolve(self, host: str, port: int) -> list[Address]:
-        """The addresses ``host`` resolves to (a literal resolves to itself)."""
-        literal = _literal(host)
-        if literal is not None:
-            return [literal]
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        return [ipaddress.ip_address(info[4][0]) for info in infos]
-
-    async def allowed(self, host: str, port: int) -> list[Address]:
-        """The resolved addresses the policy allows; :class:`EgressRefused` if there are none."""
-        try:
-            addresses = await self.resolve(host, port)
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve the provider's host ({exc.strerror or exc})") from None
-        return allowed_addresses(self._policy, addresses, plaintext=_plaintext.get())
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """Connect to the first allowed address ``host`` resolves to."""
-        last: Exception | None = None
-        for address in await self.allowed(host, port):
-            try:
-                return await self._inner.connect_tcp(str(address), port, timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last = exc
-        assert last is not None
-        raise last
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """Never: a provider is reached over TCP only."""
-        raise EgressRefused("egress refused: unix sockets")
-
-    async def sleep(self, seconds: float) -> None:
-        """Delegate."""
-        await self._inner.sleep(seconds)
-
-
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with :class:`GuardedBackend` making every connection."""
-
-    def __init__(self, policy: EgressPolicy, limits: httpx.Limits, verify: ssl.SSLContext | bool = True) -> None:
-        super().__init__(limits=limits, trust_env=False, verify=verify)
-        ssl_context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(policy),
-        )
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Mark plain-http requests, so the backend holds them to the operator's allow-list."""
-        token = _plaintext.set(request.url.scheme == "http")
-        try:
-            return await super().handle_async_request(request)
-        finally:
-            _plaintext.reset(token)
-
-
-def guarded_client(policy: EgressPolicy, limits: httpx.Limits, **kwargs: typing.Any) -> httpx.AsyncClient:
-    """An httpx client for tenant-chosen destinations: policy-checked connections, no redirects,
-    no proxies from the environment."""
-    return httpx.AsyncClient(
-        transport=GuardedTransport(policy, limits), follow_redirects=False, trust_env=False, **kwargs
-    )
-
-
 def refusal(exc: BaseException) -> str | None:
-    """The policy's reason when ``exc`` (an httpx error) came from a refused connection."""
+    """The policy's reason when ``exc`` (a client's error) came from a refused connection."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, EgressRefused):

@@ -5,7 +5,7 @@ Why aiohttp and not httpx: on the edge's workload (many small JSON answers and S
 a few pooled connections) it costs about a third of httpx's CPU per request (see
 ``bench/upstream_client_bench.py`` and docs/performance.md, "Upstream HTTP client").
 
-How the policy holds, as with httpx's :class:`~libs.svc.egress.GuardedBackend`:
+How the policy holds, as with httpx's :class:`~libs.svc.egress_httpx.GuardedBackend`:
 
 - :class:`GuardedResolver` resolves the host (DNS cache off: every new connection resolves and
   checks again) and hands aiohttp only the addresses the policy allows, so aiohttp connects to

@@ -27,11 +27,10 @@ import fcntl
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
-
-import msgspec
 
 _MIB = 1024 * 1024
 _DAY_S = 86_400.0
@@ -39,8 +38,15 @@ CHECK_EVERY_S = 1.0
 """How often a writer looks whether another process rotated its file or it has grown too old."""
 
 
-class Rotation(msgspec.Struct, frozen=True):
-    """The bounds of one file."""
+DEFAULT_MAX_MB = 50.0
+DEFAULT_BACKUPS = 5
+DEFAULT_MAX_AGE_DAYS = 7.0
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """The bounds of one file (a plain dataclass: the local stack's supervisor reads it without
+    loading msgspec, ``tests/unit/libs/test_stack_footprint.py``)."""
 
     max_bytes: int
     backups: int
@@ -52,6 +58,23 @@ class Rotation(msgspec.Struct, frozen=True):
         if max_mb <= 0 or backups < 0 or max_age_days <= 0:
             raise ValueError("rotation bounds must be positive (backups may be 0)")
         return cls(max(1, int(max_mb * _MIB)), backups, max_age_days * _DAY_S)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], prefix: str) -> Rotation:
+        """``<prefix>_MAX_MB``, ``<prefix>_BACKUPS``, ``<prefix>_MAX_AGE_DAYS`` (the same variables
+        and defaults as :class:`libs.svc.settings.BaseSettings`); a value that is not a number is
+        refused with the variable's name."""
+
+        def number(suffix: str, default: float, kind: type[float] | type[int]) -> float:
+            name = f"{prefix}_{suffix}"
+            raw = environ.get(name, "").strip()
+            try:
+                return kind(raw) if raw else default
+            except ValueError:
+                raise ValueError(f"{name} must be a number") from None
+
+        return cls.of(number("MAX_MB", DEFAULT_MAX_MB, float), int(number("BACKUPS", DEFAULT_BACKUPS, int)),
+                      number("MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS, float))  # fmt: skip
 
 
 def backup(path: Path, index: int) -> Path:

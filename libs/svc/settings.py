@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from libs.svc.rotation import Rotation
+from libs.svc.rotation import DEFAULT_BACKUPS, DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_MB, Rotation
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -21,6 +21,8 @@ class BaseSettings(msgspec.Struct, frozen=True, kw_only=True):
     nats_user: str = ""
     nats_password: str = ""
     db_dsn: str = ""
+    pool_size: int = 0
+    """Most database connections this process opens (0: the service's own default)."""
     log_level: str = "INFO"
     trace_file: str = ""
     instance: str = ""
@@ -32,16 +34,17 @@ class BaseSettings(msgspec.Struct, frozen=True, kw_only=True):
     upstream_allow: list[str] = []
     """CIDRs of non-public destinations providers may use (a self-hosted model, the local mock);
     everything else that is not globally routable is refused (``libs/svc/egress.py``)."""
-    trace_max_mb: float = 50.0
+    trace_max_mb: float = DEFAULT_MAX_MB
     """A trace file is rotated once it reaches this size (``libs/svc/rotation.py``)."""
-    trace_backups: int = 5
+    trace_backups: int = DEFAULT_BACKUPS
     """Rotated trace files kept (``<file>.1`` newest … ``<file>.N``); older ones are deleted."""
-    trace_max_age_days: float = 7.0
+    trace_max_age_days: float = DEFAULT_MAX_AGE_DAYS
     """A trace file is also rotated once this old, and rotated files older than this are deleted."""
-    log_max_mb: float = 50.0
-    """The local stack's log files (``var/logs/*.log``): the same three bounds."""
-    log_backups: int = 5
-    log_max_age_days: float = 7.0
+    log_max_mb: float = DEFAULT_MAX_MB
+    """The local stack's log files (``var/logs/*.log``): the same three bounds (the supervisor
+    reads them with ``Rotation.from_env(os.environ, "BASTION_LOG")``)."""
+    log_backups: int = DEFAULT_BACKUPS
+    log_max_age_days: float = DEFAULT_MAX_AGE_DAYS
 
     def __repr__(self) -> str:  # never print passwords or DSNs with credentials
         return f"{type(self).__name__}(nats_url={self.nats_url!r}, log_level={self.log_level!r})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
+import libs.svc.natsimport  # noqa: F401  # before the app: nats-py without aiohttp
 from services.api.settings import get_settings
 
 

@@ -14,7 +14,7 @@ from services.audit import handlers, store
 async def run() -> None:
     """Connect, consume, serve pings until SIGTERM."""
     settings = load(BaseSettings)
-    pool = await create_pool(settings.db_dsn, max_size=5)
+    pool = await create_pool(settings.db_dsn, max_size=settings.pool_size or 5)
     consumer = handlers.consumer(functools.partial(store.append, pool),
                                  append_batch=functools.partial(store.append_batch, pool))  # fmt: skip
     try:

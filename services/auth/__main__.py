@@ -1,5 +1,6 @@
 """``python -m services.auth``."""
 
+import libs.svc.natsimport  # noqa: F401  # first: nats-py without aiohttp
 from libs.svc import runner
 from services.auth.app import run
 

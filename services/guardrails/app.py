@@ -19,7 +19,7 @@ from services.guardrails.tenant import PolicyCache
 async def run() -> None:
     """Serve until SIGTERM."""
     settings = load(BaseSettings)
-    pool = await create_pool(settings.db_dsn, max_size=5)
+    pool = await create_pool(settings.db_dsn, max_size=settings.pool_size or 5)
     publisher: list[EventPublisher] = []
 
     def audit(event: AuditEvent) -> None:

@@ -39,7 +39,7 @@ async def run() -> None:
     override = os.environ.get("BASTION_PRICES_FILE")
     prices = pricing.load(override=Path(override) if override else None)
     default_max = int(os.environ.get("BASTION_DEFAULT_MAX_TOKENS", DEFAULT_MAX_TOKENS))
-    pool = await create_pool(settings.db_dsn, max_size=10)
+    pool = await create_pool(settings.db_dsn, max_size=settings.pool_size or 10)
 
     def priced(event: UsageEvent) -> store.Priced:
         price = pricing.price_of(prices, event.model, event.default_price, event.provider)

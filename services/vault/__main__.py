@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
+import libs.svc.natsimport  # noqa: F401  # first: nats-py without aiohttp
 from libs.svc import runner
 from services.vault.app import run
 

@@ -10,7 +10,8 @@ from libs.contracts.codec import encode
 from libs.contracts.messages import RoutesChanged
 from libs.db.pool import create_pool, ready_check
 from libs.svc import periodic, runner
-from libs.svc.egress import EgressPolicy, guarded_client
+from libs.svc.egress import EgressPolicy
+from libs.svc.egress_httpx import guarded_client
 from libs.svc.micro import Service
 from services.vault import handlers
 from services.vault.aliases import Aliases

@@ -11,8 +11,9 @@ import httpcore
 import httpx
 import pytest
 
-from libs.svc import egress
-from libs.svc.egress import BadBaseUrl, EgressPolicy, GuardedBackend, check_base_url, guarded_client
+from libs.svc import egress, egress_httpx
+from libs.svc.egress import BadBaseUrl, EgressPolicy, check_base_url
+from libs.svc.egress_httpx import GuardedBackend, guarded_client
 
 STRICT = EgressPolicy()
 LOCAL = EgressPolicy(["127.0.0.1/32"])
@@ -142,7 +143,7 @@ async def test_guarded_client_never_follows_redirects_and_refuses_unlisted_loopb
 
 async def test_plaintext_to_a_public_address_is_refused_even_if_the_url_got_in() -> None:
     inner = Recorder()
-    transport = egress.GuardedTransport(LOCAL, httpx.Limits(max_connections=1))
+    transport = egress_httpx.GuardedTransport(LOCAL, httpx.Limits(max_connections=1))
     transport._pool._network_backend = FakeDns(LOCAL, {"public.example": ["8.8.8.8"]}, inner)  # type: ignore[attr-defined]
     async with httpx.AsyncClient(transport=transport) as client:
         with pytest.raises(httpx.ConnectError) as refused:

@@ -195,3 +195,18 @@ def test_copy_truncate_by_age(tmp_path: Path) -> None:
 def test_nonsense_bounds_are_refused(mb: float, backups: int, days: float) -> None:
     with pytest.raises(ValueError, match="positive"):
         Rotation.of(mb, backups, days)
+
+
+def test_the_supervisors_log_bounds_read_the_same_variables_and_defaults_as_the_settings() -> None:
+    from libs.svc.settings import BaseSettings, load
+
+    assert Rotation.from_env({}, "BASTION_LOG") == load(BaseSettings, {}).log_rotation()
+    env = {"BASTION_LOG_MAX_MB": "10", "BASTION_LOG_BACKUPS": "0", "BASTION_LOG_MAX_AGE_DAYS": "0.5"}
+    assert Rotation.from_env(env, "BASTION_LOG") == load(BaseSettings, env).log_rotation()
+
+
+def test_a_log_bound_that_is_not_a_number_is_refused_with_its_name() -> None:
+    with pytest.raises(ValueError, match="BASTION_LOG_BACKUPS"):
+        Rotation.from_env({"BASTION_LOG_BACKUPS": "many"}, "BASTION_LOG")
+    with pytest.raises(ValueError, match="positive"):
+        Rotation.from_env({"BASTION_LOG_MAX_MB": "-1"}, "BASTION_LOG")
