@@ -16,6 +16,8 @@ received: deque[dict[str, Any]] = deque(maxlen=200)
 
 TOOL_TRIGGER = "use tool"
 DEFAULT_DIMS = 8
+MAX_DIMS = 3072
+"""The largest embedding the mock makes (OpenAI's largest model); a larger one is refused."""
 CACHED_TOKENS = 3
 
 _SLOW = re.compile(r"slow-(\d+)")
@@ -108,7 +110,7 @@ def fragments(text: str, parts: int = 3) -> list[str]:
 
 def embedding(text: str, dims: int = DEFAULT_DIMS) -> list[float]:
     """A deterministic unit vector for ``text``; every value is exactly representable as float32."""
-    dims = max(1, dims)
+    dims = min(max(1, dims), MAX_DIMS)  # a safety net: the routes refuse a larger one
     raw = b""
     counter = 0
     while len(raw) < dims * 4:

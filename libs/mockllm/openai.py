@@ -156,6 +156,8 @@ async def embeddings(request: Request[Any, Any, Any]) -> Response[Any]:
     if encoding not in ("float", "base64"):
         return _error(400, f"Invalid encoding_format: {encoding!r}.", "invalid_request_error")
     dims = body.get("dimensions")
+    if isinstance(dims, int) and dims > common.MAX_DIMS:
+        return _error(400, f"'dimensions' must be at most {common.MAX_DIMS}.", "invalid_request_error")
     dims = dims if isinstance(dims, int) and dims > 0 else common.DEFAULT_DIMS
     data: list[dict[str, Any]] = []
     for index, text in enumerate(texts):

@@ -282,6 +282,9 @@ class ChatRequest(Struct):
 
 
 MAX_INPUTS = 2048
+MAX_DIMENSIONS = 16_384
+"""Beyond any provider's embedding size (OpenAI's largest is 3,072): a larger ``dimensions`` is a
+client mistake, refused here rather than sent to the provider."""
 
 
 class EmbeddingsRequest(Struct):
@@ -290,5 +293,5 @@ class EmbeddingsRequest(Struct):
     model: Model
     input: str | Annotated[list[Any], msgspec.Meta(min_length=1, max_length=MAX_INPUTS)]
     encoding_format: Literal["float", "base64"] | None = None
-    dimensions: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    dimensions: Annotated[int, msgspec.Meta(ge=1, le=MAX_DIMENSIONS)] | None = None
     user: str | None = None

@@ -9,7 +9,7 @@ from libs.crypto import apikeys
 from services.edge import textparts
 from services.edge.access import check_ip, check_model, presented_key
 from services.edge.errors import ApiError, from_denial
-from services.edge.schemas import ChatRequest, decode_object, validate
+from services.edge.schemas import ChatRequest, EmbeddingsRequest, decode_object, validate
 
 
 def test_collect_and_replace_every_text_part() -> None:
@@ -73,6 +73,15 @@ def test_body_validation_messages() -> None:
         validate({"model": "m", "messages": []}, ChatRequest)
     ok = validate({"model": "m", "messages": [{"role": "user", "content": "x"}], "extra": 1}, ChatRequest)
     assert ok.model == "m"
+
+
+def test_embedding_dimensions_are_bounded_before_any_upstream_sees_them() -> None:
+    """A fuzzer's ``dimensions: 10**9`` once made the mock provider spin for minutes: a real
+    provider refuses it too, so the edge does, as a client error."""
+    assert validate({"model": "e", "input": "x", "dimensions": 3072}, EmbeddingsRequest).dimensions == 3072
+    for bad in (0, 16_385, 10**9):
+        with pytest.raises(ValueError, match="dimensions"):
+            validate({"model": "e", "input": "x", "dimensions": bad}, EmbeddingsRequest)
 
 
 def test_denials_map_to_statuses() -> None:

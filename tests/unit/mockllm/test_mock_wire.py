@@ -136,6 +136,8 @@ def test_openai_embeddings_float_and_base64(client: TestClient[Any]) -> None:
     assert list(struct.unpack("<8f", raw)) == vector
     sized = client.post("/v1/embeddings", json={"model": "e", "input": [[1, 2, 3]], "dimensions": 20}).json()
     assert len(sized["data"][0]["embedding"]) == 20
+    huge = client.post("/v1/embeddings", json={"model": "e", "input": "x", "dimensions": 10**9})
+    assert huge.status_code == 400  # refused, as a provider does, not computed
     limited = client.post("/v1/embeddings", json={"model": "e-fail-429", "input": "x"})
     assert limited.status_code == 429
     assert limited.headers["retry-after"] == "7"
