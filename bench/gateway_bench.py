@@ -250,6 +250,51 @@ def report(sc: Scenario, direct: Result, gw: Result) -> dict[str, object]:
     return row
 
 
+def phases(bench: Bench, count: int) -> None:
+    """``count`` sequential requests at the delayed upstream, direct then through the edge (one
+    client, one kept-alive connection each): where the one client's added latency goes, from the
+    edge's ``Server-Timing`` phases (medians) and the client's own clock."""
+    payload = body(DELAYED_MODEL, False, 0)
+    headers = {"authorization": f"Bearer {bench.key}", "content-type": "application/json"}
+
+    def timed(url: str, with_key: bool) -> tuple[list[float], dict[str, list[float]]]:
+        totals: list[float] = []
+        parts: dict[str, list[float]] = defaultdict(list)
+        with httpx.Client(timeout=30) as client:
+            for i in range(count + 20):
+                began = time.perf_counter()
+                r = client.post(
+                    url, content=payload, headers=headers if with_key else {"content-type": "application/json"}
+                )
+                elapsed = (time.perf_counter() - began) * 1000
+                if r.status_code != 200:
+                    raise SystemExit(f"phases: {url} answered {r.status_code}: {r.text[:200]}")
+                if i < 20:  # warm-up
+                    continue
+                totals.append(elapsed)
+                for item in r.headers.get("server-timing", "").split(","):
+                    name, _, dur = item.strip().partition(";dur=")
+                    if dur:
+                        parts[name].append(float(dur))
+        return totals, parts
+
+    direct, _ = timed(f"http://127.0.0.1:{bench.delayed_port}/v1/chat/completions", False)
+    gateway, parts = timed(f"{bench.edge}/v1/chat/completions", True)
+
+    def median(values: list[float]) -> float:
+        return sorted(values)[len(values) // 2] if values else 0.0
+
+    inside = sum(median(v) for v in parts.values())
+    print(f"\n== phases: {count} sequential requests, upstream {bench.args.delay_ms:g} ms (medians) ==")
+    print(
+        f"  direct {median(direct):.2f} ms   gateway {median(gateway):.2f} ms   added {median(gateway) - median(direct):+.2f} ms"
+    )
+    print("  edge phases: " + "  ".join(f"{k} {median(v):.2f}" for k, v in parts.items())
+          + f"   (sum {inside:.2f}; outside the handler: {median(gateway) - inside:.2f} ms)")  # fmt: skip
+    upstream = median(parts.get("upstream", []))
+    print(f"  the upstream call through the edge's client: {upstream:.2f} ms against {median(direct):.2f} direct")
+
+
 def scenarios(args: argparse.Namespace) -> list[Scenario]:
     c = args.connections
     out = [
@@ -280,6 +325,8 @@ def main() -> None:
     parser.add_argument("--scenarios", nargs="*", help="run only these (names as printed)")
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) afterwards")
+    parser.add_argument("--phases", type=int, default=0, metavar="N",
+                        help="also N sequential requests: the one client's added latency by edge phase")  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk (make bench-gateway installs it when run as root)")
@@ -292,6 +339,8 @@ def main() -> None:
               f"{os.cpu_count()} cores; {args.duration} s per run")  # fmt: skip
         for sc in scenarios(args):
             rows.append(report(sc, *bench.scenario(sc)))
+        if args.phases:
+            phases(bench, args.phases)
     finally:
         bench.stop()
     if args.json:

@@ -31,6 +31,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import stat
 import struct
 import time
 from collections.abc import Iterator
@@ -171,7 +172,8 @@ class Spool:
             if path in own:
                 continue
             try:
-                fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+                # never through a link, never waiting on a FIFO or device (checked just below)
+                fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
             except FileNotFoundError:
                 continue  # another process took it over and finished it
             except OSError as exc:  # not a journal we may open (a directory, another owner's): skip it only
@@ -185,10 +187,15 @@ class Spool:
                 os.close(fd)  # its owner is alive
                 continue
             try:
-                if os.fstat(fd).st_nlink == 0:
+                info = os.fstat(fd)
+                if not stat.S_ISREG(info.st_mode):
+                    os.close(fd)
+                    log.error("event journal is not a regular file; skipped", extra={"journal": path.name})
+                    continue
+                if info.st_nlink == 0:
                     os.close(fd)  # another process replayed and removed it meanwhile
                     continue
-                records = _read(path, self._sealer)
+                records = _read(fd, self._sealer)
             except Unreadable:
                 _set_aside(path, fd)
                 continue
@@ -216,9 +223,19 @@ class Spool:
             os.close(segment.fd)  # left for the next process to replay
 
 
-def _read(path: Path, sealer: Sealer | None) -> list[Record]:
-    """The records of a journal file, up to a torn tail; :class:`Unreadable` if one does not open."""
-    data = path.read_bytes()
+def _read(fd: int, sealer: Sealer | None) -> list[Record]:
+    """The records of the journal open at ``fd`` (a regular file), up to a torn tail;
+    :class:`Unreadable` if one does not open."""
+    size = os.fstat(fd).st_size
+    chunks: list[bytes] = []
+    offset = 0
+    while offset < size:
+        chunk = os.pread(fd, min(size - offset, 1 << 20), offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+    data = b"".join(chunks)
     records: list[Record] = []
     pos = 0
     while pos + _LEN.size <= len(data):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 from pathlib import Path
 
 import msgspec
@@ -44,3 +45,35 @@ def test_a_clear_record_of_the_wrong_shape_does_not_raise_out_of_the_scan(tmp_pa
     successor = Spool(tmp_path, "edge")
     successor.open()
     assert replayed(successor) == ["evt-after"]
+
+
+def _replay_in_time(spool: Spool) -> list[str]:
+    """The scan, in a thread: a blocking read must fail the test, not hang the suite."""
+    found: list[list[str]] = []
+    worker = threading.Thread(target=lambda: found.append(replayed(spool)), daemon=True)
+    worker.start()
+    worker.join(5)
+    assert found, "the journal scan blocked"
+    return found[0]
+
+
+def test_a_fifo_named_like_a_journal_neither_blocks_the_scan_nor_stops_it(tmp_path: Path) -> None:
+    ring = Keyring.from_spec(generate_spec("sk1"))
+    orphan(tmp_path, ring, "evt-after")
+    os.mkfifo(tmp_path / f"0-fifo{SUFFIX}")  # a read of it would wait forever for a writer
+    successor = Spool(tmp_path, "edge", keyring=ring)
+    successor.open()
+    assert _replay_in_time(successor) == ["evt-after"]
+
+
+def test_a_symlink_named_like_a_journal_is_not_followed(tmp_path: Path) -> None:
+    ring = Keyring.from_spec(generate_spec("sk1"))
+    orphan(tmp_path, ring, "evt-after")
+    target = tmp_path / "elsewhere.bin"
+    target.write_bytes(b"not yours")
+    (tmp_path / f"0-link{SUFFIX}").symlink_to("/dev/zero")  # endless: a read would fill memory
+    (tmp_path / f"1-link{SUFFIX}").symlink_to(target)
+    successor = Spool(tmp_path, "edge", keyring=ring)
+    successor.open()
+    assert _replay_in_time(successor) == ["evt-after"]
+    assert target.read_bytes() == b"not yours"  # neither set aside nor removed through the link
