@@ -25,12 +25,13 @@ flood above the limit costs metering a call or two per key and window, not one p
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from libs.contracts import subjects
 from libs.contracts.codec import Codec
@@ -99,8 +100,9 @@ class _Key:
     refused: LimitDenied | None = None
     """Metering's last refusal of a re-ask: answered from until ``refused_until``."""
     refused_until: float = 0.0
-    refused_need: int = 0
-    """The hold of the request that re-ask was for (a budget refusal answers no smaller one)."""
+    refused_need: int | None = None
+    """The hold of the request that re-ask was for (a budget refusal answers no smaller one);
+    None when the price was not known then: such a refusal answers no other request."""
 
 
 class _Refused(Exception):
@@ -117,6 +119,24 @@ class Quotas:
         self._keys: dict[str, _Key] = {}
         self._prices: dict[str, tuple[float, Price | None, int]] = {}
         self._defaults: dict[tuple[str, str], tuple[float, UnitPrice]] = {}
+        self._strays: set[asyncio.Future[Any]] = set()
+        """Renewals whose request was cancelled while metering answered (and their give-backs)."""
+
+    def _stray_answered(self, principal: Principal, asking: asyncio.Future[Any]) -> None:
+        """A renewal's answer that no request waits for any more: a grant goes straight back."""
+        self._strays.discard(asking)
+        if asking.cancelled() or asking.exception() is not None:
+            return  # nothing granted that we know of: metering's reservation expires on its own
+        reply = asking.result()
+        if not isinstance(reply, LeaseGrant):
+            return
+        now = time.monotonic()
+        units = reply.units if principal.limits.rate_limit_rpm is not None else None
+        lease = _Lease(principal.org_id, principal.key_id, reply, units, reply.micros,
+                       valid_until=now + reply.valid_ms / 1000, minute_ends=now + reply.reset_s)  # fmt: skip
+        back = asyncio.ensure_future(self._give_back(lease))
+        self._strays.add(back)
+        back.add_done_callback(self._strays.discard)
 
     def learn_default(self, org_id: str, model: str, price: UnitPrice | None) -> None:
         """The default price ``model`` was just routed with in ``org_id`` (None: it has none)."""
@@ -233,7 +253,7 @@ class Quotas:
                     until = time.monotonic() + REASK_AFTER_S
                     if reask:
                         state.refused, state.refused_until, refused.final = refused.denial, until, True
-                        state.refused_need = self._hold(principal, model, prompt_chars, max_tokens, n) or 0
+                        state.refused_need = self._hold(principal, model, prompt_chars, max_tokens, n)
                     else:
                         state.asked, state.asked_until = refused.denial, until
                     raise
@@ -250,7 +270,7 @@ class Quotas:
         if state.refused.code == Code.RATE_LIMITED:
             return True
         need = self._hold(principal, model, prompt_chars, max_tokens, n)
-        return need is not None and need >= state.refused_need
+        return need is not None and state.refused_need is not None and need >= state.refused_need
 
     def _want_units(self, state: _Key) -> int:
         now = time.monotonic()
@@ -272,10 +292,16 @@ class Quotas:
             want_units=units, want_micros=hold * units, need_micros=hold, sent_at=_now_ms(),
             **_give_back(old),
         )  # fmt: skip
+        asking = asyncio.ensure_future(self._bus.request("metering", subjects.METERING_LEASE, request, _codec))
         try:
-            reply = await self._bus.request("metering", subjects.METERING_LEASE, request, _codec)
+            reply = await asyncio.shield(asking)
         except Unavailable as exc:
             raise errors.unavailable(exc.service) from None
+        except asyncio.CancelledError:
+            # the request was abandoned with the renewal on the bus: a grant still comes, give it back
+            self._strays.add(asking)
+            asking.add_done_callback(functools.partial(self._stray_answered, principal))
+            raise
         if isinstance(reply, LimitDenied):
             raise _Refused(reply)
         assert isinstance(reply, LeaseGrant)

@@ -244,3 +244,47 @@ async def test_a_budget_refusal_answers_no_smaller_request(monkeypatch: pytest.M
     assert big.value.status == 429
     small = await quotas.admit("r2", BUDGET, "m", 10, 5)  # at once: the refusal was for a bigger hold
     assert small is not None
+
+
+async def test_a_budget_refusal_before_the_price_is_known_answers_no_later_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Refused before any grant taught the model's price, the hold was unknown: the memo must not
+    stand for "covers every request" (it once did, as a hold of 0, for REASK_AFTER_S)."""
+
+    class Budget(FakeMetering):
+        async def request(self, service: str, subject: str, message: Any, codec: Any, **_: Any) -> Any:
+            if len(self.sent) < 2:  # the first ask and its re-ask are refused, then budget is back
+                self.sent.append(message)
+                return LimitDenied(code=Code.LIMIT_EXCEEDED, reason="This API key has reached its usage limit.")
+            return await super().request(service, subject, message, codec)
+
+    monkeypatch.setattr(quota, "REASK_AFTER_S", 0.01)
+    fake = Budget()
+    quotas = Quotas(fake)  # type: ignore[arg-type]
+    with pytest.raises(ApiError):
+        await quotas.admit("r1", BUDGET, "m", 10, 5)
+    other = Principal(org_id="o", project_id="p", key_id="kb2", limits=KeyLimits(usage_limit_usd=1.0))
+    assert await quotas.admit("r2", other, "m", 10, 5) is not None  # another key's grant teaches the price
+    asked = len(fake.sent)
+    assert await quotas.admit("r3", BUDGET, "m", 10, 5) is not None  # asks metering, not refused from memory
+    assert len(fake.sent) > asked
+
+
+async def test_a_request_cancelled_while_its_lease_is_being_granted_strands_nothing() -> None:
+    """The client left while the renewal was on the bus: the grant metering made still comes back
+    here and is given back (or used), not left counted against the key until its minute ends."""
+    fake = FakeMetering(units=5)
+    fake.delay = 0.05
+    quotas = Quotas(fake)  # type: ignore[arg-type]
+    task = asyncio.create_task(quotas.admit("r1", RPM, "m", 10, 5))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.1)  # the grant arrives after the cancellation
+    granted = fake.sent[0]
+    state = quotas._keys[RPM.key_id]
+    held_here = state.lease is not None and state.lease.grant.lease_id == granted.lease_id
+    given_back = any(m.return_lease_id == granted.lease_id and m.return_units == 5 for m in fake.sent[1:])
+    assert held_here or given_back
