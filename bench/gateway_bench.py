@@ -284,13 +284,19 @@ def phases(bench: Bench, count: int) -> None:
     def median(values: list[float]) -> float:
         return sorted(values)[len(values) // 2] if values else 0.0
 
-    inside = sum(median(v) for v in parts.values())
     print(f"\n== phases: {count} sequential requests, upstream {bench.args.delay_ms:g} ms (medians) ==")
     print(
         f"  direct {median(direct):.2f} ms   gateway {median(gateway):.2f} ms   added {median(gateway) - median(direct):+.2f} ms"
     )
-    print("  edge phases: " + "  ".join(f"{k} {median(v):.2f}" for k, v in parts.items())
-          + f"   (sum {inside:.2f}; outside the handler: {median(gateway) - inside:.2f} ms)")  # fmt: skip
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values) if values else 0.0
+
+    # medians of phases do not add up to the median of their sum (skewed); means do
+    print("  edge phases, median: " + "  ".join(f"{k} {median(v):.2f}" for k, v in parts.items()))
+    inside = sum(mean(v) for v in parts.values())
+    print("  edge phases, mean:   " + "  ".join(f"{k} {mean(v):.2f}" for k, v in parts.items())
+          + f"   (sum {inside:.2f} of {mean(gateway):.2f} ms mean; direct {mean(direct):.2f} ms mean)")  # fmt: skip
     upstream = median(parts.get("upstream", []))
     print(f"  the upstream call through the edge's client: {upstream:.2f} ms against {median(direct):.2f} direct")
 
