@@ -25,10 +25,14 @@ def binary() -> Path:
 JETSTREAM_KEY_ENV = "BASTION_JETSTREAM_KEY"
 """The environment variable the server reads its JetStream encryption key from (never the file)."""
 
-GO_ENV = {"GOGC": "50"}
-"""Go's collector at half its default headroom: nats-server's peak under the bench's load fell
-from 16-32 to 14-22 MB, for ~0.03-0.05 ms more of its CPU per request (within run-to-run noise;
-docs/performance.md "Memory"). An operator's own ``GOGC`` wins."""
+GO_ENV = {"GOGC": "50", "GOMAXPROCS": "1"}
+"""The Go runtime of the local stack's nats-server. ``GOGC=50``: the collector at half its
+default headroom (peak under the bench's load 16-32 -> 14-22 MB, for ~0.03-0.05 ms more CPU per
+request, within run-to-run noise). ``GOMAXPROCS=1``: one scheduler thread, so a message is not
+handed between OS threads on a machine whose few cores the Python services need (nats-server CPU
+per request at json-instant 0.371 -> 0.293 and 0.558 -> 0.358 ms in alternating runs; one
+server of a small stack moves far fewer messages than one core carries). Both are
+docs/performance.md figures; an operator's own variables win."""
 
 
 def env() -> dict[str, str]:
