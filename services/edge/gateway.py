@@ -11,6 +11,7 @@ The quota lease is taken only with the principal auth just returned.
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import time
 from collections.abc import Callable, Coroutine
@@ -93,6 +94,9 @@ class Call:
     """Authentication in flight (routes await it before answering anything)."""
     span: ServerSpan | None = None
     """The request's server span (ended when its events are queued)."""
+    answered: dict[str, float] = field(default_factory=dict)
+    """When each check's answer arrived (``perf_counter``; auth, guardrails, vault, limits): the
+    ``Server-Timing`` header reports them, so a slow check can be told from a slow hop."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +108,10 @@ class Admitted:
     target: Resolved
     verdict: GuardVerdict
     limited: Admission | None
+
+
+def _answered(call: Call, name: str, _: object) -> None:
+    call.answered[name] = time.perf_counter()
 
 
 def _now_ms() -> int:
@@ -130,6 +138,7 @@ class Gateway:
         async def verify() -> Principal:
             try:
                 principal = await self.authenticate(call, key)
+                call.answered["auth"] = time.perf_counter()
                 check_ip(principal.limits, call.client_ip)
             except errors.ApiError as exc:
                 if exc.status != 503:
@@ -240,7 +249,10 @@ class Gateway:
             ahead = []
         guard_call = ahead[0] if ahead else self._guard(call, principal, texts)
         vault_call = ahead[1] if ahead else self._resolve(call, principal)
-        limit_call = self._admit(call, principal, prompt_chars, max_tokens, n)
+        limit_call = asyncio.ensure_future(self._admit(call, principal, prompt_chars, max_tokens, n))
+        guard_call, vault_call = asyncio.ensure_future(guard_call), asyncio.ensure_future(vault_call)
+        for name, future in (("limits", limit_call), ("guardrails", guard_call), ("vault", vault_call)):
+            future.add_done_callback(functools.partial(_answered, call, name))
         outcomes: tuple[Any, ...] = await asyncio.gather(limit_call, guard_call, vault_call, return_exceptions=True)
         limited, verdict, target = outcomes
         for outcome in outcomes:

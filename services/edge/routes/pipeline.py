@@ -64,6 +64,11 @@ class Timing:
         self.parts.append(f"{name};dur={(now - self.last) * 1000:.2f}")
         self.last = now
 
+    def answers(self, since: float, answered: dict[str, float]) -> None:
+        """When each check answered, counted from ``since`` (0 if before): ``<name>-answer``."""
+        for name, at in answered.items():
+            self.parts.append(f"{name}-answer;dur={max(0.0, at - since) * 1000:.2f}")
+
     def header(self) -> str:
         return ", ".join(self.parts)
 
@@ -134,6 +139,7 @@ async def run_chat(
         vet(await auth.principal())
     texts = scan_input(payload)
     timing.mark("parse")
+    checks_began = timing.last
     # both limits go upstream and a server may read either: the hold covers the larger one
     asked = [payload.get(name) for name in ("max_completion_tokens", "max_tokens")]
     max_tokens = max((v for v in asked if isinstance(v, int) and not isinstance(v, bool)), default=None)
@@ -143,6 +149,7 @@ async def run_chat(
                                 prompt_chars=holds.input_chars(payload), vet=vet)  # fmt: skip
     principal, target, verdict, limited = admitted.principal, admitted.target, admitted.verdict, admitted.limited
     timing.mark("checks")
+    timing.answers(checks_began, call.answered)
     texts.apply(payload, verdict)
     if (
         max_tokens is None
