@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from libs.db.roles import SERVICE_ROLES
-from libs.stack import nats_users, natsd, pg, secrets_store
+from libs.stack import nats_users, natsd, pg, pki, secrets_store
 from libs.stack.config import StackConfig, read_env
 from libs.stack.supervisor import Proc, Supervisor
 from libs.svc.rotation import Rotation
@@ -76,7 +76,6 @@ def build_procs(
 ) -> list[Proc]:
     """Every process of the stack, in start order."""
     py = sys.executable
-    bus_passwords = nats_users.passwords(config.var / "secrets")
     conf = natsd.config_path(config.var / "nats")  # written by `prepare`
     per_service: dict[str, dict[str, str]] = {
         "auth": {"BASTION_KEY_PEPPER": keys.pepper},
@@ -102,8 +101,8 @@ def build_procs(
         for i in range(1, replicas + 1):
             label = name if i == 1 else f"{name}-{i}"
             env = _service_env(config, cluster, name, per_service.get(name, {}), db_passwords)
-            env.update(BASTION_NATS_USER=name, BASTION_NATS_PASSWORD=bus_passwords[name],
-                       BASTION_INSTANCE=f"{label}-{os.getpid()}")  # fmt: skip
+            # its own client certificate: under mutual TLS the bus server maps it to the user `name`
+            env.update(BASTION_NATS_USER=name, BASTION_INSTANCE=f"{label}-{os.getpid()}", **pki.env(config.var, name))
             procs.append(Proc(label, [py, "-m", f"services.{name}"], env, config.logs / f"{label}.log"))
     return procs
 
@@ -197,7 +196,8 @@ def _child_step(config: StackConfig, *argv: str) -> bool:
 
 def prepare(config: StackConfig) -> int:
     """Before the bus starts (a child of ``run``): database, migrations, service logins, the demo
-    tenant (first start) or its URLs (later starts), and nats.conf with the bus users."""
+    tenant (first start) or its URLs (later starts), the bus's CA and certificates, and nats.conf
+    with the bus users."""
     import asyncio
 
     from libs.db import migrate, roles
@@ -215,8 +215,11 @@ def prepare(config: StackConfig) -> int:
         seed.write_env(env_file, config, demo)
     else:
         seed.refresh_urls(env_file, config)
-    block = nats_users.authorization_block(nats_users.passwords(config.var / "secrets"))
-    natsd.write_config(config.var / "nats", config.host, config.nats_port, block, encrypted=True)
+    # mutual TLS on the bus: a private CA and one certificate per process, made once (libs/stack/pki.py)
+    pki.ensure(config.var, nats_users.PERMISSIONS, [config.host, "localhost"])
+    server = pki.pair(config.var, pki.SERVER)
+    natsd.write_config(config.var / "nats", config.host, config.nats_port, nats_users.tls_authorization_block(),
+                       encrypted=True, tls=natsd.ServerTls(server.cert, server.key, pki.ca_cert(config.var)))  # fmt: skip
     return 0
 
 
@@ -275,7 +278,9 @@ def _operator_parsers(sub: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--var", default=None)
     common.add_argument("--nats-url", default=None, help="default: the local stack's ($BASTION_NATS_URL)")
-    common.add_argument("--password-file", default=None, help="operator bus password (default: var/secrets)")
+    common.add_argument("--password-file", default=None,
+                        help="operator bus password, for a bus that authenticates by password (default: the"
+                        " operator's client certificate under var/tls)")  # fmt: skip
     sub.add_parser("streams", parents=[common], help="operator: create/update the JetStream streams and consumers")
     dl = sub.add_parser("deadletters", help="operator: events a consumer could not store")
     dls = dl.add_subparsers(dest="action", required=True)
@@ -297,15 +302,15 @@ def operator_command(args: argparse.Namespace) -> int:
     config = StackConfig.from_env(args.var)
     url = args.nats_url or os.environ.get("BASTION_NATS_URL") or config.nats_url
     if args.password_file:
-        secret = Path(args.password_file).read_text(encoding="utf-8").strip()
-    else:
-        secret = operator.password(config.var / "secrets")
+        settings = operator.with_password(url, Path(args.password_file).read_text(encoding="utf-8").strip())
+    else:  # the local stack: the operator's client certificate
+        settings = operator.with_certificate(url, config.var)
 
     async def go() -> str:
         if args.command == "streams":
-            await operator.provision_streams(url, secret)
+            await operator.provision_streams(settings)
             return "streams and consumers provisioned"
-        async with operator.connected(url, secret) as nc:
+        async with operator.connected(settings) as nc:
             if args.command == "metrics":
                 return await operator.service_metrics(nc, args.service)
             if args.action == "list":

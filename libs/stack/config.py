@@ -45,8 +45,8 @@ class StackConfig:
 
     @property
     def nats_url(self) -> str:
-        """The bus."""
-        return f"nats://{self.host}:{self.nats_port}"
+        """The bus (TLS only: ``libs/stack/pki.py``)."""
+        return f"tls://{self.host}:{self.nats_port}"
 
     @property
     def edge_url(self) -> str:
