@@ -107,11 +107,12 @@ def build_procs(
     return procs
 
 
-def _ready(host: str, port: int, path: str) -> tuple[bool, str]:
-    """GET ``path`` over plain HTTP/1.0 (a socket, not urllib: the supervisor keeps no HTTP client
+def _ready(host: str, port: int, path: str, *, https: bool = False) -> tuple[bool, str]:
+    """GET ``path`` over HTTP/1.0 (a socket, not urllib: the supervisor keeps no HTTP client
     in memory for a probe made at start-up only); (200?, body or the error's type)."""
     try:
-        with socket.create_connection((host, port), timeout=1) as conn:
+        with socket.create_connection((host, port), timeout=1) as raw:
+            conn = _tls_probe(raw, host) if https else raw
             conn.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\n\r\n".encode())
             answer = b""
             while chunk := conn.recv(65536):
@@ -121,6 +122,17 @@ def _ready(host: str, port: int, path: str) -> tuple[bool, str]:
     head, _, body = answer.partition(b"\r\n\r\n")
     status = head.split(b" ", 2)[1:2]
     return status == [b"200"], body.decode(errors="replace")
+
+
+def _tls_probe(raw: socket.socket, host: str) -> socket.socket:
+    """The probe over TLS, imported only when HTTPS is on. It checks that our own child answers,
+    sends nothing secret and reads nothing but the status: the certificate is not verified here
+    (an operator's may name a public host, not 127.0.0.1)."""
+    import ssl
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    return ctx.wrap_socket(raw, server_hostname=host)
 
 
 def _banner(config: StackConfig, env: dict[str, str], elapsed: float) -> str:
@@ -169,7 +181,7 @@ def run(config: StackConfig) -> int:
             proc.start()
         _write_pids(config, supervisor)
         deadline = time.monotonic() + 60
-        while not (probe := _ready(config.host, config.edge_port, "/readyz"))[0]:
+        while not (probe := _ready(config.host, config.edge_port, "/readyz", https=config.https))[0]:
             if time.monotonic() > deadline:
                 print(f"stack did not become ready within 60s ({probe[1]}); see {config.logs}", file=sys.stderr)
                 return 1

@@ -84,6 +84,11 @@ class HttpSettings(BaseSettings, frozen=True, kw_only=True):
     the socket peer is the client."""
     client_ip_header: str = "x-forwarded-for"
     """The forwarding header those proxies set (``x-forwarded-for``, ``x-real-ip`` or ``forwarded``)."""
+    https_cert: str = ""
+    """PEM of the certificate (chain) to serve HTTPS with (``BASTION_HTTPS_CERT_FILE``); empty:
+    plain HTTP, for a TLS-terminating proxy in front (docs/operations.md)."""
+    https_key: str = ""
+    """PEM of its private key; secret — normally ``BASTION_HTTPS_KEY_FILE`` (a 0600 mount)."""
 
 
 def load(cls: type[S], environ: Mapping[str, str] | None = None, prefix: str = "BASTION_") -> S:

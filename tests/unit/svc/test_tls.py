@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from libs.stack import pki
-from libs.svc import tls
+from libs.svc import https, tls
 from libs.svc.bus import credentials
-from libs.svc.settings import BaseSettings, load
+from libs.svc.settings import BaseSettings, HttpSettings, load
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +130,27 @@ def test_a_certificate_without_its_key_fails_at_start(var: Path) -> None:
     env = {k: v for k, v in pki.env(var, "edge").items() if "KEY" not in k}
     with pytest.raises(ValueError, match="not a valid matching PEM pair"):
         credentials(load(BaseSettings, env))
+
+
+def test_https_is_off_without_a_certificate_and_built_per_worker_with_one(
+    var: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert https.uvicorn_options(load(HttpSettings, {})) == {}
+    leaf = pki.pair(var, pki.SERVER)
+    env = {"BASTION_HTTPS_CERT_FILE": str(leaf.cert), "BASTION_HTTPS_KEY_FILE": str(leaf.key)}
+    options = https.uvicorn_options(load(HttpSettings, env))
+    assert options == {"ssl_context_factory": https.context_factory}
+    for name, value in env.items():  # what a uvicorn worker process inherits
+        monkeypatch.setenv(name, value)
+    ctx = options["ssl_context_factory"](object(), lambda: pytest.fail("uvicorn's own context is not used"))
+    assert ctx.minimum_version == ssl.TLSVersion.TLSv1_2
+    client = tls.client_context(pki.ca_cert(var).read_text())
+    assert _handshake(ctx, client).version() == "TLSv1.3"
+
+
+def test_https_with_a_mismatched_pair_fails_before_serving(var: Path, tmp_path: Path) -> None:
+    pki.ensure(tmp_path, [], ["127.0.0.1"])
+    env = {"BASTION_HTTPS_CERT_FILE": str(pki.pair(var, pki.SERVER).cert),
+           "BASTION_HTTPS_KEY_FILE": str(pki.pair(tmp_path, pki.SERVER).key)}  # fmt: skip
+    with pytest.raises(ValueError, match="not a valid matching PEM pair"):
+        https.uvicorn_options(load(HttpSettings, env))
