@@ -258,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     rot_p = sub.add_parser("rotate-master-key", help="add a new master key, rewrap every tenant data key online")
     rot_p.add_argument("--var", default=None)
     rot_p.add_argument("--retire-old", action="store_true", help="drop the old keys from the ring once rewrapped")
+    sub.add_parser("rotate-bus-certs", help="issue every bus certificate again (same CA) and reload nats-server"
+                   " online: connections stay up, new ones use the new certificates").add_argument("--var", default=None)  # fmt: skip
     auth_p = sub.add_parser("nats-auth", help="print a NATS authorization block (fresh passwords) for deploy/")
     auth_p.add_argument("--secrets-dir", required=True, help="where the per-user password files go")
     db_p = sub.add_parser("db-auth", help="per-service database passwords and DSN files for deploy/")
@@ -281,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         return prepare(config)
     if args.command == "create-org":
         return create_org(config, args.name, args.plan)
+    if args.command == "rotate-bus-certs":
+        return rotate_bus_certs(config)
     if args.command == "rotate-master-key":
         return rotate_master_key(config, retire_old=args.retire_old)
     return 2
@@ -358,6 +362,33 @@ def rotate_master_key(config: StackConfig, *, retire_old: bool) -> int:
         path.write_text(generate_spec_line(path, kid) + "\n", encoding="utf-8")
         print(f"retired the old master key(s); the ring is now {kid} only", flush=True)
     return 0
+
+
+def rotate_bus_certs(config: StackConfig) -> int:
+    """New keys and certificates for nats-server and every bus user, then nats-server reloads its
+    own (SIGHUP: open connections stay up). A process presents its new certificate from its next
+    start on; the old ones stay valid until they expire (same CA), so nothing has to restart now."""
+    import signal
+
+    pki.renew(config.var, nats_users.PERMISSIONS, [config.host, "localhost"])
+    pid = _running_nats(config)
+    if pid is None:
+        print("certificates issued; nats-server is not running (it reads them when it starts)")
+        return 0
+    os.kill(pid, signal.SIGHUP)
+    print("certificates issued; nats-server reloaded its own (restart a service to move it to its new one)")
+    return 0
+
+
+def _running_nats(config: StackConfig) -> int | None:
+    """The pid of this stack's nats-server, if it runs (a stale pid file names nobody, or someone else)."""
+    try:
+        pid = int((config.var / "run" / "nats.pid").read_text(encoding="utf-8"))
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    conf = str(natsd.config_path(config.var / "nats")).encode()
+    return pid if cmdline and cmdline[0].endswith(b"nats-server") and conf in cmdline else None
 
 
 def generate_spec_line(path: Path, kid: str) -> str:

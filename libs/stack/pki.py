@@ -94,6 +94,16 @@ def ensure(var: Path, users: Iterable[str], hosts: Iterable[str]) -> None:
             issue(var, pair(var, user), user)
 
 
+def renew(var: Path, users: Iterable[str], hosts: Iterable[str]) -> None:
+    """Issue every leaf again (fresh keys, same CA), whatever its state: rotation. The CA's
+    certificate and key are not touched, so certificates already in use stay valid."""
+    if not (ca_cert(var).exists() and (directory(var) / "ca.key").exists()):
+        raise FileNotFoundError("no CA under var/tls: start the stack once first")
+    issue(var, pair(var, SERVER), SERVER, hosts=list(hosts))
+    for user in users:
+        issue(var, pair(var, user), user)
+
+
 def _new_key() -> EllipticCurvePrivateKey:
     from cryptography.hazmat.primitives.asymmetric import ec
 
