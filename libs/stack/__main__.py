@@ -314,6 +314,8 @@ def operator_command(args: argparse.Namespace) -> int:
     import json
 
     from libs.stack import operator
+    from libs.svc import streams
+    from libs.svc.settings import load
 
     config = StackConfig.from_env(args.var)
     url = args.nats_url or os.environ.get("BASTION_NATS_URL") or config.nats_url
@@ -324,8 +326,9 @@ def operator_command(args: argparse.Namespace) -> int:
 
     async def go() -> str:
         if args.command == "streams":
-            await operator.provision_streams(settings)
-            return "streams and consumers provisioned"
+            replicas = load(streams.StreamSettings).stream_replicas  # BASTION_STREAM_REPLICAS
+            await operator.provision_streams(settings, replicas=replicas)
+            return f"streams and consumers provisioned ({replicas} replica{'s' if replicas > 1 else ''})"
         async with operator.connected(settings) as nc:
             if args.command == "metrics":
                 return await operator.service_metrics(nc, args.service)

@@ -60,13 +60,14 @@ async def connected(settings: BaseSettings) -> AsyncIterator[Client]:
         await nc.drain()
 
 
-async def provision_streams(settings: BaseSettings, *, wait_s: float = 30.0) -> None:
-    """Create or update every stream and durable consumer (waiting up to ``wait_s`` for the server)."""
+async def provision_streams(settings: BaseSettings, *, replicas: int = 1, wait_s: float = 30.0) -> None:
+    """Create or update every stream (on ``replicas`` nodes) and durable consumer (waiting up to
+    ``wait_s`` for the server)."""
     deadline = time.monotonic() + wait_s
     while True:
         try:
             async with connected(settings) as nc:
-                await streams.provision(nc.jetstream())
+                await streams.provision(nc.jetstream(), replicas)
                 return
         except (OSError, nats.errors.NoServersError):
             if time.monotonic() > deadline:
