@@ -81,6 +81,19 @@ async def test_an_expired_certificate_is_refused(stack: Stack, tmp_path: Path) -
     await _refused_with(stack, _ctx(stack, *_pem(old)), "expired")
 
 
+async def test_a_certificate_of_our_ca_for_no_bus_user_is_refused(stack: Stack, tmp_path: Path) -> None:
+    stranger = pki.Pair(tmp_path / "intruder.crt", tmp_path / "intruder.key")
+    pki.issue(stack.var, stranger, "intruder")  # a valid client certificate, CN=intruder,O=Bastion
+    errors: list[str] = []
+
+    async def on_error(exc: Exception) -> None:
+        errors.append(str(exc))
+
+    with pytest.raises(Exception, match=r"(?i)authorization"):
+        await nats.connect(stack.bus_url, tls=_ctx(stack, *_pem(stranger)), tls_handshake_first=True,
+                           error_cb=on_error, **NO_RETRY)  # fmt: skip
+
+
 async def test_the_servers_own_certificate_is_no_client_certificate(stack: Stack) -> None:
     await _refused_with(stack, _ctx(stack, *_pem(pki.pair(stack.var, pki.SERVER))), "incompatible key usage")
 
