@@ -40,6 +40,7 @@ from libs.contracts import subjects  # noqa: E402
 from libs.contracts.codec import encode  # noqa: E402
 from libs.contracts.messages import AuditEvent, UsageEvent  # noqa: E402
 from libs.stack import operator  # noqa: E402
+from libs.svc.settings import BaseSettings  # noqa: E402
 
 
 def start_stack(var: Path, ports: dict[str, int]) -> subprocess.Popen[bytes]:
@@ -80,8 +81,8 @@ def events(n: int, org: str, key: str, run: str) -> list[tuple[str, bytes]]:
     return out
 
 
-async def publish(url: str, secret: str, messages: list[tuple[str, bytes]], rate: float) -> None:
-    async with operator.connected(url, secret) as nc:
+async def publish(bus: BaseSettings, messages: list[tuple[str, bytes]], rate: float) -> None:
+    async with operator.connected(bus) as nc:
         js = nc.jetstream()
         chunk = 200 if rate <= 0 else max(2, int(rate / 50) * 2)
         started = time.monotonic()
@@ -121,11 +122,10 @@ def main() -> None:
     stack = start_stack(var, ports)
     try:
         org, key = make_key(var)
-        secret = operator.password(var / "stack" / "secrets")
-        url = f"nats://127.0.0.1:{ports['NATS']}"
+        bus = operator.with_certificate(f"tls://127.0.0.1:{ports['NATS']}", var / "stack")
         dsn = stack_dsn(var, ports["PG"])
         warm = events(50, org, key, "warm")
-        asyncio.run(publish(url, secret, warm, 0))
+        asyncio.run(publish(bus, warm, 0))
         asyncio.run(wait_stored(dsn, "warm", 50))
         run = f"run{time.time_ns()}"
         messages = events(args.events, org, key, run)
@@ -137,7 +137,7 @@ def main() -> None:
                   + "  ".join(f"{k} {v * 1000 / args.idle:.2f}" for k, v in sorted(idle_cpu.items())))  # fmt: skip
         before = procs.cpu_seconds(watch)
         started = time.monotonic()
-        asyncio.run(publish(url, secret, messages, args.rate))
+        asyncio.run(publish(bus, messages, args.rate))
         published = time.monotonic()
         done = asyncio.run(wait_stored(dsn, run, args.events))
         after = procs.cpu_seconds(watch)
@@ -148,7 +148,7 @@ def main() -> None:
         print(f"{args.events} usage + {args.events} audit events"
               f"{f' at {args.rate:g}/s' if args.rate else ' at once'}: published in {published - started:.2f} s,"
               f" all stored after {wall:.2f} s ({args.events / wall:.0f} events/s of each kind)")  # fmt: skip
-        print("  mean batch: " + batch_sizes(url, secret))
+        print("  mean batch: " + batch_sizes(bus))
         keys = [k for k in ("metering", "audit", "postgres", "nats-server") if k in cpu]
         print("  CPU ms/event: " + "  ".join(f"{k} {cpu[k] * 1000 / args.events:.3f}" for k in keys)
               + f"  (stack total {sum(cpu.values()) * 1000 / args.events:.3f})")  # fmt: skip
@@ -172,12 +172,12 @@ def cpu_during(watch: list[int], labels: dict[int, str], action: Callable[[], ob
     return cpu
 
 
-def batch_sizes(url: str, secret: str) -> str:
+def batch_sizes(bus: BaseSettings) -> str:
     """Mean events per stored batch, per service (one replica answers; none before batching)."""
 
     async def read() -> str:
         out = []
-        async with operator.connected(url, secret) as nc:
+        async with operator.connected(bus) as nc:
             for service in ("metering", "audit"):
                 text = await operator.service_metrics(nc, service)
                 counts = {line.split("{")[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()

@@ -25,11 +25,12 @@ import time
 from pathlib import Path
 
 import httpx
-import nats
 
 from libs.contracts import subjects
 from libs.contracts.codec import Codec, encode
 from libs.contracts.messages import LimitCheck, LimitReply, Ping
+from libs.stack import operator
+from libs.svc.bus import connect
 
 
 def pct(values: list[float], q: float) -> float:
@@ -40,7 +41,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--var", default="var")
-    parser.add_argument("--nats", default="nats://127.0.0.1:4222")
+    parser.add_argument("--nats", default="tls://127.0.0.1:4222")
     parser.add_argument("--requests", type=int, default=1000, help="per key, for the added-latency run")
     args = parser.parse_args()
     var = Path(args.var)
@@ -94,8 +95,7 @@ def added_latency(env: dict[str, str], n: int) -> None:
 
 async def bus_round_trip(args: argparse.Namespace, var: Path, env: dict[str, str]) -> None:
     """The limit check's own bus round trip, and a ping for comparison."""
-    password = (var / "secrets" / "nats_edge.password").read_text().strip()
-    nc = await nats.connect(args.nats, user="edge", password=password, inbox_prefix="_INBOX_edge")
+    nc = await connect(operator.with_certificate(args.nats, var, "edge"), "bench")  # as the edge
     codec: Codec[LimitReply] = Codec(LimitReply)
     key_id = f"bench-key-{time.time_ns()}"
     series: dict[str, list[float]] = {"limit_check": [], "ping": []}

@@ -19,11 +19,12 @@ import time
 from pathlib import Path
 
 import httpx
-import nats
 
 from libs.contracts import subjects
 from libs.contracts.codec import Codec, encode
 from libs.contracts.messages import GuardCheck, GuardReply
+from libs.stack import operator
+from libs.svc.bus import connect
 
 BODY = {"model": "mock-gpt-4o-mini", "stream": True,
         "messages": [{"role": "user", "content": "Summarise the meeting notes in two sentences, please."}]}  # fmt: skip
@@ -51,8 +52,8 @@ async def main() -> None:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--env", default=None, help="default: <var>/demo.env")
     parser.add_argument("--mock", default="http://127.0.0.1:9009/v1")
-    parser.add_argument("--nats", default="nats://127.0.0.1:4222")
-    parser.add_argument("--var", default="var", help="stack state dir (bus password of the edge user)")
+    parser.add_argument("--nats", default="tls://127.0.0.1:4222")
+    parser.add_argument("--var", default="var", help="stack state dir (client certificate of the edge user)")
     args = parser.parse_args()
     env = read_env(Path(args.env or f"{args.var}/demo.env"))
     auth = {"authorization": f"Bearer {env['BASTION_API_KEY']}"}
@@ -61,8 +62,7 @@ async def main() -> None:
             await ttft(client, f"{env['BASTION_BASE_URL']}/chat/completions", auth)
         direct = [await ttft(client, f"{args.mock}/chat/completions", {}) for _ in range(args.n)]
         edge = [await ttft(client, f"{env['BASTION_BASE_URL']}/chat/completions", auth) for _ in range(args.n)]
-    password = (Path(args.var) / "secrets" / "nats_edge.password").read_text().strip()
-    nc = await nats.connect(args.nats, user="edge", password=password, inbox_prefix="_INBOX_edge")
+    nc = await connect(operator.with_certificate(args.nats, Path(args.var), "edge"), "bench")  # as the edge
     codec: Codec[GuardReply] = Codec(GuardReply)
     check = GuardCheck(request_id="bench", tenant_id=env["BASTION_DEMO_ORG"], project_id=env["BASTION_DEMO_PROJECT"],
                        key_id="bench", texts=["Mock reply: Summarise the meeting "], direction="output", dry_run=True)  # fmt: skip

@@ -15,13 +15,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
-from libs.stack import seed
+from libs.stack import operator, seed
 from libs.stack.config import read_env
+from libs.svc.bus import credentials
 from tests import canary
 from tests.canary import Canaries
 from tests.helpers import free_port
@@ -60,8 +62,13 @@ class Stack:
         password = (self.var / "pg" / "superuser.password").read_text().strip()
         return f"postgresql://postgres:{password}@127.0.0.1:{self.ports['PG']}/bastion"
 
-    def bus_password(self, user: str) -> str:
-        return (self.var / "secrets" / f"nats_{user}.password").read_text().strip()
+    @property
+    def bus_url(self) -> str:
+        return f"tls://127.0.0.1:{self.ports['NATS']}"
+
+    def bus_options(self, user: str) -> dict[str, Any]:
+        """nats-py options to connect as ``user``: its client certificate, as the stack's processes do."""
+        return credentials(operator.with_certificate(self.bus_url, self.var, user))
 
     def admin(self, token: str | None = None) -> httpx.Client:
         token = token or self.env["BASTION_ADMIN_TOKEN"]

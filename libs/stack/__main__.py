@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from libs.db.roles import SERVICE_ROLES
-from libs.stack import nats_users, natsd, pg, secrets_store
+from libs.stack import nats_users, natsd, pg, pki, secrets_store
 from libs.stack.config import StackConfig, read_env
 from libs.stack.supervisor import Proc, Supervisor
 from libs.svc.rotation import Rotation
@@ -76,7 +76,6 @@ def build_procs(
 ) -> list[Proc]:
     """Every process of the stack, in start order."""
     py = sys.executable
-    bus_passwords = nats_users.passwords(config.var / "secrets")
     conf = natsd.config_path(config.var / "nats")  # written by `prepare`
     per_service: dict[str, dict[str, str]] = {
         "auth": {"BASTION_KEY_PEPPER": keys.pepper},
@@ -102,17 +101,18 @@ def build_procs(
         for i in range(1, replicas + 1):
             label = name if i == 1 else f"{name}-{i}"
             env = _service_env(config, cluster, name, per_service.get(name, {}), db_passwords)
-            env.update(BASTION_NATS_USER=name, BASTION_NATS_PASSWORD=bus_passwords[name],
-                       BASTION_INSTANCE=f"{label}-{os.getpid()}")  # fmt: skip
+            # its own client certificate: under mutual TLS the bus server maps it to the user `name`
+            env.update(BASTION_NATS_USER=name, BASTION_INSTANCE=f"{label}-{os.getpid()}", **pki.env(config.var, name))
             procs.append(Proc(label, [py, "-m", f"services.{name}"], env, config.logs / f"{label}.log"))
     return procs
 
 
-def _ready(host: str, port: int, path: str) -> tuple[bool, str]:
-    """GET ``path`` over plain HTTP/1.0 (a socket, not urllib: the supervisor keeps no HTTP client
+def _ready(host: str, port: int, path: str, *, https: bool = False) -> tuple[bool, str]:
+    """GET ``path`` over HTTP/1.0 (a socket, not urllib: the supervisor keeps no HTTP client
     in memory for a probe made at start-up only); (200?, body or the error's type)."""
     try:
-        with socket.create_connection((host, port), timeout=1) as conn:
+        with socket.create_connection((host, port), timeout=1) as raw:
+            conn = _tls_probe(raw, host) if https else raw
             conn.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\n\r\n".encode())
             answer = b""
             while chunk := conn.recv(65536):
@@ -122,6 +122,17 @@ def _ready(host: str, port: int, path: str) -> tuple[bool, str]:
     head, _, body = answer.partition(b"\r\n\r\n")
     status = head.split(b" ", 2)[1:2]
     return status == [b"200"], body.decode(errors="replace")
+
+
+def _tls_probe(raw: socket.socket, host: str) -> socket.socket:
+    """The probe over TLS, imported only when HTTPS is on. It checks that our own child answers,
+    sends nothing secret and reads nothing but the status: the certificate is not verified here
+    (an operator's may name a public host, not 127.0.0.1)."""
+    import ssl
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    return ctx.wrap_socket(raw, server_hostname=host)
 
 
 def _banner(config: StackConfig, env: dict[str, str], elapsed: float) -> str:
@@ -170,7 +181,7 @@ def run(config: StackConfig) -> int:
             proc.start()
         _write_pids(config, supervisor)
         deadline = time.monotonic() + 60
-        while not (probe := _ready(config.host, config.edge_port, "/readyz"))[0]:
+        while not (probe := _ready(config.host, config.edge_port, "/readyz", https=config.https))[0]:
             if time.monotonic() > deadline:
                 print(f"stack did not become ready within 60s ({probe[1]}); see {config.logs}", file=sys.stderr)
                 return 1
@@ -197,7 +208,8 @@ def _child_step(config: StackConfig, *argv: str) -> bool:
 
 def prepare(config: StackConfig) -> int:
     """Before the bus starts (a child of ``run``): database, migrations, service logins, the demo
-    tenant (first start) or its URLs (later starts), and nats.conf with the bus users."""
+    tenant (first start) or its URLs (later starts), the bus's CA and certificates, and nats.conf
+    with the bus users."""
     import asyncio
 
     from libs.db import migrate, roles
@@ -215,8 +227,11 @@ def prepare(config: StackConfig) -> int:
         seed.write_env(env_file, config, demo)
     else:
         seed.refresh_urls(env_file, config)
-    block = nats_users.authorization_block(nats_users.passwords(config.var / "secrets"))
-    natsd.write_config(config.var / "nats", config.host, config.nats_port, block, encrypted=True)
+    # mutual TLS on the bus: a private CA and one certificate per process, made once (libs/stack/pki.py)
+    pki.ensure(config.var, nats_users.PERMISSIONS, [config.host, "localhost"])
+    server = pki.pair(config.var, pki.SERVER)
+    natsd.write_config(config.var / "nats", config.host, config.nats_port, nats_users.tls_authorization_block(),
+                       encrypted=True, tls=natsd.ServerTls(server.cert, server.key, pki.ca_cert(config.var)))  # fmt: skip
     return 0
 
 
@@ -243,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     rot_p = sub.add_parser("rotate-master-key", help="add a new master key, rewrap every tenant data key online")
     rot_p.add_argument("--var", default=None)
     rot_p.add_argument("--retire-old", action="store_true", help="drop the old keys from the ring once rewrapped")
+    sub.add_parser("rotate-bus-certs", help="issue every bus certificate again (same CA) and reload nats-server"
+                   " online: connections stay up, new ones use the new certificates").add_argument("--var", default=None)  # fmt: skip
     auth_p = sub.add_parser("nats-auth", help="print a NATS authorization block (fresh passwords) for deploy/")
     auth_p.add_argument("--secrets-dir", required=True, help="where the per-user password files go")
     db_p = sub.add_parser("db-auth", help="per-service database passwords and DSN files for deploy/")
@@ -266,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         return prepare(config)
     if args.command == "create-org":
         return create_org(config, args.name, args.plan)
+    if args.command == "rotate-bus-certs":
+        return rotate_bus_certs(config)
     if args.command == "rotate-master-key":
         return rotate_master_key(config, retire_old=args.retire_old)
     return 2
@@ -275,7 +294,9 @@ def _operator_parsers(sub: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--var", default=None)
     common.add_argument("--nats-url", default=None, help="default: the local stack's ($BASTION_NATS_URL)")
-    common.add_argument("--password-file", default=None, help="operator bus password (default: var/secrets)")
+    common.add_argument("--password-file", default=None,
+                        help="operator bus password, for a bus that authenticates by password (default: the"
+                        " operator's client certificate under var/tls)")  # fmt: skip
     sub.add_parser("streams", parents=[common], help="operator: create/update the JetStream streams and consumers")
     dl = sub.add_parser("deadletters", help="operator: events a consumer could not store")
     dls = dl.add_subparsers(dest="action", required=True)
@@ -293,19 +314,22 @@ def operator_command(args: argparse.Namespace) -> int:
     import json
 
     from libs.stack import operator
+    from libs.svc import streams
+    from libs.svc.settings import load
 
     config = StackConfig.from_env(args.var)
     url = args.nats_url or os.environ.get("BASTION_NATS_URL") or config.nats_url
     if args.password_file:
-        secret = Path(args.password_file).read_text(encoding="utf-8").strip()
-    else:
-        secret = operator.password(config.var / "secrets")
+        settings = operator.with_password(url, Path(args.password_file).read_text(encoding="utf-8").strip())
+    else:  # the local stack: the operator's client certificate
+        settings = operator.with_certificate(url, config.var)
 
     async def go() -> str:
         if args.command == "streams":
-            await operator.provision_streams(url, secret)
-            return "streams and consumers provisioned"
-        async with operator.connected(url, secret) as nc:
+            replicas = load(streams.StreamSettings).stream_replicas  # BASTION_STREAM_REPLICAS
+            await operator.provision_streams(settings, replicas=replicas)
+            return f"streams and consumers provisioned ({replicas} replica{'s' if replicas > 1 else ''})"
+        async with operator.connected(settings) as nc:
             if args.command == "metrics":
                 return await operator.service_metrics(nc, args.service)
             if args.action == "list":
@@ -341,6 +365,33 @@ def rotate_master_key(config: StackConfig, *, retire_old: bool) -> int:
         path.write_text(generate_spec_line(path, kid) + "\n", encoding="utf-8")
         print(f"retired the old master key(s); the ring is now {kid} only", flush=True)
     return 0
+
+
+def rotate_bus_certs(config: StackConfig) -> int:
+    """New keys and certificates for nats-server and every bus user, then nats-server reloads its
+    own (SIGHUP: open connections stay up). A process presents its new certificate from its next
+    start on; the old ones stay valid until they expire (same CA), so nothing has to restart now."""
+    import signal
+
+    pki.renew(config.var, nats_users.PERMISSIONS, [config.host, "localhost"])
+    pid = _running_nats(config)
+    if pid is None:
+        print("certificates issued; nats-server is not running (it reads them when it starts)")
+        return 0
+    os.kill(pid, signal.SIGHUP)
+    print("certificates issued; nats-server reloaded its own (restart a service to move it to its new one)")
+    return 0
+
+
+def _running_nats(config: StackConfig) -> int | None:
+    """The pid of this stack's nats-server, if it runs (a stale pid file names nobody, or someone else)."""
+    try:
+        pid = int((config.var / "run" / "nats.pid").read_text(encoding="utf-8"))
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    conf = str(natsd.config_path(config.var / "nats")).encode()
+    return pid if cmdline and cmdline[0].endswith(b"nats-server") and conf in cmdline else None
 
 
 def generate_spec_line(path: Path, kid: str) -> str:

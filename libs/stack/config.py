@@ -19,6 +19,8 @@ class StackConfig:
     mock_port: int = 9009
     edge_workers: int = 1
     host: str = "127.0.0.1"
+    https: bool = False
+    """The edge and the management API serve HTTPS (``BASTION_HTTPS_CERT[_FILE]`` is set)."""
 
     @classmethod
     def from_env(cls, var: str | None = None) -> StackConfig:
@@ -36,6 +38,7 @@ class StackConfig:
             pg_port=port("BASTION_PG_PORT", 54329),
             mock_port=port("BASTION_MOCK_PORT", 9009),
             edge_workers=port("BASTION_EDGE_WORKERS", 1),
+            https=bool(env.get("BASTION_HTTPS_CERT") or env.get("BASTION_HTTPS_CERT_FILE")),
         )
 
     @property
@@ -45,18 +48,23 @@ class StackConfig:
 
     @property
     def nats_url(self) -> str:
-        """The bus."""
-        return f"nats://{self.host}:{self.nats_port}"
+        """The bus (TLS only: ``libs/stack/pki.py``)."""
+        return f"tls://{self.host}:{self.nats_port}"
 
     @property
     def edge_url(self) -> str:
         """The data plane."""
-        return f"http://{self.host}:{self.edge_port}"
+        return f"{self.scheme}://{self.host}:{self.edge_port}"
 
     @property
     def api_url(self) -> str:
         """The management API."""
-        return f"http://{self.host}:{self.api_port}"
+        return f"{self.scheme}://{self.host}:{self.api_port}"
+
+    @property
+    def scheme(self) -> str:
+        """``https`` or ``http``, for the edge and the management API."""
+        return "https" if self.https else "http"
 
     @property
     def mock_url(self) -> str:

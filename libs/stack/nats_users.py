@@ -83,19 +83,30 @@ def passwords(directory: Path) -> dict[str, str]:
     return password_files(directory, "nats", PERMISSIONS)
 
 
-def authorization_block(creds: dict[str, str]) -> str:
-    """The ``authorization { users = [...] }`` section of nats.conf."""
+def _permissions(user: str) -> dict[str, Any]:
     from libs.svc.bus import inbox_for  # the bus client's import, kept out of the stack supervisor
 
-    users: list[dict[str, Any]] = []
-    for user, perms in PERMISSIONS.items():
-        users.append({
-            "user": user,
-            "password": creds[user],
-            "permissions": {
-                "publish": {"allow": perms["publish"] or ["_NONE_"]},
-                "subscribe": {"allow": [*perms["subscribe"], f"{inbox_for(user)}.>"]},
-                "allow_responses": True,
-            },
-        })  # fmt: skip
+    perms = PERMISSIONS[user]
+    return {
+        "publish": {"allow": perms["publish"] or ["_NONE_"]},
+        "subscribe": {"allow": [*perms["subscribe"], f"{inbox_for(user)}.>"]},
+        "allow_responses": True,
+    }
+
+
+def _block(users: list[dict[str, Any]]) -> str:
     return "authorization {\n  users = " + json.dumps(users, indent=2) + "\n}\n"
+
+
+def authorization_block(creds: dict[str, str]) -> str:
+    """The ``authorization { users = [...] }`` section of nats.conf, users with passwords."""
+    return _block([{"user": user, "password": creds[user], "permissions": _permissions(user)} for user in PERMISSIONS])
+
+
+def tls_authorization_block() -> str:
+    """The same users and permissions for mutual TLS with ``verify_and_map``: each user is named by
+    the subject of its client certificate (``libs/stack/pki.py``) and has no password, so only the
+    holder of that certificate's key can be that user."""
+    from libs.stack.pki import subject_dn
+
+    return _block([{"user": subject_dn(user), "permissions": _permissions(user)} for user in PERMISSIONS])

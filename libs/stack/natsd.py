@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sysconfig
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -45,17 +47,53 @@ def config_path(directory: Path) -> Path:
     return directory / "nats.conf"
 
 
-def write_config(directory: Path, host: str, port: int, extra: str = "", *, encrypted: bool = False) -> Path:
+CIPHER_SUITES = (
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+)
+"""TLS 1.2 suites nats-server may pick: ECDHE with an AEAD cipher, as ``libs/svc/tls.py`` offers
+(TLS 1.3's suites are fixed by Go and all strong)."""
+
+
+@dataclass(frozen=True)
+class ServerTls:
+    """The server's certificate and key, and the CA its clients' certificates must chain to."""
+
+    cert: Path
+    key: Path
+    ca: Path
+
+
+def tls_block(files: ServerTls) -> str:
+    """Mutual TLS: TLS 1.2+ first (no plaintext INFO, so nothing to downgrade), a client
+    certificate from ``files.ca`` required and mapped to the bus user its subject names."""
+    return (
+        "tls {\n"
+        f'  cert_file: "{files.cert}"\n  key_file: "{files.key}"\n  ca_file: "{files.ca}"\n'
+        '  verify_and_map: true\n  handshake_first: true\n  min_version: "1.2"\n  timeout: 2\n'
+        f"  cipher_suites: {json.dumps(list(CIPHER_SUITES))}\n"
+        "}\n"
+    )
+
+
+def write_config(directory: Path, host: str, port: int, extra: str = "", *, encrypted: bool = False,
+                 tls: ServerTls | None = None) -> Path:  # fmt: skip
     """A config file with JetStream stored under ``directory``; with ``encrypted``, the store is
     sealed with AES-GCM under the key in ``$BASTION_JETSTREAM_KEY`` (the server refuses to start
-    without it)."""
+    without it); with ``tls``, clients need a certificate (:func:`tls_block`)."""
     directory.mkdir(parents=True, exist_ok=True)
     conf = config_path(directory)
     cipher = f"  cipher: aes\n  key: ${JETSTREAM_KEY_ENV}\n" if encrypted else ""
     conf.write_text(
         f'listen: "{host}:{port}"\n'
         "max_payload: 8MB\n"
-        f'jetstream {{\n  store_dir: "{directory / "jetstream"}"\n  max_memory_store: 256MB\n{cipher}}}\n' + extra,
+        f'jetstream {{\n  store_dir: "{directory / "jetstream"}"\n  max_memory_store: 256MB\n{cipher}}}\n'
+        + (tls_block(tls) if tls else "")
+        + extra,
         encoding="utf-8",
     )
     conf.chmod(0o600)  # it may hold the bus users' passwords

@@ -22,37 +22,52 @@ from nats.js.errors import NotFoundError
 from libs.contracts import subjects
 from libs.contracts.codec import Codec, encode
 from libs.contracts.messages import DeadLetter, MetricsText, Ping
+from libs.stack import pki
 from libs.stack.nats_users import OPERATOR, passwords
 from libs.svc import streams
-from libs.svc.bus import inbox_for
+from libs.svc.bus import credentials
+from libs.svc.settings import BaseSettings, load
 
 _letters: Codec[DeadLetter] = Codec(DeadLetter)
 _metrics: Codec[MetricsText] = Codec(MetricsText)
 
 
 def password(secrets_dir: Path) -> str:
-    """The operator's bus password (generated with the other bus users' passwords)."""
+    """The operator's bus password (generated with the other bus users' passwords; deployments
+    that authenticate by password, ``deploy/``)."""
     return passwords(secrets_dir)[OPERATOR]
 
 
+def with_password(url: str, secret: str) -> BaseSettings:
+    """The operator on a bus that authenticates by password."""
+    return BaseSettings(nats_url=url, nats_user=OPERATOR, nats_password=secret)
+
+
+def with_certificate(url: str, var: Path, user: str = OPERATOR) -> BaseSettings:
+    """The operator (or ``user``) on the local stack's bus: its client certificate under
+    ``var/tls``, read by the settings loader like every other process's."""
+    return load(BaseSettings, {"BASTION_NATS_URL": url, "BASTION_NATS_USER": user, **pki.env(var, user)})
+
+
 @contextlib.asynccontextmanager
-async def connected(url: str, secret: str) -> AsyncIterator[Client]:
-    """A connection as the operator."""
-    nc = await nats.connect(url, user=OPERATOR, password=secret, inbox_prefix=inbox_for(OPERATOR),
-                            max_reconnect_attempts=3, connect_timeout=5, name="bastion-operator")  # fmt: skip
+async def connected(settings: BaseSettings) -> AsyncIterator[Client]:
+    """A connection as the operator (``settings``: :func:`with_password` or :func:`with_certificate`)."""
+    nc = await nats.connect(settings.nats_url, max_reconnect_attempts=3, connect_timeout=5, name="bastion-operator",
+                            **credentials(settings))  # fmt: skip
     try:
         yield nc
     finally:
         await nc.drain()
 
 
-async def provision_streams(url: str, secret: str, *, wait_s: float = 30.0) -> None:
-    """Create or update every stream and durable consumer (waiting up to ``wait_s`` for the server)."""
+async def provision_streams(settings: BaseSettings, *, replicas: int = 1, wait_s: float = 30.0) -> None:
+    """Create or update every stream (on ``replicas`` nodes) and durable consumer (waiting up to
+    ``wait_s`` for the server)."""
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            async with connected(url, secret) as nc:
-                await streams.provision(nc.jetstream())
+            async with connected(settings) as nc:
+                await streams.provision(nc.jetstream(), replicas)
                 return
         except (OSError, nats.errors.NoServersError):
             if time.monotonic() > deadline:

@@ -20,6 +20,7 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from libs.contracts.codec import Codec, encode
 from libs.contracts.messages import Fault
+from libs.svc import tls
 from libs.svc.settings import BaseSettings
 from libs.telemetry.bus import inject_headers
 
@@ -47,18 +48,24 @@ def inbox_prefix(settings: BaseSettings) -> str:
     return inbox_for(settings.nats_user)
 
 
+def credentials(settings: BaseSettings) -> dict[str, Any]:
+    """nats-py options that say who this process is: a client certificate (mutual TLS: the server
+    maps it to the bus user, so no user or password is sent), else a user and password."""
+    options: dict[str, Any] = {}
+    if settings.nats_user:
+        options["inbox_prefix"] = inbox_prefix(settings)
+    if settings.nats_tls_ca or settings.nats_tls_cert:
+        options.update(tls=tls.client_context(settings.nats_tls_ca, settings.nats_tls_cert, settings.nats_tls_key),
+                       tls_handshake_first=True)  # fmt: skip  # no plaintext byte, not even the server's INFO
+    elif settings.nats_user:
+        options.update(user=settings.nats_user, password=settings.nats_password)
+    return options
+
+
 async def connect(settings: BaseSettings, name: str) -> Client:
     """Connect with fast, endless reconnects (a restarted nats-server is picked up in ~0.25 s)."""
-    options: dict[str, Any] = {
-        "servers": [settings.nats_url],
-        "name": name,
-        "max_reconnect_attempts": -1,
-        "reconnect_time_wait": 0.25,
-        "connect_timeout": 2,
-    }
-    if settings.nats_user:
-        options.update(user=settings.nats_user, password=settings.nats_password, inbox_prefix=inbox_prefix(settings))
-    return await nats.connect(**options)
+    return await nats.connect(servers=[settings.nats_url], name=name, max_reconnect_attempts=-1,
+                              reconnect_time_wait=0.25, connect_timeout=2, **credentials(settings))  # fmt: skip
 
 
 async def close_quietly(nc: Client) -> None:

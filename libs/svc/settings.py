@@ -20,6 +20,14 @@ class BaseSettings(msgspec.Struct, frozen=True, kw_only=True):
     nats_url: str = "nats://127.0.0.1:4222"
     nats_user: str = ""
     nats_password: str = ""
+    nats_tls_ca: str = ""
+    """PEM of the CA the bus server's certificate must chain to (``BASTION_NATS_TLS_CA_FILE``).
+    Set: the connection is TLS (handshake first) and the server is verified, name included."""
+    nats_tls_cert: str = ""
+    """PEM of this process's client certificate (``BASTION_NATS_TLS_CERT_FILE``): under mutual TLS
+    the server maps it to this process's bus user (``libs/stack/nats_users.py``)."""
+    nats_tls_key: str = ""
+    """PEM of its private key; secret — normally ``BASTION_NATS_TLS_KEY_FILE`` (a 0600 mount)."""
     db_dsn: str = ""
     pool_size: int = 0
     """Most database connections this process opens (0: the service's own default)."""
@@ -76,6 +84,11 @@ class HttpSettings(BaseSettings, frozen=True, kw_only=True):
     the socket peer is the client."""
     client_ip_header: str = "x-forwarded-for"
     """The forwarding header those proxies set (``x-forwarded-for``, ``x-real-ip`` or ``forwarded``)."""
+    https_cert: str = ""
+    """PEM of the certificate (chain) to serve HTTPS with (``BASTION_HTTPS_CERT_FILE``); empty:
+    plain HTTP, for a TLS-terminating proxy in front (docs/operations.md)."""
+    https_key: str = ""
+    """PEM of its private key; secret — normally ``BASTION_HTTPS_KEY_FILE`` (a 0600 mount)."""
 
 
 def load(cls: type[S], environ: Mapping[str, str] | None = None, prefix: str = "BASTION_") -> S:

@@ -9,7 +9,9 @@ their own durable consumer, nothing else (``libs/stack/nats_users.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
+import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
@@ -19,6 +21,14 @@ from libs.contracts import subjects
 MAX_DELIVER = 5
 """Deliveries of one message before a consumer dead-letters it (``libs/svc/consumers.py``)."""
 ACK_WAIT_S = 30.0
+
+
+class StreamSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What the operator's ``python -m libs.stack streams`` reads (``BASTION_STREAM_REPLICAS``)."""
+
+    stream_replicas: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1
+    """Copies of each stream on a NATS cluster (JetStream allows 1-5; 3 survives the loss of one
+    node). A single server takes 1 only; changing it re-runs ``streams`` (an update)."""
 
 
 @dataclass(frozen=True)
@@ -54,14 +64,15 @@ DEADLETTER = StreamSpec(
 ALL = (USAGE, AUDIT, DEADLETTER)
 
 
-def stream_config(spec: StreamSpec) -> StreamConfig:
-    """The server-side configuration of ``spec``."""
+def stream_config(spec: StreamSpec, replicas: int = 1) -> StreamConfig:
+    """The server-side configuration of ``spec``, kept on ``replicas`` nodes."""
     return StreamConfig(
         name=spec.name,
         subjects=list(spec.subjects),
         max_age=spec.max_age_s,
         duplicate_window=spec.duplicate_window_s,
         storage=StorageType.FILE,
+        num_replicas=replicas,
     )
 
 
@@ -79,9 +90,9 @@ def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
     )
 
 
-async def ensure(js: JetStreamContext, spec: StreamSpec) -> None:
+async def ensure(js: JetStreamContext, spec: StreamSpec, replicas: int = 1) -> None:
     """Create ``spec`` if missing (update it if it exists with another config). Operator only."""
-    config = stream_config(spec)
+    config = stream_config(spec, replicas)
     try:
         await js.add_stream(config)
     except BadRequestError:
@@ -93,9 +104,10 @@ async def ensure_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
     await js.add_consumer(spec.stream.name, config=consumer_config(spec))
 
 
-async def provision(js: JetStreamContext) -> None:
-    """Every stream and durable consumer, with the operator credential."""
+async def provision(js: JetStreamContext, replicas: int = 1) -> None:
+    """Every stream (on ``replicas`` nodes) and durable consumer, with the operator credential;
+    a durable consumer follows its stream's replica count."""
     for spec in ALL:
-        await ensure(js, spec)
+        await ensure(js, spec, replicas)
     for consumer in CONSUMERS:
         await ensure_consumer(js, consumer)

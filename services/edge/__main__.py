@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
+from libs.svc import https
 from services.edge.settings import get_settings
 
 
@@ -22,6 +23,7 @@ def main() -> None:
         log_level="warning",
         timeout_graceful_shutdown=10,
         proxy_headers=False,  # only our own trusted_proxies may name the client (libs/svc/clientaddr.py)
+        **https.uvicorn_options(settings),  # HTTPS when given a certificate and key
     )
 
 

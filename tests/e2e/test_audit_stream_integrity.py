@@ -21,9 +21,8 @@ from tests.stack import Stack
 
 
 async def _connect(stack: Stack, user: str) -> nats.NATS:
-    return await nats.connect(f"nats://127.0.0.1:{stack.ports['NATS']}", user=user,
-                              password=stack.bus_password(user), inbox_prefix=f"_INBOX_{user}",
-                              max_reconnect_attempts=0, allow_reconnect=False)  # fmt: skip
+    return await nats.connect(stack.bus_url, **stack.bus_options(user), max_reconnect_attempts=0,
+                              allow_reconnect=False)  # fmt: skip
 
 
 @pytest.mark.parametrize("user", ["edge", "api", "guardrails", "metering", "audit"])
@@ -45,9 +44,8 @@ async def test_services_cannot_manage_streams(stack: Stack, user: str, subject: 
     async def on_error(exc: Exception) -> None:
         errors.append(str(exc))
 
-    nc = await nats.connect(f"nats://127.0.0.1:{stack.ports['NATS']}", user=user,
-                            password=stack.bus_password(user), inbox_prefix=f"_INBOX_{user}", error_cb=on_error,
-                            max_reconnect_attempts=0, allow_reconnect=False)  # fmt: skip
+    nc = await nats.connect(stack.bus_url, **stack.bus_options(user), error_cb=on_error, max_reconnect_attempts=0,
+                            allow_reconnect=False)  # fmt: skip
     try:
         with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
             await nc.request(subject, b'{"config": {"name": "AUDIT", "subjects": ["x.>"]}}', timeout=0.5)
@@ -63,8 +61,7 @@ async def test_services_cannot_manage_streams(stack: Stack, user: str, subject: 
 
 
 async def _stream_info(stack: Stack) -> dict[str, object]:
-    nc = await nats.connect(f"nats://127.0.0.1:{stack.ports['NATS']}", user="operator",
-                            password=stack.bus_password("operator"), inbox_prefix="_INBOX_operator")  # fmt: skip
+    nc = await nats.connect(stack.bus_url, **stack.bus_options("operator"))
     try:
         info = await nc.jsm().stream_info(subjects.AUDIT_STREAM)
         assert info.config.subjects is not None

@@ -1,4 +1,5 @@
-"""Each process has its own NATS user; the server refuses what its permissions do not allow."""
+"""Each process has its own NATS user (its client certificate: tests/e2e/test_bus_tls.py); the server
+refuses what its permissions do not allow."""
 
 from __future__ import annotations
 
@@ -15,9 +16,8 @@ async def _connect(stack: Stack, user: str, errors: list[str]) -> nats.NATS:
     async def on_error(exc: Exception) -> None:
         errors.append(str(exc))
 
-    return await nats.connect(f"nats://127.0.0.1:{stack.ports['NATS']}", user=user,
-                              password=stack.bus_password(user), inbox_prefix=f"_INBOX_{user}",
-                              error_cb=on_error, max_reconnect_attempts=0, allow_reconnect=False)  # fmt: skip
+    return await nats.connect(stack.bus_url, **stack.bus_options(user), error_cb=on_error, max_reconnect_attempts=0,
+                              allow_reconnect=False)  # fmt: skip
 
 
 async def _refused(stack: Stack, user: str, action: str, subject: str) -> list[str]:
@@ -69,9 +69,3 @@ async def test_allowed_requests_still_work(stack: Stack) -> None:
     finally:
         await nc.close()
     assert not errors
-
-
-async def test_anonymous_connections_are_refused(stack: Stack) -> None:
-    with pytest.raises(Exception, match=r"(?i)authorization"):
-        await nats.connect(f"nats://127.0.0.1:{stack.ports['NATS']}", max_reconnect_attempts=0, allow_reconnect=False,
-                           connect_timeout=2)  # fmt: skip

@@ -80,7 +80,7 @@ class _Stored:
 async def test_a_consumer_under_its_bus_users_permissions_pulls_acks_and_dead_letters(tmp_path: Path) -> None:
     creds = nats_users.passwords(tmp_path / "secrets")
     with nats_server(tmp_path, extra=nats_users.authorization_block(creds)) as url:
-        async with operator.connected(url, creds[nats_users.OPERATOR]) as op:
+        async with operator.connected(operator.with_password(url, creds[nats_users.OPERATOR])) as op:
             await streams.provision(op.jetstream())
             errors: list[str] = []
 

@@ -2,7 +2,7 @@
 
 tests/canary.py planted a canary API key, management token, provider keys and read the master
 keys when the session stack came up, and pushed them through every path it could think of. Now
-nothing the whole suite left behind may contain any of them, nor any secret a test created
+nothing the whole suite left behind may contain any of them, nor the bus's TLS private keys, nor any secret a test created
 (``stack.created_secrets``), in any encoding (tests/leakscan.py): not the logs, the traces, the
 event spools, the stack's own output, the JetStream store, nor a dump of the whole database.
 (This replaces tests/e2e/test_zz_no_leaks.py, which looked for raw created secrets only.)
@@ -19,9 +19,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from libs.crypto.keyring import Keyring
-from libs.stack import pg
+from libs.stack import pg, pki
 from services.vault import envelope
 from tests.canary import Canaries, read_master_keys
 from tests.leakscan import Hit, Needle, mask, needles_for, scan_bytes, scan_files, secret_part
@@ -60,11 +62,19 @@ def _needles(stack: Stack, canaries: Canaries) -> list[Needle]:
         needles += needles_for(f"master key {kid}", material)
     needles += needles_for("canary data key", _canary_data_key(stack, canaries))
     needles += needles_for("key pepper", canaries.pepper)
+    for key in sorted(pki.directory(stack.var).glob("*.key")):  # the bus's CA and certificates' keys
+        needles += needles_for(f"TLS key {key.stem}", _private_scalar(key))
     planted = set(canaries.text_secrets().values())
     for secret in dict.fromkeys(stack.created_secrets):
         if secret not in planted:
             needles += needles_for(f"created secret {mask(secret)}", secret_part(secret))
     return needles
+
+
+def _private_scalar(path: Path) -> bytes:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return key.private_numbers().private_value.to_bytes(32, "big")
 
 
 def _files(stack: Stack) -> Iterator[Path]:
