@@ -267,6 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     db_p.add_argument("--host", default="postgres")
     db_p.add_argument("--port", type=int, default=5432)
     db_p.add_argument("--database", default="bastion")
+    db_p.add_argument("--ca-file", default=None, help="the CA certificate's path inside the containers: DSNs then"
+                      " require TLS and verify the server (sslmode=verify-full)")  # fmt: skip
+    tls_p = sub.add_parser("db-tls", help="a CA and PostgreSQL's server certificate for deploy/ (made once)")
+    tls_p.add_argument("--secrets-dir", required=True, help="they go under <dir>/tls")
+    tls_p.add_argument("--host", default="postgres", help="the name clients connect to (the certificate's SAN)")
     _operator_parsers(sub)
     args = parser.parse_args(argv)
     if args.command in ("streams", "deadletters", "metrics"):
@@ -275,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         print(nats_users.authorization_block(nats_users.passwords(Path(args.secrets_dir))))
         return 0
     if args.command == "db-auth":
-        return db_auth(Path(args.secrets_dir), args.host, args.port, args.database)
+        return db_auth(Path(args.secrets_dir), args.host, args.port, args.database, ca_file=args.ca_file)
+    if args.command == "db-tls":
+        return db_tls(Path(args.secrets_dir), args.host)
     config = StackConfig.from_env(args.var)
     if args.command == "run":
         return run(config)
@@ -430,16 +437,28 @@ def create_org(config: StackConfig, name: str, plan: str) -> int:
     return 0
 
 
-def db_auth(directory: Path, host: str, port: int, database: str) -> int:
+def db_auth(directory: Path, host: str, port: int, database: str, *, ca_file: str | None = None) -> int:
     """``db_<service>.password`` (made once) and ``db_<service>.dsn`` for every service role: the
-    migrate job gives each role LOGIN with its password, each service connects with its DSN."""
+    migrate job gives each role LOGIN with its password, each service connects with its DSN (with
+    ``ca_file``: over TLS only, the server's certificate verified against it, name included)."""
     passwords = secrets_store.password_files(directory, "db", SERVICE_ROLES)
+    query = f"?sslmode=verify-full&sslrootcert={ca_file}" if ca_file else ""
     for service, password in passwords.items():
         dsn_file = directory / f"db_{service}.dsn"
-        dsn_file.write_text(f"postgresql://{SERVICE_ROLES[service]}:{password}@{host}:{port}/{database}\n",
+        dsn_file.write_text(f"postgresql://{SERVICE_ROLES[service]}:{password}@{host}:{port}/{database}{query}\n",
                             encoding="utf-8")  # fmt: skip
         dsn_file.chmod(0o600)
         print(f"{dsn_file.name}")
+    return 0
+
+
+def db_tls(directory: Path, host: str) -> int:
+    """A CA (``<dir>/tls/ca.crt``) and PostgreSQL's certificate for ``host`` (``postgres.crt``,
+    ``postgres.key``, 0600), each made once; compose mounts them (``compose.yaml``)."""
+    pki.ensure_ca(directory)
+    leaf = pki.ensure_leaf(directory, "postgres", [host])
+    for path in (pki.ca_cert(directory), leaf.cert, leaf.key):
+        print(path)
     return 0
 
 

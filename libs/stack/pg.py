@@ -115,16 +115,23 @@ def existing(root: Path, port: int) -> Cluster:
     return Cluster(data=root / "data", port=port, password=password)
 
 
-def start(cluster: Cluster, log_file: Path) -> None:
-    """Start (or restart) the cluster on its port; returns when it accepts connections."""
+def start(cluster: Cluster, log_file: Path, extra_options: str = "") -> None:
+    """Start (or restart) the cluster on its port; returns when it accepts connections.
+    ``extra_options``: more ``-c name=value`` settings (e.g. TLS)."""
     if (cluster.data / "postmaster.pid").exists():
         stop(cluster)
     if _run_as():
         log_file.touch()
         os.chown(log_file, pwd.getpwnam(PG_USER).pw_uid, -1)
     options = f"-h {cluster.host} -p {cluster.port} -c unix_socket_directories=''"
-    options += f" -c max_connections=200 {MEMORY_OPTIONS}"
+    options += f" -c max_connections=200 {MEMORY_OPTIONS} {extra_options}"
     _pg("pg_ctl", ["-D", str(cluster.data), "-l", str(log_file), "-o", options, "-w", "-t", "60", "start"])
+
+
+TLS_OPTIONS = "-c ssl=on -c ssl_min_protocol_version=TLSv1.2 -c ssl_prefer_server_ciphers=on"
+"""PostgreSQL's TLS settings for deployments (compose.yaml passes the same): 1.2 at least;
+``ssl_cert_file``/``ssl_key_file`` and an ``hba_file`` of ``hostssl`` lines only
+(``deploy/postgres/pg_hba.conf``) come with them."""
 
 
 def stop(cluster: Cluster) -> None:

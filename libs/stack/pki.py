@@ -75,23 +75,32 @@ def env(var: Path, user: str) -> dict[str, str]:
 def ensure(var: Path, users: Iterable[str], hosts: Iterable[str]) -> None:
     """Create the CA (once), the server's certificate for ``hosts`` and one client certificate per
     bus user, each only where missing, expiring or signed by another CA."""
-    from cryptography import x509
+    ensure_ca(var)
+    ensure_leaf(var, SERVER, list(hosts))
+    for user in users:
+        ensure_leaf(var, user)
 
+
+def ensure_ca(var: Path) -> None:
+    """The CA under ``var/tls`` (0700), made once."""
     out = directory(var)
     out.mkdir(parents=True, exist_ok=True)
     out.chmod(0o700)
-    ca_path, ca_key_path = ca_cert(var), out / "ca.key"
-    if not (ca_path.exists() and ca_key_path.exists()):
+    if not (ca_cert(var).exists() and (out / "ca.key").exists()):
         key = _new_key()
-        _write_key(ca_key_path, key)
-        _write_cert(ca_path, _ca(key))
-    ca = x509.load_pem_x509_certificate(ca_path.read_bytes())
-    hosts = list(hosts)
-    if _stale(pair(var, SERVER), ca, hosts):
-        issue(var, pair(var, SERVER), SERVER, hosts=hosts)
-    for user in users:
-        if _stale(pair(var, user), ca):
-            issue(var, pair(var, user), user)
+        _write_key(out / "ca.key", key)
+        _write_cert(ca_cert(var), _ca(key))
+
+
+def ensure_leaf(var: Path, name: str, hosts: list[str] | None = None) -> Pair:
+    """``name``'s certificate: a server's for ``hosts``, else a client's; made only where missing,
+    expiring, signed by another CA or (a server's) for other hosts."""
+    from cryptography import x509
+
+    ca = x509.load_pem_x509_certificate(ca_cert(var).read_bytes())
+    if _stale(pair(var, name), ca, hosts):
+        issue(var, pair(var, name), name, hosts=hosts)
+    return pair(var, name)
 
 
 def renew(var: Path, users: Iterable[str], hosts: Iterable[str]) -> None:

@@ -58,5 +58,6 @@ def test_compose_gives_each_service_its_own_database_role() -> None:
         assert mounted == [{"source": f"db_{service}_dsn", "target": "db_dsn"}], service
         assert compose["secrets"][f"db_{service}_dsn"]["file"] == f"./deploy/secrets/db_{service}.dsn"
     assert services["edge"]["environment"]["BASTION_DB_DSN_FILE"] == ""
-    migrate_targets = {s["target"] for s in services["migrate"]["secrets"]}
+    migrate_targets = {s["target"] for s in services["migrate"]["secrets"] if isinstance(s, dict)}
     assert migrate_targets == {f"db_{s}.password" for s in roles.SERVICE_ROLES}
+    assert "pg_ca" in services["migrate"]["secrets"]  # plus the CA its TLS connection verifies against
