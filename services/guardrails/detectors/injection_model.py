@@ -40,12 +40,15 @@ def tokens(folded: str) -> list[str]:
 class LinearWindowModel:
     """``weights`` maps ``"w"`` (unigram) and ``"w1 w2"`` (bigram) to a weight."""
 
-    __slots__ = ("bias", "head", "stride", "weights", "window")
+    __slots__ = ("bias", "bigrams", "head", "stride", "unigrams", "weights", "window")
 
     def __init__(self, weights: dict[str, float], bias: float, window: int, stride: int, head: int = 0) -> None:
         if window < 1 or stride < 1 or head < 0:
             raise ValueError("window and stride must be positive, head not negative")
         self.weights = weights
+        # looked up per token of every message: bigrams keyed by the token pair, so no string is built
+        self.unigrams = {k: v for k, v in weights.items() if " " not in k}
+        self.bigrams = {tuple(k.split(" ", 1)): v for k, v in weights.items() if " " in k}
         self.bias = bias
         self.window = window
         self.stride = stride
@@ -60,11 +63,10 @@ class LinearWindowModel:
     def contributions(self, toks: list[str]) -> list[float]:
         """Per token: the weight of its unigram plus that of the bigram it closes (C-level maps: this runs on
         every message)."""
-        get = self.weights.get
-        uni = list(map(get, toks, repeat(0.0)))
+        uni = list(map(self.unigrams.get, toks, repeat(0.0)))
         if len(toks) < 2:
             return uni
-        bi = map(get, map(" ".join, zip(toks, islice(toks, 1, None), strict=False)), repeat(0.0))
+        bi = map(self.bigrams.get, zip(toks, islice(toks, 1, None), strict=False), repeat(0.0))
         return [uni[0], *map(add, islice(uni, 1, None), bi)]
 
     def logit_tokens(self, toks: list[str]) -> float:
