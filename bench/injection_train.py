@@ -108,8 +108,8 @@ def _sigmoid(z: float) -> float:
 
 
 def train(
-    rows: list[dict[str, Any]], epochs: int, l2: float, lr: float, min_df: int, head: int = HEAD
-) -> LinearWindowModel:
+    rows: list[dict[str, Any]], epochs: int, l2: float, lr: float, min_df: int, head: int, max_features: int
+) -> tuple[LinearWindowModel, dict[str, float]]:
     exs = windows(rows, head)
     df: Counter[str] = Counter()  # document frequency over texts
     seen_docs: dict[int, set[str]] = {}
@@ -160,8 +160,10 @@ def train(
             bias_g2 += g * g
             bias -= lr * g / math.sqrt(bias_g2)
         print(f"epoch {epoch}: weighted loss {loss / len(order):.4f}, {len(w)} weights", file=sys.stderr)
-    kept = {f: round(v, 3) for f, v in sorted(w.items()) if abs(v) >= 0.02}
-    return LinearWindowModel(kept, round(bias, 4), WINDOW, STRIDE, head)
+    # the largest weights only: the model's resident size in every guardrails process
+    top = sorted(w.items(), key=lambda kv: (-abs(kv[1]), kv[0]))[:max_features]
+    kept = {f: round(v, 2) for f, v in sorted(top) if abs(v) >= 0.02}
+    return LinearWindowModel(kept, round(bias, 4), WINDOW, STRIDE, head), kept
 
 
 def _logit(p: float) -> float:
@@ -219,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-df", type=int, default=3)
     ap.add_argument("--max-val-fpr", type=float, default=0.02)
     ap.add_argument("--max-hard-fpr", type=float, default=0.03)
+    ap.add_argument("--max-features", type=int, default=20_000)
     ap.add_argument("--head", type=int, default=HEAD, help="opening tokens weighed as the request's frame")
     args = ap.parse_args(argv)
     from services.guardrails.detectors.injection import signals
@@ -226,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(args.data)
     train_rows = [json.loads(x) for x in (data / "train.jsonl").read_text(encoding="utf-8").split("\n") if x]
     val_rows = [json.loads(x) for x in (data / "val.jsonl").read_text(encoding="utf-8").split("\n") if x]
-    model = train(train_rows, args.epochs, args.l2, args.lr, args.min_df, args.head)
+    model, weights = train(train_rows, args.epochs, args.l2, args.lr, args.min_df, args.head, args.max_features)
     sig = [signals(r["text"]) for r in val_rows]  # which texts the rules alone decide (the logit is unused)
     rules = [r for r, _ in sig]
     ms = [model.logit(_fold(r["text"])) for r in val_rows]  # this run's model, not the shipped one
@@ -248,10 +251,10 @@ def main(argv: list[str] | None = None) -> int:
         "bias": model.bias,
         "combiner": {"model": round(b, 4), "bias": round(c, 4)},
         "validation": {"threshold_before_shift": round(t, 4), **at_t},
-        "weights": model.weights,
+        "weights": weights,
     }
     Path(args.out).write_text(json.dumps(out, separators=(",", ":"), sort_keys=False) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}: {len(model.weights)} weights, combiner b={b:.3f} c={c:.3f}, val {at_t}")
+    print(f"wrote {args.out}: {len(weights)} weights, combiner b={b:.3f} c={c:.3f}, val {at_t}")
     return 0
 
 

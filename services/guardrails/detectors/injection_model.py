@@ -20,6 +20,7 @@ import re
 from itertools import accumulate, islice, repeat
 from operator import add
 from pathlib import Path
+from sys import intern
 from typing import Final
 
 __all__ = ["MODEL_PATH", "LinearWindowModel", "load_model", "tokens"]
@@ -38,27 +39,35 @@ def tokens(folded: str) -> list[str]:
 
 
 class LinearWindowModel:
-    """``weights`` maps ``"w"`` (unigram) and ``"w1 w2"`` (bigram) to a weight."""
+    """``weights`` maps ``"w"`` (unigram) and ``"w1 w2"`` (bigram) to a weight (``^`` marks the opening)."""
 
-    __slots__ = ("bias", "bigrams", "head", "stride", "unigrams", "weights", "window")
+    __slots__ = ("bias", "bigrams", "head", "stride", "unigrams", "window")
 
     def __init__(self, weights: dict[str, float], bias: float, window: int, stride: int, head: int = 0) -> None:
         if window < 1 or stride < 1 or head < 0:
             raise ValueError("window and stride must be positive, head not negative")
-        self.weights = weights
-        # looked up per token of every message: bigrams keyed by the token pair, so no string is built
-        self.unigrams = {k: v for k, v in weights.items() if " " not in k}
-        self.bigrams = {tuple(k.split(" ", 1)): v for k, v in weights.items() if " " in k}
+        # looked up per token of every message: bigrams keyed by the token pair, so no string is built;
+        # strings interned and equal weights shared, to keep the resident size small
+        floats: dict[float, float] = {}
+        self.unigrams: dict[str, float] = {}
+        self.bigrams: dict[tuple[str, str], float] = {}
+        for k, v in weights.items():
+            w = floats.setdefault(v, v)
+            a, sep, b = k.partition(" ")
+            if sep:
+                self.bigrams[intern(a), intern(b)] = w
+            else:
+                self.unigrams[intern(k)] = w
         self.bias = bias
         self.window = window
         self.stride = stride
         self.head = head
 
     def head_score(self, toks: list[str]) -> float:
-        get = self.weights.get
+        uget, bget = self.unigrams.get, self.bigrams.get
         first = toks[: self.head]
-        total = sum(get(f"^{t}", 0.0) for t in first)
-        return total + sum(get(f"^{first[i - 1]} {first[i]}", 0.0) for i in range(1, len(first)))
+        total = sum(uget(f"^{t}", 0.0) for t in first)
+        return total + sum(bget((f"^{first[i - 1]}", first[i]), 0.0) for i in range(1, len(first)))
 
     def contributions(self, toks: list[str]) -> list[float]:
         """Per token: the weight of its unigram plus that of the bigram it closes (C-level maps: this runs on
@@ -91,7 +100,7 @@ def load_model(path: Path = MODEL_PATH) -> tuple[LinearWindowModel, dict[str, fl
     """The model and its combiner (how its logit and the rule score make one calibrated score)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     model = LinearWindowModel(
-        {k: float(v) for k, v in data["weights"].items()},
+        data["weights"],
         float(data["bias"]),
         int(data["window"]),
         int(data["stride"]),
