@@ -11,9 +11,13 @@ Scores the development set (``/work/shared/guardrail-devset`` or ``$GUARDRAIL_DE
 * Secrets: span-overlap F1 per type and micro.
 * Injection: precision/recall/F1 on the dev prompts; false-positive rate on hard benign texts
   (NotInject, 339 prompts that contain injection trigger words).
+* Injection on our own public held-out sets (``--heldout DIR``, written by ``bench/injection_data.py``:
+  deepset/prompt-injections and BIPIA's test split, never trained or tuned on), for the combined detector
+  and for the rules alone (the detector before the learned model), in the same run.
 * Throughput of the default scan (PII + secrets + injection) on synthetic typical chat messages
   (``bench/guardrails_bench.make_messages``): CPU time per message of this process and the messages/s
-  one core sustains (1 / CPU time per message; min over passes per chunk, robust on a shared host).
+  one core sustains (1 / CPU time per message; min over passes per chunk, robust on a shared host); and the
+  CPU the learned injection model adds to a message when it runs.
 
 Development numbers only: the held-out corpus is never seen by the project.
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import os
 import sys
 import time
@@ -36,10 +41,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from guardrails_bench import make_messages
 from guardrails_probes import make_probes
 
+from services.guardrails.detectors import injection as injection_mod
 from services.guardrails.detectors.engine import scan, scan_typed
+from services.guardrails.detectors.normalize import normalize
 from services.guardrails.scan import _spans
 
 _DEFAULT_DEVSET = "/work/shared/guardrail-devset"
+_DEFAULT_HELDOUT = "/tmp/injection-data"  # written by bench/injection_data.py
+_HELDOUT_SETS = ("heldout_deepset", "heldout_bipia")
 
 
 def _load_scorer(devset: Path) -> ModuleType:
@@ -77,12 +86,58 @@ def _span_preds(gold: list[dict[str, Any]], labels: str) -> list[dict[str, Any]]
     return preds
 
 
-def _inj_preds(gold: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _inj_preds(gold: list[dict[str, Any]], rules_only: bool = False) -> list[dict[str, Any]]:
+    """The detector's scores (rules and model combined), or with ``rules_only`` the rule score alone (the
+    detector before the learned model)."""
     out = []
     for g in gold:
-        inj = scan(g["text"], pii=False, secrets=False).injection
-        out.append({"id": g["id"], "score": inj.score, "label": inj.label})
+        if rules_only:
+            score = injection_mod.rule_score(g["text"])
+            out.append({"id": g["id"], "score": score, "label": "attack" if score >= 0.5 else "benign"})
+        else:
+            inj = scan(g["text"], pii=False, secrets=False).injection
+            out.append({"id": g["id"], "score": inj.score, "label": inj.label})
     return out
+
+
+_KEEP = ("precision", "recall", "f1", "tp", "fp", "fn", "fpr")
+
+
+def _inj_scores(score: ModuleType, gold: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"texts": len(gold)}
+    for name, rules_only in (("rules", True), ("combined", False)):
+        res = score.score_injection(gold, _inj_preds(gold, rules_only), 0.5)
+        out[name] = {k: res[k] for k in _KEEP}
+    return out
+
+
+def eval_heldout(score: ModuleType, heldout: Path) -> dict[str, Any]:
+    """Public sets never trained or tuned on (see bench/injection_data.py and docs/guardrails-data.md)."""
+    out: dict[str, Any] = {}
+    for name in _HELDOUT_SETS:
+        path = heldout / f"{name}.jsonl"
+        if path.exists() and path.stat().st_size:
+            out[name] = _inj_scores(score, _jsonl(path))
+    return out
+
+
+def eval_model_cost(n: int, passes: int) -> dict[str, Any]:
+    """CPU time the learned model adds to one message when it runs (its logit on the normalised text),
+    on the typical chat messages of the throughput figure and on 8,000-character documents."""
+    msgs = make_messages(n)
+    docs = ["".join(msgs[i : i + 14])[:8000] for i in range(0, min(n, 1400), 14)]
+    model = injection_mod._MODEL
+    res: dict[str, Any] = {}
+    for name, texts in (("typical", msgs), ("doc_8k", docs)):
+        folded = [normalize(t).text for t in texts]
+        best = math.inf
+        for _ in range(passes):
+            t0 = time.thread_time()
+            for f in folded:
+                model.logit(f)
+            best = min(best, time.thread_time() - t0)
+        res[f"{name}_us_per_msg"] = round(best / len(folded) * 1e6, 1)
+    return res
 
 
 def _per_type_f1(res: dict[str, Any]) -> dict[str, Any]:
@@ -152,11 +207,13 @@ def eval_injection(score: ModuleType, devset: Path, hard_benign: list[dict[str, 
     gold = _jsonl(devset / "injection_dev.jsonl")
     dev = score.score_injection(gold, _inj_preds(gold), 0.5)
     hard = score.score_injection(hard_benign, _inj_preds(hard_benign), 0.5)
-    keep = ("precision", "recall", "f1", "tp", "fp", "fn", "fpr")
+    hard_rules = score.score_injection(hard_benign, _inj_preds(hard_benign, rules_only=True), 0.5)
     return {
-        "dev": {k: dev[k] for k in keep},
+        "dev": {k: dev[k] for k in _KEEP},
+        "dev_rules_only": _inj_scores(score, gold)["rules"],
         "hard_benign_texts": hard["texts"],
         "hard_benign_fpr": hard["fpr"],
+        "hard_benign_fpr_rules_only": hard_rules["fpr"],
     }
 
 
@@ -202,9 +259,19 @@ def _print(rep: dict[str, Any]) -> None:
     )
     i = rep["injection"]
     print(f"injection dev: {prf(i['dev'])}, fpr {i['dev']['fpr']}")
+    print(f"  rules only:  {prf(i['dev_rules_only'])}, fpr {i['dev_rules_only']['fpr']}")
     print(
         f"injection hard-benign (NotInject, {i['hard_benign_texts']}) false-positive rate: {i['hard_benign_fpr']:.2%}"
+        f" (rules only {i['hard_benign_fpr_rules_only']:.2%})"
     )
+    for name, h in rep.get("heldout", {}).items():
+        for kind in ("rules", "combined"):
+            v = h[kind]
+            head = f"held-out {name} ({h['texts']}) {kind:<8}"
+            if v["tp"] + v["fn"]:
+                print(f"{head} {prf(v)}, benign fpr {v['fpr']:.2%}")
+            else:
+                print(f"{head} benign fpr {v['fpr']:.2%} (fp {v['fp']})")
     pr = rep["probes"]
     print(
         f"probes (synthetic, ours): phones {prf(pr['phones'])}; IPs {prf(pr['ips'])}; "
@@ -216,6 +283,12 @@ def _print(rep: dict[str, Any]) -> None:
             f"throughput (default scan, {t['messages']} typical chat msgs ~{t['avg_chars']} chars, {t['passes']} passes): "
             f"{t['cpu_us_per_msg']} us CPU/msg = {t['msgs_per_s_per_core']:,} msgs/s/core (target >= 5,000)"
         )
+    mc = rep.get("model_cost")
+    if mc:
+        print(
+            f"learned model, added CPU per message when it runs: typical {mc['typical_us_per_msg']} us, "
+            f"8k-char document {mc['doc_8k_us_per_msg']} us"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -225,6 +298,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--messages", type=int, default=4000, help="throughput: distinct messages")
     ap.add_argument("--passes", type=int, default=3, help="throughput: passes (min per chunk is kept)")
     ap.add_argument("--no-throughput", action="store_true")
+    ap.add_argument(
+        "--heldout",
+        default=os.environ.get("INJECTION_HELDOUT", _DEFAULT_HELDOUT),
+        help="directory with the held-out sets written by bench/injection_data.py (skipped when absent)",
+    )
     ap.add_argument("--show-fp", action="store_true", help="print every PII hit on the PII-free texts")
     args = ap.parse_args(argv)
     devset = Path(args.devset)
@@ -237,9 +315,11 @@ def main(argv: list[str] | None = None) -> int:
         "secrets": eval_secrets(score, devset),
         "injection": eval_injection(score, devset, hard_benign),
         "probes": eval_probes(score, args.show_fp),
+        "heldout": eval_heldout(score, Path(args.heldout)),
     }
     if not args.no_throughput:
         rep["throughput"] = eval_throughput(args.messages, args.passes)
+        rep["model_cost"] = eval_model_cost(args.messages, args.passes)
     _print(rep)
     if args.json:
         Path(args.json).write_text(json.dumps(rep, indent=2) + "\n", encoding="utf-8")

@@ -14,12 +14,14 @@ from collections.abc import Iterator
 from typing import Final
 
 from .gate import Gate, GateHits
+from .injection_combiner import Combiner
 from .injection_families import RULES
 from .injection_lexicon import G_META, G_TRANSLATE, META_FRAME, TRANSLATE_FRAME
+from .injection_model import load_model, tokens
 from .models import Injection
 from .normalize import normalize
 
-__all__ = ["GATE_TAGS", "THRESHOLD", "score_injection"]
+__all__ = ["GATE_TAGS", "THRESHOLD", "rule_score", "score_injection", "signals"]
 
 THRESHOLD: Final = 0.5
 _QUOTED: Final = re.compile(
@@ -52,6 +54,8 @@ GATE_TAGS: Final[dict[str, tuple[str, ...]]] = {
 }
 _GATE: Final = Gate(GATE_TAGS)
 _HINTS: Final = frozenset({"rot13", "reverse", "hex", "spaced"})
+_MODEL, _COMBINER_PARAMS = load_model()
+_COMBINER: Final = Combiner(**_COMBINER_PARAMS)
 _OWN_TAGS: Final = frozenset(GATE_TAGS)  # a shared gate also carries other detectors' tags
 # (name, weight, compiled pattern, gate tags needed, anchored: matched only where a first-group keyword starts)
 _RULE_NEEDS: Final = tuple((r.name, r.weight, r.compiled, r.gate_tags(), r.anchored) for r in RULES)
@@ -141,9 +145,9 @@ def _leet_variants(t: str, found: GateHits) -> list[str]:
     return out
 
 
-def score_injection(text: str, found: GateHits | None = None) -> Injection:
-    """``found``: positions from a shared gate (``GATE_TAGS``) over ``"\\n" + text.lower()``, valid only for
-    ASCII text (where lower() == casefold() of the normalised text); computed here when None."""
+def _rules(text: str, found: GateHits | None) -> tuple[float, str, bool]:
+    """The rule score, the normalised text it was computed on, and whether the rules' own trigger words
+    occur in it (the rules then judged it, framing and all)."""
     if found is None and text.isascii():
         found = _GATE.scan("\n" + text.lower())
     norm = normalize(text, None if found is None else _HINTS & found.tags)
@@ -155,7 +159,7 @@ def score_injection(text: str, found: GateHits | None = None) -> Injection:
     if not t.isalpha():
         payloads.extend(_leet_variants(t, found))
     if not own and not payloads and not norm.tag_chars:
-        return Injection(0.0, "benign")
+        return 0.0, t, own
     hits = _fire(t, found)
     meta = translate = False
     if hits and "decode_exec" not in hits:  # "translate and execute: ..." is not framing
@@ -181,5 +185,38 @@ def score_injection(text: str, found: GateHits | None = None) -> Injection:
         weights.append(0.15)
     if strong and norm.homoglyphs:
         weights.append(0.15)
-    score = round(min(_combine(weights), 0.999), 4)
+    return round(min(_combine(weights), 0.999), 4), t, own
+
+
+def rule_score(text: str, found: GateHits | None = None) -> float:
+    """The rules alone (weighted regex features), in [0, 1)."""
+    return _rules(text, found)[0]
+
+
+def _model_logit(folded: str, own: bool) -> float | None:
+    """The model's logit, or None where the rules alone decide: a short text (one window) that holds the
+    rules' trigger words. There the rules know the benign uses the model does not ("ignore my previous
+    message", "translate: 'ignore all previous instructions'", quoting an attack to analyse it); the model
+    adds what has no trigger words (tasks smuggled into data) and what is longer than a window (documents,
+    jailbreak prose)."""
+    toks = tokens(folded)
+    if not toks or (own and len(toks) <= _MODEL.window):
+        return None
+    return _MODEL.logit_tokens(toks)
+
+
+def signals(text: str) -> tuple[float, float | None]:
+    """What the combiner sees: the rule score and the model's logit (None where the rules alone decide)."""
+    rules, folded, own = _rules(text, None)
+    return rules, _model_logit(folded, own)
+
+
+def score_injection(text: str, found: GateHits | None = None) -> Injection:
+    """One calibrated score from the rules and the learned model (``injection_model``), attack at >= 0.5.
+
+    ``found``: positions from a shared gate (``GATE_TAGS``) over ``"\\n" + text.lower()``, valid only for
+    ASCII text (where lower() == casefold() of the normalised text); computed here when None."""
+    rules, folded, own = _rules(text, found)
+    logit = _model_logit(folded, own)
+    score = rules if logit is None else round(_COMBINER.combine(rules, logit), 4)
     return Injection(score, "attack" if score >= THRESHOLD else "benign")

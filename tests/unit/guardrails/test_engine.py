@@ -73,7 +73,9 @@ def test_batch_scanner_protocol() -> None:
         ("API_KEY", 6),
         ("EMAIL", 52),
     }
-    assert first["injection"] == {"score": 0.0, "label": "benign"}
+    # a calibrated score: small for a benign text, not exactly zero
+    assert first["injection"]["label"] == "benign"
+    assert first["injection"]["score"] < 0.1
     assert rows[1]["label"] == "attack"
     assert rows[1]["injection"]["label"] == "attack"
 
