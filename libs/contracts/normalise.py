@@ -84,10 +84,12 @@ def audit(event: AuditEvent) -> AuditEvent:
     resource_type, resource_id = event.resource_type, event.resource_id
     if event.resource and not (resource_type or resource_id):
         resource_type, resource_id = split_resource(event.resource)
-    merged: dict[str, Any] = dict(list(event.detail.items())[:DETAIL_MAX_ENTRIES])
-    if event.status and "status" not in event.metadata:
-        merged["status"] = status(event.status)
-    merged.update(event.metadata)
+    merged: dict[str, Any] = event.metadata
+    if event.detail or event.status:
+        merged = dict(list(event.detail.items())[:DETAIL_MAX_ENTRIES])
+        if event.status and "status" not in event.metadata:
+            merged["status"] = status(event.status)
+        merged.update(event.metadata)
     return msgspec.structs.replace(
         event,
         event_id=text(event.event_id),
@@ -123,6 +125,8 @@ def metadata(value: dict[str, Any]) -> dict[str, Any]:
     values become their JSON text), integers within ±(2⁶³−1) and floats that are not whole numbers
     (a whole float becomes an int; what fits neither becomes its text), and at most
     ``METADATA_MAX_BYTES`` encoded: entries past that are dropped and ``_truncated`` set."""
+    if _plain(value):
+        return value
     cleaned = _object(value, 1)
     if len(_encode(cleaned)) <= METADATA_MAX_BYTES:
         return cleaned
@@ -142,6 +146,31 @@ METADATA_MAX_ENTRIES = 32
 METADATA_MAX_DEPTH = 4
 METADATA_MAX_BYTES = 8192
 _encode = msgspec.json.Encoder(order="sorted").encode
+
+
+def _plain(value: dict[str, Any]) -> bool:
+    """Whether ``value`` is already what :func:`metadata` makes of it, checked without copying:
+    a flat object of clean ASCII text, in-range integers, booleans and nulls, surely small enough
+    (the common case: the publishers' own metadata)."""
+    if len(value) > METADATA_MAX_ENTRIES:
+        return False
+    size = 2
+    for key, item in value.items():
+        if type(key) is not str or len(key) > 64 or not key.isascii() or _CONTROL.search(key):
+            return False
+        kind = type(item)
+        if kind is str:
+            if len(item) > LONG_TEXT_MAX or not item.isascii() or _CONTROL.search(item):
+                return False
+            size += 2 * len(item) + 2
+        elif kind is int:
+            if not -INT64_MAX <= item <= INT64_MAX:
+                return False
+            size += 20
+        elif item is not None and kind is not bool:
+            return False
+        size += 2 * len(key) + 4  # quotes, colon, comma; escapes at most double a character
+    return size <= METADATA_MAX_BYTES
 
 
 def _object(value: dict[str, Any], depth: int) -> dict[str, Any]:

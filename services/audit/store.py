@@ -15,9 +15,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 import asyncpg
-import msgspec
 
-from libs.audit.record import GENESIS, AuditRecord, at_millis, link
+from libs.audit.record import AuditRecord, at_millis, link_values
 from libs.contracts.messages import AuditEvent
 from libs.db.pool import TENANT_SETTING
 from libs.svc.consumers import Rejected
@@ -72,8 +71,10 @@ async def _append(pool: asyncpg.Pool, events: Sequence[AuditEvent]) -> list[Reje
         if not candidates:
             return outcomes
         orgs = sorted({e.org_id for _, e in candidates})
-        await conn.execute(_MAKE_HEADS, orgs)
         heads = {r["org_id"]: (r["chain_seq"], bytes(r["hash"])) for r in await conn.fetch(_HEADS, orgs)}
+        if len(heads) < len(orgs):  # a chain's first event: make its head, then lock them all in order
+            await conn.execute(_MAKE_HEADS, orgs)
+            heads = {r["org_id"]: (r["chain_seq"], bytes(r["hash"])) for r in await conn.fetch(_HEADS, orgs)}
         known = await _known(conn, [e for _, e in candidates])  # after the lock: a sibling's commit is seen
         by_org: dict[str, list[AuditRecord]] = defaultdict(list)
         for i, event in candidates:
@@ -95,14 +96,17 @@ async def _append(pool: asyncpg.Pool, events: Sequence[AuditEvent]) -> list[Reje
 
 
 def _record(event: AuditEvent, chain_seq: int, prev_hash: bytes) -> AuditRecord:
-    unhashed = AuditRecord(
-        id=event.event_id, timestamp=at_millis(event.ts), user_id=event.actor_id, organization_id=event.org_id,
+    ts = at_millis(event.ts)
+    digest = link_values(prev_hash, [chain_seq, event.org_id, event.event_id, event.ts * 1000, event.actor_type,
+                                     event.actor_id, event.action, event.resource_type, event.resource_id,
+                                     event.success, event.request_id, event.ip, event.user_agent, event.metadata])  # fmt: skip
+    return AuditRecord(
+        id=event.event_id, timestamp=ts, user_id=event.actor_id, organization_id=event.org_id,
         action=event.action, resource_type=event.resource_type, resource_id=event.resource_id,
         metadata=event.metadata, ip_address=event.ip, user_agent=event.user_agent, success=event.success,
         actor_type=event.actor_type, request_id=event.request_id, chain_seq=chain_seq, prev_hash=prev_hash,
-        hash=GENESIS,
+        hash=digest,
     )  # fmt: skip
-    return msgspec.structs.replace(unhashed, hash=link(prev_hash, unhashed))
 
 
 async def _foreign_actors(conn: asyncpg.Connection, events: Sequence[AuditEvent]) -> list[int]:

@@ -136,3 +136,16 @@ def test_the_signing_key_is_never_printed() -> None:
     assert seed not in repr(Signer.from_seed(seed))
     with pytest.raises(ValueError, match="32 bytes"):
         Signer.from_seed("c2hvcnQ")
+
+
+def test_the_writers_fast_hash_is_the_verifiers() -> None:
+    from libs.contracts import normalise
+    from libs.contracts.messages import AuditEvent
+    from services.audit.store import _record
+
+    event = normalise.audit(AuditEvent(event_id="e", ts=1_700_000_000_123, org_id="o", actor_type="api_key",
+                                       actor_id="k", action="chat.completion", success=True, resource_type="model",
+                                       resource_id="m", metadata={"b": [1, {"z": None}], "a": "é"}))  # fmt: skip
+    record = _record(event, 7, b"\x01" * 32)
+    assert record.hash == link(b"\x01" * 32, record)
+    assert record.timestamp == datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=UTC)

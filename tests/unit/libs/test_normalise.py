@@ -109,3 +109,13 @@ def test_normalising_twice_changes_nothing() -> None:
     assert normalise.audit(twice) == twice
     usage = normalise.usage(_usage(model="\x00" * 400, prompt_tokens=2**40))
     assert normalise.usage(usage) == usage
+
+
+def test_plain_metadata_is_taken_as_it_is_and_anything_else_cleaned() -> None:
+    plain = {"status": 200, "provider": "mock", "ok": True, "none": None}
+    assert normalise.metadata(plain) is plain  # the publishers' common case: no copy
+    for dirty in ({"a": "b\x00"}, {"a\x00": 1}, {"a": 2**70}, {"a": 1.0}, {"a": "é"}, {"a": "x" * 2000},
+                  {f"k{i}": 1 for i in range(40)}, {"a": [1]}):  # fmt: skip
+        cleaned = normalise.metadata(dirty)
+        assert cleaned is not dirty
+        assert normalise.metadata(cleaned) == cleaned
