@@ -37,6 +37,8 @@ class ConsumerSpec:
 
     stream: StreamSpec
     durable: str
+    max_deliver: int = MAX_DELIVER
+    """-1: redelivered until acked (a reader that files nothing as a dead letter)."""
 
 
 USAGE = StreamSpec(subjects.USAGE_STREAM, (subjects.USAGE_SUBJECTS,), max_age_s=7 * 86400)
@@ -44,6 +46,10 @@ AUDIT = StreamSpec(subjects.AUDIT_STREAM, (subjects.AUDIT_SUBJECTS,), max_age_s=
 METERING = ConsumerSpec(USAGE, subjects.METERING_DURABLE)
 AUDITOR = ConsumerSpec(AUDIT, subjects.AUDIT_DURABLE)
 CONSUMERS = (METERING, AUDITOR)
+FORWARDER = ConsumerSpec(AUDIT, subjects.AUDIT_FORWARD_DURABLE, max_deliver=-1)
+"""The reference forwarder's durable (``python -m services.audit.forward``), read as the
+read-only bus user ``audit_reader``; another internal reader gets a durable of its own likewise."""
+READERS = (FORWARDER,)
 # Dead letters and the server's max-deliveries advisories for every durable consumer: what a
 # consumer gave up on is kept here even if the consumer died before it could file it.
 DEADLETTER = StreamSpec(
@@ -74,7 +80,7 @@ def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.EXPLICIT,
         ack_wait=ACK_WAIT_S,
-        max_deliver=MAX_DELIVER,
+        max_deliver=spec.max_deliver,
         max_ack_pending=1024,
     )
 
@@ -97,5 +103,5 @@ async def provision(js: JetStreamContext) -> None:
     """Every stream and durable consumer, with the operator credential."""
     for spec in ALL:
         await ensure(js, spec)
-    for consumer in CONSUMERS:
+    for consumer in (*CONSUMERS, *READERS):
         await ensure_consumer(js, consumer)
