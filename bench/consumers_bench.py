@@ -74,8 +74,8 @@ def events(n: int, org: str, key: str, run: str) -> list[tuple[str, bytes]]:
         usage = UsageEvent(request_id=f"{run}-{i}", ts=now, org_id=org, project_id="p", key_id=key,
                            model="gpt-4o-mini", provider="bench", status=200, prompt_tokens=12, completion_tokens=30)  # fmt: skip
         audit = AuditEvent(event_id=f"{run}-{i}", ts=now, org_id=org, actor_type="api_key", actor_id=key,
-                           action="chat.completion", resource="model:gpt-4o-mini", success=True, request_id=f"{run}-{i}",
-                           status=200)  # fmt: skip
+                           action="chat.completion", resource_type="model", resource_id="gpt-4o-mini", success=True,
+                           request_id=f"{run}-{i}", metadata={"status": 200})  # fmt: skip
         out.append((subjects.usage_event(org), encode(usage)))
         out.append((subjects.audit_event("edge", "chat", "completion"), encode(audit)))
     return out

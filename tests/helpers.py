@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import nats
 
+from libs.audit.chain import Checkpoint, Report, Verifier
+from libs.audit.record import COLUMNS, AuditRecord, from_row
+from libs.audit.signing import TrustedKeys
 from libs.stack import natsd, pg, secrets_store
 from libs.svc.consumers import DurableConsumer
 
@@ -115,3 +120,35 @@ class Consumers:
             await consumer.stop()
         if self._nc is not None:
             await self._nc.close()
+
+
+async def audit_chains(dsn: str, trusted: TrustedKeys | None = None) -> dict[str, Report]:
+    """Every audit chain verified from its stored rows as the superuser sees them (checkpoints
+    too when ``trusted`` is given; without it, links only)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        rows = await conn.fetch(f"SELECT {', '.join(COLUMNS)} FROM audit.events ORDER BY org_id, chain_seq")
+        cps = await conn.fetch("SELECT * FROM audit.checkpoints") if trusted is not None else []
+    finally:
+        await conn.close()
+    by_org: dict[str, list[AuditRecord]] = {}
+    for row in rows:
+        by_org.setdefault(row["org_id"], []).append(from_row(row))
+    reports: dict[str, Report] = {}
+    for org, records in by_org.items():
+        checkpoints = [Checkpoint(kind=c["kind"], org_id=c["org_id"], chain_seq=c["chain_seq"], hash=bytes(c["hash"]),
+                                  signed_at=c["signed_at"], key_id=c["key_id"], signature=bytes(c["signature"]))
+                       for c in cps if c["org_id"] == org]  # fmt: skip
+        verifier = Verifier(org, checkpoints, trusted or TrustedKeys({}))
+        for record in records:
+            verifier.feed(record)
+        reports[org] = verifier.finish()
+    return reports
+
+
+async def broken_audit_chains(dsn: str, orgs: list[str]) -> dict[str, tuple[int | None, str]]:
+    """Which of these organisations' chains do not verify (links only): org → (first bad chain_seq, why)."""
+    reports = await audit_chains(dsn)
+    return {org: (reports[org].first_bad_seq, reports[org].reason) for org in orgs
+            if org in reports and not reports[org].ok}  # fmt: skip

@@ -13,10 +13,11 @@ stored form) is stable across redeliveries.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import msgspec
 
-from libs.contracts.messages.events import AuditEvent, UsageEvent
+from libs.contracts.messages.events import LEGACY_ACTOR_TYPES, AuditEvent, UsageEvent
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
@@ -77,20 +78,122 @@ def usage(event: UsageEvent) -> UsageEvent:
 
 
 def audit(event: AuditEvent) -> AuditEvent:
-    """``event`` with every field storable (``detail`` capped to its first entries)."""
-    detail = {text(k, 64): text(v, LONG_TEXT_MAX) for k, v in list(event.detail.items())[:DETAIL_MAX_ENTRIES]}
+    """``event`` with every field storable, in the record's shape: a legacy ``"type:id"`` resource
+    split, legacy ``detail`` and ``status`` folded into ``metadata`` (its own keys win), legacy
+    actor type names replaced; ``metadata`` bounded (:func:`metadata`)."""
+    resource_type, resource_id = event.resource_type, event.resource_id
+    if event.resource and not (resource_type or resource_id):
+        resource_type, resource_id = split_resource(event.resource)
+    merged: dict[str, Any] = event.metadata
+    if event.detail or event.status:
+        merged = dict(list(event.detail.items())[:DETAIL_MAX_ENTRIES])
+        if event.status and "status" not in event.metadata:
+            merged["status"] = status(event.status)
+        merged.update(event.metadata)
     return msgspec.structs.replace(
         event,
         event_id=text(event.event_id),
         ts=timestamp(event.ts),
         org_id=text(event.org_id),
-        actor_type=text(event.actor_type, 64),
+        actor_type=text(LEGACY_ACTOR_TYPES.get(event.actor_type, event.actor_type), 64),
         actor_id=text(event.actor_id),
         action=text(event.action, 128),
-        resource=text(event.resource, LONG_TEXT_MAX),
+        resource="",
         request_id=text(event.request_id),
         ip=text(event.ip, 64),
         user_agent=text(event.user_agent),
-        status=status(event.status),
-        detail=detail,
+        status=0,
+        detail={},
+        resource_type=text(resource_type, 64),
+        resource_id=text(resource_id, LONG_TEXT_MAX),
+        metadata=metadata(merged),
     )
+
+
+def split_resource(resource: str) -> tuple[str, str]:
+    """A legacy ``"type:id"`` resource as (type, id); ``"-"`` is none, a string without a colon an id."""
+    if resource in ("", "-"):
+        return "", ""
+    kind, sep, ident = resource.partition(":")
+    return (kind, ident) if sep else ("", resource)
+
+
+def metadata(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` as a storable JSON object that reads back from ``jsonb`` as the same value (so a
+    row hashes the same when a verifier reads it back): keys and strings as :func:`text`, at most
+    ``METADATA_MAX_ENTRIES`` entries per object or array, ``METADATA_MAX_DEPTH`` levels (deeper
+    values become their JSON text), integers within ±(2⁶³−1) and floats that are not whole numbers
+    (a whole float becomes an int; what fits neither becomes its text), and at most
+    ``METADATA_MAX_BYTES`` encoded: entries past that are dropped and ``_truncated`` set."""
+    if _plain(value):
+        return value
+    cleaned = _object(value, 1)
+    if len(_encode(cleaned)) <= METADATA_MAX_BYTES:
+        return cleaned
+    kept: dict[str, Any] = {}
+    size = 2 + len(b',"_truncated":true')
+    for key, item in cleaned.items():
+        entry = len(_encode({key: item}))  # '{' + entry + '}', separators counted once more
+        if size + entry > METADATA_MAX_BYTES:
+            continue
+        kept[key] = item
+        size += entry - 1
+    kept["_truncated"] = True
+    return kept
+
+
+METADATA_MAX_ENTRIES = 32
+METADATA_MAX_DEPTH = 4
+METADATA_MAX_BYTES = 8192
+_encode = msgspec.json.Encoder(order="sorted").encode
+
+
+def _plain(value: dict[str, Any]) -> bool:
+    """Whether ``value`` is already what :func:`metadata` makes of it, checked without copying:
+    a flat object of clean ASCII text, in-range integers, booleans and nulls, surely small enough
+    (the common case: the publishers' own metadata)."""
+    if len(value) > METADATA_MAX_ENTRIES:
+        return False
+    size = 2
+    for key, item in value.items():
+        if type(key) is not str or len(key) > 64 or not key.isascii() or _CONTROL.search(key):
+            return False
+        kind = type(item)
+        if kind is str:
+            if len(item) > LONG_TEXT_MAX or not item.isascii() or _CONTROL.search(item):
+                return False
+            size += 2 * len(item) + 2
+        elif kind is int:
+            if not -INT64_MAX <= item <= INT64_MAX:
+                return False
+            size += 20
+        elif item is not None and kind is not bool:
+            return False
+        size += 2 * len(key) + 4  # quotes, colon, comma; escapes at most double a character
+    return size <= METADATA_MAX_BYTES
+
+
+def _object(value: dict[str, Any], depth: int) -> dict[str, Any]:
+    return {text(str(k), 64): _value(v, depth) for k, v in list(value.items())[:METADATA_MAX_ENTRIES]}
+
+
+def _value(value: Any, depth: int) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if -INT64_MAX <= value <= INT64_MAX else str(value)[:64]
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):  # noqa: PLR0124 - NaN check
+            return str(value)
+        if value.is_integer():
+            return int(value) if -INT64_MAX <= value <= INT64_MAX else repr(value)
+        return value
+    if isinstance(value, str):
+        return text(value, LONG_TEXT_MAX)
+    if isinstance(value, (dict, list)) and depth >= METADATA_MAX_DEPTH:
+        return text(_encode(value).decode("utf-8", "replace"), LONG_TEXT_MAX)
+    if isinstance(value, dict):
+        return _object(value, depth + 1)
+    if isinstance(value, list):
+        return [_value(v, depth + 1) for v in value[:METADATA_MAX_ENTRIES]]
+    return text(str(value), LONG_TEXT_MAX)

@@ -37,7 +37,7 @@ MALLOC_ENV = {
 }
 """glibc malloc settings for the stack's Python processes (issue 11, docs/performance.md "Memory")."""
 
-POOL_SIZES = {"auth": 3, "vault": 3, "guardrails": 2, "metering": 4, "audit": 2, "api": 3}
+POOL_SIZES = {"auth": 3, "vault": 3, "guardrails": 2, "metering": 4, "audit": 3, "api": 3}
 """Database connections per process on the local stack (``BASTION_POOL_SIZE``; the services'
 own defaults, 5-10, are for deployments). Every PostgreSQL backend costs 2-9 MB; under load a
 route or policy cache expiring for 16 requests at once had the vault open 12 connections and
@@ -79,7 +79,12 @@ def build_procs(
     conf = natsd.config_path(config.var / "nats")  # written by `prepare`
     per_service: dict[str, dict[str, str]] = {
         "auth": {"BASTION_KEY_PEPPER": keys.pepper},
-        "api": {"BASTION_API_HOST": config.host, "BASTION_API_PORT": str(config.api_port)},
+        "api": {
+            "BASTION_API_HOST": config.host,
+            "BASTION_API_PORT": str(config.api_port),
+            "BASTION_AUDIT_PUBLIC_KEYS": keys.audit_public_key,
+        },
+        "audit": {"BASTION_AUDIT_SIGNING_KEY_FILE": str(keys.audit_signing_key_file)},
         "vault": {"BASTION_MASTER_KEYS_FILE": str(keys.master_keys_file)},
         "edge": {
             "BASTION_EDGE_HOST": config.host,

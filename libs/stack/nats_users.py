@@ -70,6 +70,12 @@ PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "publish": _js_consumer(s.AUDIT_STREAM, s.AUDIT_DURABLE),
         "subscribe": ["gw.audit.>"],
     },
+    # read-only: pulls and acks its own durable on AUDIT (the reference forwarder), publishes nothing
+    # else — no event, no dead letter, no JetStream management (docs/audit.md)
+    "audit_reader": {
+        "publish": _js_consumer(s.AUDIT_STREAM, s.AUDIT_FORWARD_DURABLE)[:2],
+        "subscribe": [],
+    },
     OPERATOR: {
         # JetStream management, dead-letter replay onto the original subjects, metrics of every service
         "publish": ["$JS.API.>", "gw.evt.usage.>", "gw.evt.audit.>", *(s.metrics(x) for x in s.SERVICES)],

@@ -20,9 +20,16 @@ class StackSecrets:
     master_keys_file: Path
     jetstream_key: str = ""
     """Seals the JetStream store (nats-server's own cipher); handed to nats-server only."""
+    audit_signing_key_file: Path | None = None
+    """The Ed25519 seed signing audit checkpoints; handed to the audit service only (``_FILE``)."""
+    audit_public_key: str = ""
+    """Its public key (not secret): the management API verifies chains with it."""
 
     def __repr__(self) -> str:
-        return f"StackSecrets(master_keys_file={str(self.master_keys_file)!r}, pepper=<redacted>, jetstream_key=<redacted>)"
+        return (
+            f"StackSecrets(master_keys_file={str(self.master_keys_file)!r}, pepper=<redacted>,"
+            f" jetstream_key=<redacted>, audit_public_key={self.audit_public_key!r})"
+        )
 
 
 def _write_once(path: Path, make: str) -> str:
@@ -62,4 +69,18 @@ def ensure(var: Path) -> StackSecrets:
 
         _write_once(master, generate_spec("mk1") + "\n")
     jetstream = _write_once(directory / "jetstream.key", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-    return StackSecrets(pepper=pepper, master_keys_file=master, jetstream_key=jetstream)
+    signing, public = audit_signing_key(directory)
+    return StackSecrets(pepper=pepper, master_keys_file=master, jetstream_key=jetstream,
+                        audit_signing_key_file=signing, audit_public_key=public)  # fmt: skip
+
+
+def audit_signing_key(directory: Path) -> tuple[Path, str]:
+    """The audit signing key (``audit_signing.key``, 0600) and its public key
+    (``audit_signing.pub``), made once."""
+    key, pub = directory / "audit_signing.key", directory / "audit_signing.pub"
+    if not key.exists() or not pub.exists():
+        from libs.audit.signing import generate_seed, public_of  # first start only; the supervisor stays light
+
+        seed = _write_once(key, generate_seed() + "\n")
+        pub.write_text(public_of(seed) + "\n", encoding="utf-8")
+    return key, pub.read_text(encoding="utf-8").strip()

@@ -109,18 +109,18 @@ class FailedAuths:
 
     def _write(self, key: tuple[str, str], sample: Failure, count: int, first_ms: int, last_ms: int) -> None:
         source, reason = key
-        detail = {
-            "reason": reason, "count": str(count), "first_seen": str(first_ms), "last_seen": str(last_ms),
-            "window_s": str(int(self._window_s)), "source": source,
+        detail: dict[str, object] = {
+            "reason": reason, "count": count, "first_seen": first_ms, "last_seen": last_ms,
+            "window_s": int(self._window_s), "source": source, "status": sample.status,
         }  # fmt: skip
         if sample.key_prefix:
             detail["key_prefix"] = sample.key_prefix
         self._emit(
             AuditEvent(
                 event_id=f"evt_{secrets.token_hex(12)}", ts=last_ms, org_id="", actor_type=self._actor_type,
-                actor_id="unknown", action=ACTION, resource="-", success=False, request_id=sample.request_id,
+                actor_id="unknown", action=ACTION, success=False, request_id=sample.request_id,
                 ip=sample.client_ip if source != OVERFLOW else "", user_agent=sample.user_agent[:256],
-                status=sample.status, detail=detail,
+                metadata=detail,
             )
         )  # fmt: skip
 

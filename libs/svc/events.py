@@ -158,17 +158,38 @@ class EventPublisher:
 
 
 def scrubbed(event: E) -> E:
-    """``event`` with every secret-shaped substring of its strings (detail keys and values too)
-    masked by :func:`libs.svc.logs.scrub`; the same object when there is none (the usual case)."""
+    """``event`` with every secret-shaped substring of its strings (keys and values of its
+    ``detail`` and ``metadata`` too, at any depth) masked by :func:`libs.svc.logs.scrub`; the same
+    object when there is none (the usual case)."""
     changes: dict[str, object] = {}
     for name in event.__struct_fields__:
         value = getattr(event, name)
         if isinstance(value, str):
             if secret_shaped(value):
                 changes[name] = scrub(value)
-        elif isinstance(value, dict) and any(secret_shaped(k) or secret_shaped(v) for k, v in value.items()):
-            changes[name] = {scrub(k): scrub(v) for k, v in value.items()}
+        elif isinstance(value, dict | list) and _holds_secret(value):
+            changes[name] = _scrub_json(value)
     return msgspec.structs.replace(event, **changes) if changes else event
+
+
+def _holds_secret(value: object) -> bool:
+    if isinstance(value, str):
+        return secret_shaped(value)
+    if isinstance(value, dict):
+        return any(_holds_secret(k) or _holds_secret(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_secret(v) for v in value)
+    return False
+
+
+def _scrub_json(value: object) -> object:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {scrub(k): _scrub_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_json(v) for v in value]
+    return value
 
 
 def subject_token(value: str) -> str:

@@ -47,6 +47,8 @@ class ConsumerSpec:
 
     stream: StreamSpec
     durable: str
+    max_deliver: int = MAX_DELIVER
+    """-1: redelivered until acked (a reader that files nothing as a dead letter)."""
 
 
 USAGE = StreamSpec(subjects.USAGE_STREAM, (subjects.USAGE_SUBJECTS,), max_age_s=7 * 86400)
@@ -54,6 +56,10 @@ AUDIT = StreamSpec(subjects.AUDIT_STREAM, (subjects.AUDIT_SUBJECTS,), max_age_s=
 METERING = ConsumerSpec(USAGE, subjects.METERING_DURABLE)
 AUDITOR = ConsumerSpec(AUDIT, subjects.AUDIT_DURABLE)
 CONSUMERS = (METERING, AUDITOR)
+FORWARDER = ConsumerSpec(AUDIT, subjects.AUDIT_FORWARD_DURABLE, max_deliver=-1)
+"""The reference forwarder's durable (``python -m services.audit.forward``), read as the
+read-only bus user ``audit_reader``; another internal reader gets a durable of its own likewise."""
+READERS = (FORWARDER,)
 # Dead letters and the server's max-deliveries advisories for every durable consumer: what a
 # consumer gave up on is kept here even if the consumer died before it could file it.
 DEADLETTER = StreamSpec(
@@ -85,7 +91,7 @@ def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.EXPLICIT,
         ack_wait=ACK_WAIT_S,
-        max_deliver=MAX_DELIVER,
+        max_deliver=spec.max_deliver,
         max_ack_pending=1024,
     )
 
@@ -109,5 +115,5 @@ async def provision(js: JetStreamContext, replicas: int = 1) -> None:
     a durable consumer follows its stream's replica count."""
     for spec in ALL:
         await ensure(js, spec, replicas)
-    for consumer in CONSUMERS:
+    for consumer in (*CONSUMERS, *READERS):
         await ensure_consumer(js, consumer)

@@ -51,7 +51,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state.bus = Bus(nc, settings.bus_timeout_s)
     app.state.pool = pool
     app.state.events = events
-    failures = FailedAuths(lambda event: events.audit(event, source="api"), actor_type="admin_token",
+    failures = FailedAuths(lambda event: events.audit(event, source="api"), actor_type="management_token",
                            window_s=settings.auth_fail_window_s)  # fmt: skip
     app.state.failed_auths = failures
 

@@ -11,6 +11,7 @@ from typing import Any
 from litestar import Request
 
 from libs.contracts.messages import AdminPrincipal, AuditEvent
+from libs.contracts.normalise import split_resource
 from libs.svc.events import EventPublisher
 from services.api.problems import Problem
 
@@ -23,21 +24,22 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
 
 def record(
     request: Request[Any, Any, Any], admin: AdminPrincipal | None, action: str, resource: str, *,
-    success: bool, status: int, detail: dict[str, str] | None = None,
+    success: bool, status: int, detail: dict[str, Any] | None = None,
 ) -> None:  # fmt: skip
-    """Queue one audit event for a management action."""
+    """Queue one audit event for a management action; ``resource`` is ``"type:id"``."""
     events: EventPublisher = request.app.state.events
     state = request.scope.get("state", {})
-    detail = dict(detail or {})
+    metadata: dict[str, Any] = {**(detail or {}), "status": status}
     if state.get("correlation_id"):
-        detail["correlation_id"] = state["correlation_id"]
+        metadata["correlation_id"] = state["correlation_id"]
+    resource_type, resource_id = split_resource(resource)
     events.audit(
         AuditEvent(
             event_id=f"evt_{secrets.token_hex(12)}", ts=int(time.time() * 1000),
-            org_id=admin.org_id if admin else "", actor_type="admin_token",
-            actor_id=admin.token_id if admin else "unknown", action=action, resource=resource, success=success,
-            request_id=state.get("request_id", ""), ip=client_ip(request),
-            user_agent=request.headers.get("user-agent", "")[:256], status=status, detail=detail,
+            org_id=admin.org_id if admin else "", actor_type="management_token",
+            actor_id=admin.token_id if admin else "unknown", action=action, resource_type=resource_type,
+            resource_id=resource_id, success=success, request_id=state.get("request_id", ""), ip=client_ip(request),
+            user_agent=request.headers.get("user-agent", "")[:256], metadata=metadata,
         ),
         source="api",
     )  # fmt: skip

@@ -24,6 +24,9 @@ class ApiSettings(HttpSettings, frozen=True, kw_only=True):
     """CORS allow-list (also read from ``ORIGIN_URLS``); credentials only for these origins."""
     auth_fail_window_s: float = 60.0
     """Rejected management tokens are audited as one event per (source, reason) per window."""
+    audit_public_keys: list[str] = []
+    """Ed25519 public keys (base64url) trusted to sign audit checkpoints (``_FILE`` accepted);
+    without one, ``GET /v1/audit/verify`` answers 503."""
 
 
 @lru_cache(maxsize=1)

@@ -3,7 +3,8 @@
 The bus lets a front process publish only under its own ``gw.evt.audit.<source>.>`` (see
 ``libs/stack/nats_users.py``), so the subject names the source truthfully; the event's claimed
 actor and action must fit that source, or the event is dead-lettered instead of stored. The edge
-and guardrails speak for API keys on the data plane, the management API for management tokens.
+and guardrails speak for API keys on the data plane, the management API for management tokens
+(``admin_token``, the name before issue 13, is still read).
 An event without an authenticated actor must not claim an organisation; that an authenticated
 actor belongs to the organisation claimed is checked by the store (``audit.actor_belongs``).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from libs.contracts.messages import AuditEvent
+from libs.contracts.messages.events import LEGACY_ACTOR_TYPES
 from libs.svc.events import subject_token
 
 _PREFIX = "gw.evt.audit."
@@ -35,7 +37,7 @@ class SourceRule:
 RULES: dict[str, SourceRule] = {
     "edge": SourceRule(frozenset({"api_key"}), EDGE_FAMILIES | SHARED_FAMILIES),
     "guardrails": SourceRule(frozenset({"api_key"}), GUARDRAIL_FAMILIES),
-    "api": SourceRule(frozenset({"admin_token"}), None, reserved=EDGE_FAMILIES | GUARDRAIL_FAMILIES),
+    "api": SourceRule(frozenset({"management_token"}), None, reserved=EDGE_FAMILIES | GUARDRAIL_FAMILIES),
 }
 
 
@@ -53,7 +55,7 @@ def check(subject: str, event: AuditEvent) -> str | None:
     allowed = family in rule.families if rule.families is not None else family not in rule.reserved
     if not allowed:
         return f"action not allowed for source {source}"
-    if event.actor_type not in rule.actor_types:
+    if LEGACY_ACTOR_TYPES.get(event.actor_type, event.actor_type) not in rule.actor_types:
         return f"actor type not allowed for source {source}"
     if event.actor_id == "unknown" and (event.org_id or event.success):
         return "an unauthenticated actor claims an organisation or a success"

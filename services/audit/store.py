@@ -1,27 +1,45 @@
-"""Audit's SQL: append events to the chain, idempotently: one at a time (:func:`append`) or a
-batch in one transaction, the chain head locked and extended once (:func:`append_batch`)."""
+"""Audit's SQL: append events to their organisation's chain, idempotently, a batch in one
+transaction (:func:`append_batch`; :func:`append` is a batch of one).
+
+Each organisation has its own chain (``''``: events no organisation could be tied to). A batch
+locks the heads of the chains it extends (``audit.chains``, in organisation order, so two
+replicas never deadlock), skips events already stored, then inserts each organisation's rows
+under its own tenant (row-level security checks every row) and moves the heads. Two replicas
+extending one chain wait for each other on its head; ``UNIQUE (org_id, chain_seq)`` would refuse a
+fork even if they did not.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import asyncpg
 
+from libs.audit.record import AuditRecord, at_millis, link_values
 from libs.contracts.messages import AuditEvent
-from libs.db.pool import TENANT_SETTING, tenant_tx
+from libs.db.pool import TENANT_SETTING
 from libs.svc.consumers import Rejected
-from services.audit.chain import GENESIS, link
 
 UNAUTHENTICATED = "unknown"
 """The actor of a refused credential (no organisation; ``services/audit/claims.py``)."""
 
-_INSERT = """
-INSERT INTO audit.events (event_id, ts, org_id, actor_type, actor_id, action, resource, success,
-    request_id, ip, user_agent, status, detail, prev_hash, hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-RETURNING seq
+_INSERT_MANY = """
+INSERT INTO audit.events (event_id, ts, user_id, org_id, action, resource_type, resource_id, metadata, ip_address,
+    user_agent, success, actor_type, request_id, chain_seq, prev_hash, hash)
+SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::jsonb[], $9::text[], $10::text[], $11::bool[], $12::text[], $13::text[], $14::bigint[], $15::bytea[],
+    $16::bytea[])
+"""
+_MAKE_HEADS = "INSERT INTO audit.chains (org_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING"
+_HEADS = "SELECT org_id, chain_seq, hash FROM audit.chains WHERE org_id = ANY($1::text[]) ORDER BY org_id FOR UPDATE"
+_MOVE_HEADS = """
+UPDATE audit.chains c SET chain_seq = h.seq, hash = h.hash, updated_at = now()
+FROM unnest($1::text[], $2::bigint[], $3::bytea[]) AS h(org_id, seq, hash) WHERE c.org_id = h.org_id
+"""
+_FOREIGN_ACTORS = """
+SELECT n FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(actor_type, actor_id, org_id, n)
+WHERE actor_id <> $4 AND NOT audit.actor_belongs(actor_type, actor_id, org_id)
 """
 
 
@@ -31,84 +49,64 @@ async def append(pool: asyncpg.Pool, event: AuditEvent) -> bool:
     Raises :class:`Rejected` (the consumer dead-letters it) if an authenticated actor does not
     belong to the organisation the event claims.
     """
-    async with tenant_tx(pool, event.org_id) as conn:
-        if event.actor_id != UNAUTHENTICATED and not await conn.fetchval(
-            "SELECT audit.actor_belongs($1, $2, $3)", event.actor_type, event.actor_id, event.org_id
-        ):
-            raise Rejected("claims", "actor does not belong to the claimed organisation")
-        # Row lock on the chain head: one writer extends the chain at a time, across replicas.
-        head = await conn.fetchrow("SELECT hash FROM audit.chain_head FOR UPDATE")
-        if await conn.fetchval("SELECT 1 FROM audit.events WHERE event_id = $1", event.event_id):
-            return False
-        prev_hash = GENESIS if head is None else bytes(head["hash"])
-        digest = link(prev_hash, event)
-        seq = await conn.fetchval(
-            _INSERT,
-            event.event_id,
-            datetime.fromtimestamp(event.ts / 1000, tz=UTC),
-            event.org_id,
-            event.actor_type,
-            event.actor_id,
-            event.action,
-            event.resource,
-            event.success,
-            event.request_id,
-            event.ip,
-            event.user_agent,
-            event.status,
-            event.detail,
-            prev_hash,
-            digest,
-        )
-        await conn.execute("UPDATE audit.chain_head SET seq = $1, hash = $2", seq, digest)
-        return True
-
-
-_FOREIGN_ACTORS = """
-SELECT n FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(actor_type, actor_id, org_id, n)
-WHERE actor_id <> $4 AND NOT audit.actor_belongs(actor_type, actor_id, org_id)
-"""
-
-_INSERT_MANY = """
-INSERT INTO audit.events (seq, event_id, ts, org_id, actor_type, actor_id, action, resource, success,
-    request_id, ip, user_agent, status, detail, prev_hash, hash)
-SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[],
-    $8::text[], $9::bool[], $10::text[], $11::text[], $12::text[], $13::int[], $14::jsonb[], $15::bytea[],
-    $16::bytea[])
-"""
+    outcome = (await _append(pool, [event]))[0]
+    if isinstance(outcome, Rejected):
+        raise outcome
+    return outcome
 
 
 async def append_batch(pool: asyncpg.Pool, events: Sequence[AuditEvent]) -> list[Rejected | None]:
-    """Chain and insert ``events`` in one transaction, extending the chain once: the same rows
-    and hashes as :func:`append` on each in turn. Per event ``None`` (stored, or already stored)
-    or the :class:`Rejected` it was refused with (the others are stored all the same)."""
-    outcomes: list[Rejected | None] = [None] * len(events)
+    """Chain and insert ``events`` in one transaction, in their order within each chain. Per event
+    ``None`` (stored, or already stored) or the :class:`Rejected` it was refused with (the others
+    are stored all the same)."""
+    return [None if isinstance(o, bool) else o for o in await _append(pool, events)]
+
+
+async def _append(pool: asyncpg.Pool, events: Sequence[AuditEvent]) -> list[Rejected | bool]:
+    outcomes: list[Rejected | bool] = [False] * len(events)
     async with pool.acquire() as conn, conn.transaction():
         for n in await _foreign_actors(conn, events):
             outcomes[n] = Rejected("claims", "actor does not belong to the claimed organisation")
-        head = await conn.fetchrow("SELECT hash FROM audit.chain_head FOR UPDATE")  # one writer at a time
-        candidates = [e for e, outcome in zip(events, outcomes, strict=True) if outcome is None]
-        known = await _known(conn, candidates)
-        fresh: list[AuditEvent] = []
-        for event in candidates:
-            if event.event_id not in known:
-                known.add(event.event_id)  # a second copy in the same batch is a redelivery too
-                fresh.append(event)
-        if not fresh:
+        candidates = [(i, e) for i, e in enumerate(events) if outcomes[i] is False]
+        if not candidates:
             return outcomes
-        seqs = sorted(r[0] for r in await conn.fetch(
-            "SELECT nextval('audit.events_seq_seq') FROM generate_series(1, $1)", len(fresh)))  # fmt: skip
-        prev_hash = GENESIS if head is None else bytes(head["hash"])
-        rows: dict[str, list[tuple[object, ...]]] = defaultdict(list)
-        for seq, event in zip(seqs, fresh, strict=True):
-            digest = link(prev_hash, event)
-            rows[event.org_id].append((seq, event, prev_hash, digest))
-            prev_hash = digest
-        for org, org_rows in rows.items():
+        orgs = sorted({e.org_id for _, e in candidates})
+        heads = {r["org_id"]: (r["chain_seq"], bytes(r["hash"])) for r in await conn.fetch(_HEADS, orgs)}
+        if len(heads) < len(orgs):  # a chain's first event: make its head, then lock them all in order
+            await conn.execute(_MAKE_HEADS, orgs)
+            heads = {r["org_id"]: (r["chain_seq"], bytes(r["hash"])) for r in await conn.fetch(_HEADS, orgs)}
+        known = await _known(conn, [e for _, e in candidates])  # after the lock: a sibling's commit is seen
+        by_org: dict[str, list[AuditRecord]] = defaultdict(list)
+        for i, event in candidates:
+            if event.event_id in known:
+                continue
+            known.add(event.event_id)  # a second copy in the same batch is a redelivery too
+            seq, prev = heads[event.org_id]
+            record = _record(event, seq + 1, prev)
+            by_org[event.org_id].append(record)
+            heads[event.org_id] = (seq + 1, record.hash)
+            outcomes[i] = True
+        for org, records in by_org.items():
             await _set_tenant(conn, org)
-            await conn.execute(_INSERT_MANY, *_columns(org_rows))
-        await conn.execute("UPDATE audit.chain_head SET seq = $1, hash = $2", seqs[-1], prev_hash)
+            await conn.execute(_INSERT_MANY, *_columns(records))
+        if by_org:
+            moved = list(by_org)
+            await conn.execute(_MOVE_HEADS, moved, [heads[o][0] for o in moved], [heads[o][1] for o in moved])
     return outcomes
+
+
+def _record(event: AuditEvent, chain_seq: int, prev_hash: bytes) -> AuditRecord:
+    ts = at_millis(event.ts)
+    digest = link_values(prev_hash, [chain_seq, event.org_id, event.event_id, event.ts * 1000, event.actor_type,
+                                     event.actor_id, event.action, event.resource_type, event.resource_id,
+                                     event.success, event.request_id, event.ip, event.user_agent, event.metadata])  # fmt: skip
+    return AuditRecord(
+        id=event.event_id, timestamp=ts, user_id=event.actor_id, organization_id=event.org_id,
+        action=event.action, resource_type=event.resource_type, resource_id=event.resource_id,
+        metadata=event.metadata, ip_address=event.ip, user_agent=event.user_agent, success=event.success,
+        actor_type=event.actor_type, request_id=event.request_id, chain_seq=chain_seq, prev_hash=prev_hash,
+        hash=digest,
+    )  # fmt: skip
 
 
 async def _foreign_actors(conn: asyncpg.Connection, events: Sequence[AuditEvent]) -> list[int]:
@@ -135,13 +133,12 @@ async def _set_tenant(conn: asyncpg.Connection, org: str) -> None:
     await conn.execute("SELECT set_config($1, $2, true)", TENANT_SETTING, org)
 
 
-def _columns(rows: list[tuple[object, ...]]) -> list[list[object]]:
-    columns: list[list[object]] = [[] for _ in range(16)]
-    for seq, event, prev_hash, digest in rows:
-        assert isinstance(event, AuditEvent)
-        values = (seq, event.event_id, datetime.fromtimestamp(event.ts / 1000, tz=UTC), event.org_id,
-                  event.actor_type, event.actor_id, event.action, event.resource, event.success, event.request_id,
-                  event.ip, event.user_agent, event.status, event.detail, prev_hash, digest)  # fmt: skip
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
-    return columns
+def _columns(records: list[AuditRecord]) -> list[list[object]]:
+    return [
+        [r.id for r in records], [r.timestamp for r in records], [r.user_id for r in records],
+        [r.organization_id for r in records], [r.action for r in records], [r.resource_type for r in records],
+        [r.resource_id for r in records], [r.metadata for r in records], [r.ip_address for r in records],
+        [r.user_agent for r in records], [r.success for r in records], [r.actor_type for r in records],
+        [r.request_id for r in records], [r.chain_seq for r in records], [r.prev_hash for r in records],
+        [r.hash for r in records],
+    ]  # fmt: skip

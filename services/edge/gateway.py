@@ -338,10 +338,9 @@ class Gateway:
                 event_id=f"evt_{secrets.token_hex(12)}", ts=_now_ms(),
                 org_id=principal.org_id if principal else "",
                 actor_type="api_key", actor_id=principal.key_id if principal else "unknown",
-                action=call.action, resource=f"model:{call.model}" if call.model else "-",
+                action=call.action, resource_type="model" if call.model else "", resource_id=call.model,
                 success=status < 400, request_id=call.request_id, ip=call.client_ip,
-                user_agent=call.user_agent[:256], status=status,
-                detail=_detail(call, latency),
+                user_agent=call.user_agent[:256], metadata=_metadata(call, status, latency),
             ),
             source="edge",
         )  # fmt: skip
@@ -371,10 +370,12 @@ def _repriced(admitted: Admission, target: Resolved) -> bool:
     return admitted.held_at_default is not None and admitted.held_at_default != target.default_price
 
 
-def _detail(call: Call, latency_ms: int) -> dict[str, str]:
-    detail = {"correlation_id": call.correlation_id} if call.correlation_id else {}
+def _metadata(call: Call, status: int, latency_ms: int) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"status": status}
+    if call.correlation_id:
+        metadata["correlation_id"] = call.correlation_id
     if call.provider:
-        detail |= {"provider": call.provider, "latency_ms": str(latency_ms)}
+        metadata |= {"provider": call.provider, "latency_ms": latency_ms}
     if call.alias:
-        detail["alias"] = call.alias
-    return detail
+        metadata["alias"] = call.alias
+    return metadata

@@ -98,8 +98,8 @@ async def _report(request: GuardCheck, verdict: GuardVerdict | Denied, record: R
     for v in violations:
         audit(AuditEvent(
             event_id=f"evt_{secrets.token_hex(12)}", ts=int(time.time() * 1000), org_id=v.org_id,
-            actor_type="api_key", actor_id=v.key_id, action="guardrail.violation", resource=f"rule:{v.rule_id}",
-            success=v.action != "block" or v.monitor, request_id=v.request_id,
-            detail={"type": v.type, "action": v.action, "monitor": str(v.monitor).lower(), "direction": v.direction,
-                    "project_id": v.project_id, "content_sha256": v.content_hash},
+            actor_type="api_key", actor_id=v.key_id, action="guardrail.violation", resource_type="rule",
+            resource_id=v.rule_id, success=v.action != "block" or v.monitor, request_id=v.request_id,
+            metadata={"type": v.type, "action": v.action, "monitor": v.monitor, "direction": v.direction,
+                      "project_id": v.project_id, "content_sha256": v.content_hash},
         ))  # fmt: skip

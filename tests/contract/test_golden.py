@@ -156,7 +156,14 @@ CASES: list[tuple[Any, Any, bytes]] = [
     (AuditEvent(event_id="e", ts=1, org_id="o", actor_type="api_key", actor_id="k", action="chat.completion",
                 resource="model:m", success=True, detail={"provider": "mock"}), AuditEvent,
      b'{"event_id":"e","ts":1,"org_id":"o","actor_type":"api_key","actor_id":"k","action":"chat.completion",'
-     b'"resource":"model:m","success":true,"detail":{"provider":"mock"}}'),
+     b'"resource":"model:m","success":true,"detail":{"provider":"mock"}}'),  # the shape before issue 13, still read
+    (AuditEvent(event_id="e", ts=1, org_id="o", actor_type="management_token", actor_id="t", action="api_key.updated",
+                success=False, request_id="r", ip="10.0.0.1", user_agent="ua", resource_type="api_key",
+                resource_id="k", metadata={"status": 403, "changes": {"name": ["a", "b"]}, "dry": None}), AuditEvent,
+     b'{"event_id":"e","ts":1,"org_id":"o","actor_type":"management_token","actor_id":"t",'
+     b'"action":"api_key.updated","success":false,"request_id":"r","ip":"10.0.0.1","user_agent":"ua",'
+     b'"resource_type":"api_key","resource_id":"k","metadata":{"status":403,"changes":{"name":["a","b"]},'
+     b'"dry":null}}'),
     (Resolved(provider_id="pv", provider="any", adapter="openai_compatible", base_url="http://x/v1",
               upstream_model="m", default_price=UnitPrice(input=1_500_000, output=4_000_000, cached_input=500_000)),
      VaultReply,

@@ -51,7 +51,7 @@ def _audited(stack: Stack, action: str, resource: str) -> list[dict[str, object]
     with stack.admin() as http:
         while time.monotonic() < deadline:
             events = http.get("/v1/audit/", params={"action": action, "limit": 200}).json()["data"]
-            mine = [e for e in events if e["resource"] == resource]
+            mine = [e for e in events if f"{e['resource_type']}:{e['resource_id']}" == resource]
             if mine:
                 return mine
             time.sleep(0.2)
@@ -95,7 +95,7 @@ def test_alias_routes_lists_and_disappears(stack: Stack, project: str) -> None:
     assert "fast" not in {m.id for m in client.models.list()}
 
     resource = f"model_alias:{project}/fast"
-    assert {e["detail"]["created"] for e in _audited(stack, "model_alias.set", resource)} >= {"true", "false"}
+    assert {e["metadata"]["created"] for e in _audited(stack, "model_alias.set", resource)} >= {"true", "false"}
     deleted = _audited(stack, "model_alias.deleted", resource)
     assert sorted(e["success"] for e in deleted) == [False, True]
 
@@ -145,7 +145,7 @@ def test_another_tenants_project_is_404(stack: Stack, other_project: str) -> Non
         assert http.delete(f"/v1/projects/{other_project}/aliases/fast").status_code == 404
         assert http.get("/v1/projects/prj-does-not-exist/aliases").status_code == 404
     refused = _audited(stack, "model_alias.set", f"model_alias:{other_project}/fast")
-    assert [(e["success"], e["status"]) for e in refused] == [(False, 404)]
+    assert [(e["success"], e["metadata"]["status"]) for e in refused] == [(False, 404)]
 
 
 def test_viewers_may_list_but_not_change(stack: Stack, project: str) -> None:

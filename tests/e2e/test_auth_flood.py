@@ -123,7 +123,9 @@ def test_throttled_answer_is_openai_shaped(stack: Stack) -> None:
 async def _failed_auth_rows(stack: Stack, ip: str) -> list[asyncpg.Record]:
     conn = await asyncpg.connect(stack.superuser_dsn)
     try:
-        return list(await conn.fetch("SELECT action, actor_id, success, detail FROM audit.events WHERE ip = $1", ip))
+        return list(
+            await conn.fetch("SELECT action, user_id, success, metadata FROM audit.events WHERE ip_address = $1", ip)
+        )
     finally:
         await conn.close()
 
@@ -144,7 +146,7 @@ def test_failed_auth_is_audited_in_aggregate(stack: Stack) -> None:
     counted = 0
     while time.monotonic() < deadline:
         rows = asyncio.run(_failed_auth_rows(stack, "127.0.0.3"))
-        counted = sum(int(json.loads(r["detail"]).get("count", "1")) for r in rows)
+        counted = sum(int(json.loads(r["metadata"]).get("count", 1)) for r in rows)
         if counted >= total and len(rows) >= 1:
             break
         time.sleep(0.5)
@@ -152,8 +154,8 @@ def test_failed_auth_is_audited_in_aggregate(stack: Stack) -> None:
     assert counted == total
     assert len(rows) <= 16, len(rows)
     assert {r["action"] for r in rows} == {"auth.failed"}
-    assert all(r["actor_id"] == "unknown" and not r["success"] for r in rows)
-    details = [json.loads(r["detail"]) for r in rows]
+    assert all(r["user_id"] == "unknown" and not r["success"] for r in rows)
+    details = [json.loads(r["metadata"]) for r in rows]
     assert {d["reason"] for d in details} <= {"auth.key_invalid", "auth.throttled"}
     assert all(d["key_prefix"].startswith("sk-proj_prjflood01_") and len(d["key_prefix"]) < 30 for d in details)
 
@@ -181,7 +183,7 @@ def test_load_legitimate_key_keeps_99_percent_under_random_key_flood(stack: Stac
 
 
 def test_rejected_management_tokens_are_audited_in_aggregate(stack: Stack) -> None:
-    """The management API counts rejected tokens the same way (``actor_type`` admin_token)."""
+    """The management API counts rejected tokens the same way (``actor_type`` management_token)."""
     time.sleep(1.0)  # budgets spent by an earlier flood refill (per source and the global backstop)
     transport = httpx.HTTPTransport(local_address="127.0.0.5")
     with httpx.Client(base_url=stack.api, transport=transport, timeout=10) as http:
@@ -194,9 +196,9 @@ def test_rejected_management_tokens_are_audited_in_aggregate(stack: Stack) -> No
     rows: list[asyncpg.Record] = []
     while time.monotonic() < deadline:
         rows = asyncio.run(_failed_auth_rows(stack, "127.0.0.5"))
-        if sum(int(json.loads(r["detail"]).get("count", "1")) for r in rows) >= refused:
+        if sum(int(json.loads(r["metadata"]).get("count", 1)) for r in rows) >= refused:
             break
         time.sleep(0.5)
-    assert sum(int(json.loads(r["detail"]).get("count", "1")) for r in rows) == refused
+    assert sum(int(json.loads(r["metadata"]).get("count", 1)) for r in rows) == refused
     assert len(rows) <= 6, len(rows)
-    assert {(r["action"], r["actor_id"], r["success"]) for r in rows} == {("auth.failed", "unknown", False)}
+    assert {(r["action"], r["user_id"], r["success"]) for r in rows} == {("auth.failed", "unknown", False)}

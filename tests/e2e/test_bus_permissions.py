@@ -53,6 +53,12 @@ async def _refused(stack: Stack, user: str, action: str, subject: str) -> list[s
         ("metering", "subscribe", "gw.vault.>"),
         ("api", "subscribe", "_INBOX_edge.>"),  # nobody reads another user's replies (they carry provider keys)
         ("audit", "subscribe", ">"),
+        # the read-only audit reader (issue 13): its own durable only, no event, no stream management
+        ("audit_reader", "publish", "gw.evt.audit.edge.chat.completion"),
+        ("audit_reader", "publish", "$JS.API.STREAM.PURGE.AUDIT"),
+        ("audit_reader", "publish", "$JS.API.CONSUMER.MSG.NEXT.AUDIT.audit"),  # not the audit service's durable
+        ("audit_reader", "publish", "gw.dlq.audit_forward"),
+        ("audit_reader", "subscribe", "gw.evt.audit.>"),
     ],
 )
 async def test_server_refuses_what_a_user_may_not_do(stack: Stack, user: str, action: str, subject: str) -> None:

@@ -72,4 +72,4 @@ def test_audit_records_the_peer_not_the_claimed_address(stack: Stack) -> None:
             rows = http.get("/v1/audit/", params={"correlation_id": correlation}).json()["data"]
             time.sleep(0.2)
     assert rows, "the action was audited"
-    assert {r["ip"] for r in rows} == {"127.0.0.1"}
+    assert {r["ip_address"] for r in rows} == {"127.0.0.1"}

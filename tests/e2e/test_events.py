@@ -61,7 +61,7 @@ def test_failed_requests_are_audited_too(stack: Stack) -> None:
     audit = _wait_for(stack, "/v1/audit/", rid)
     assert len(audit) == 1
     assert audit[0]["success"] is False
-    assert audit[0]["status"] == 404
+    assert audit[0]["metadata"]["status"] == 404
     assert len(_wait_for(stack, "/v1/usage/", rid)) == 1
 
 

@@ -176,14 +176,15 @@ def test_roles_are_enforced_and_refusals_audited(stack: Stack, project: str) -> 
     with stack.admin() as http:
         while time.monotonic() < deadline:
             events = http.get("/v1/audit/", params={"action": "api_key.created", "limit": 200}).json()["data"]
-            mine = [e for e in events if e["actor_id"] == viewer.json()["id"]]
+            mine = [e for e in events if e["user_id"] == viewer.json()["id"]]
             if mine:
                 break
             time.sleep(0.2)
-    assert mine, [(e["actor_id"], e["success"]) for e in events][:20]
+    assert mine, [(e["user_id"], e["success"]) for e in events][:20]
     assert mine[0]["success"] is False
-    assert mine[0]["status"] == 403
-    assert mine[0]["ip"] == "127.0.0.1"
+    assert mine[0]["metadata"]["status"] == 403
+    assert mine[0]["ip_address"] == "127.0.0.1"
+    assert mine[0]["actor_type"] == "management_token"
     assert mine[0]["user_agent"].startswith("python-httpx")
 
 
@@ -195,7 +196,11 @@ def test_key_operations_are_audited(stack: Stack, project: str) -> None:
         actions: set[str] = set()
         while time.monotonic() < deadline and not {"api_key.created", "api_key.revoked"} <= actions:
             events = http.get("/v1/audit/", params={"limit": 500}).json()["data"]
-            actions = {e["action"] for e in events if e["resource"] == f"api_key:{created['id']}" and e["success"]}
+            actions = {
+                e["action"]
+                for e in events
+                if (e["resource_type"], e["resource_id"]) == ("api_key", created["id"]) and e["success"]
+            }
             time.sleep(0.2)
     assert {"api_key.created", "api_key.revoked"} <= actions
 

@@ -135,14 +135,17 @@ def test_provider_test_makes_one_cheap_call_from_the_vault(stack: Stack) -> None
     with stack.admin() as http:
         while time.monotonic() < deadline:
             events = http.get("/v1/audit/", params={"action": "provider.tested", "limit": 200}).json()["data"]
-            mine = {e["resource"]: e for e in events}
+            mine = {f"{e['resource_type']}:{e['resource_id']}": e for e in events}
             if f"provider:{dead['id']}" in mine and "provider:prv-does-not-exist" in mine:
                 break
             time.sleep(0.2)
     assert mine[f"provider:{dead['id']}"]["success"] is True
-    assert mine[f"provider:{dead['id']}"]["detail"]["ok"] == "false"
-    assert mine[f"provider:{keyless['id']}"]["detail"]["upstream_status"] == "403"
-    assert (mine["provider:prv-does-not-exist"]["success"], mine["provider:prv-does-not-exist"]["status"]) == (
+    assert mine[f"provider:{dead['id']}"]["metadata"]["ok"] == "false"
+    assert mine[f"provider:{keyless['id']}"]["metadata"]["upstream_status"] == "403"
+    assert (
+        mine["provider:prv-does-not-exist"]["success"],
+        mine["provider:prv-does-not-exist"]["metadata"]["status"],
+    ) == (
         False,
         404,
     )

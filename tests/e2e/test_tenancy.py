@@ -85,7 +85,7 @@ def test_every_endpoint_answers_404_for_another_tenants_ids(stack: Stack, other:
         with stack.admin(other["token"]) as theirs:
             assert theirs.get("/v1/org/").status_code == 200
         trail = http.get("/v1/audit/", params={"limit": 1000}).json()["data"]
-        assert all(e["actor_id"] != other["token_id"] for e in trail)
+        assert all(e["user_id"] != other["token_id"] for e in trail)
     # Their key still works: nothing above changed it.
     import httpx
 

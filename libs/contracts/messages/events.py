@@ -6,6 +6,8 @@ the gateway generates (a client's own id is only a ``correlation_id``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from libs.contracts.messages.common import UnitPrice
@@ -39,23 +41,40 @@ class UsageEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     table does not know at this (and records it unpriced, at $0, when there is none)."""
 
 
+ACTOR_TYPES = ("person", "api_key", "management_token", "system")
+"""Who acted: a person (signed in), an API key (data plane), a management token, the system."""
+LEGACY_ACTOR_TYPES = {"admin_token": "management_token", "user": "person"}
+"""Names older publishers used (still read: events may wait in a journal or the stream)."""
+
+
 class AuditEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """One auditable action. ``detail`` values are short, non-secret strings."""
+    """One auditable action, as its publisher saw it; the audit service stores it as the record
+    (``libs/audit/record.py``): ``event_id`` → id, ``ts`` → timestamp, ``actor_id`` → userId,
+    ``org_id`` → organizationId, ``ip`` → ipAddress.
+
+    ``resource``, ``status`` and ``detail`` are the shape before issue 13 (``"type:id"``, an HTTP
+    status, string-to-string details); they are still accepted and folded into
+    ``resource_type``/``resource_id`` and ``metadata`` by ``libs.contracts.normalise.audit``.
+    """
 
     event_id: str
     ts: int  # unix milliseconds
     org_id: str
-    actor_type: str  # "api_key" | "admin_token" | "user" | "system"
-    actor_id: str
+    actor_type: str  # one of ACTOR_TYPES (or a LEGACY_ACTOR_TYPES name)
+    actor_id: str  # the acting person, key or token; "unknown" when no credential was accepted
     action: str  # e.g. "chat.completion", "api_key.created"
-    resource: str
+    resource: str = ""  # legacy "type:id"
     success: bool
     request_id: str = ""
     ip: str = ""
     user_agent: str = ""
-    status: int = 0
-    detail: dict[str, str] = {}
-    """The client's own request id, if it sent one, is ``detail["correlation_id"]``."""
+    status: int = 0  # legacy: publishers now put it in metadata["status"]
+    detail: dict[str, str] = {}  # legacy: publishers now send metadata
+    resource_type: str = ""
+    resource_id: str = ""
+    metadata: dict[str, Any] = {}
+    """A JSON object (normalised: bounded depth, size and numbers). The client's own request id,
+    if it sent one, is ``metadata["correlation_id"]``."""
 
 
 class DeadLetter(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -7,10 +7,11 @@ import io
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
 from libs.db.pool import tenant_tx
+from services.api.auditing import audited
 from services.api.deps import Admin, Db
 from services.api.problems import Problem
 
@@ -85,16 +86,20 @@ class UsageController(Controller):
 
     @get("/export", operation_id="exportUsage")
     async def export(
-        self, admin: Admin, db: Db, group_by: str = "day,key,model", format: str = "csv",
-        since: date | None = None, until: date | None = None,
+        self, request: Request[Any, Any, Any], admin: Admin, db: Db, group_by: str = "day,key,model",
+        format: str = "csv", since: date | None = None, until: date | None = None,
     ) -> Response[Any]:  # fmt: skip
-        """The summary as CSV or JSON (for finance and chargeback)."""
-        _check_group(group_by)
-        rows = await _summary(db, admin.org_id, group_by, since, until)
+        """The summary as CSV or JSON (for finance and chargeback); every export is audited
+        (``usage.exported``)."""
+        shown = {"format": format, "group_by": group_by, "since": str(since or ""), "until": str(until or "")}
+        async with audited(request, admin, "usage.exported", "usage:export") as detail:
+            detail.update(shown)
+            _check_group(group_by)
+            if format not in ("csv", "json"):
+                raise Problem(400, "format must be csv or json.")
+            rows = await _summary(db, admin.org_id, group_by, since, until)
         if format == "json":
             return Response({"group_by": group_by, "data": rows})
-        if format != "csv":
-            raise Problem(400, "format must be csv or json.")
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=list(_FIELDS))
         writer.writeheader()

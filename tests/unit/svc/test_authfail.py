@@ -20,7 +20,7 @@ def fail(ip: str, reason: str = "auth.key_invalid", i: int = 0, key: str = "") -
 
 
 def total(events: list[AuditEvent]) -> int:
-    return sum(int(e.detail["count"]) for e in events)
+    return sum(e.metadata["count"] for e in events)
 
 
 def test_two_hundred_refusals_are_a_few_events() -> None:
@@ -43,7 +43,7 @@ def test_first_is_written_at_once_then_a_summary_at_window_end() -> None:
     key = apikeys.generate("prjabcdef")
     agg.add(fail("203.0.113.9", key=key))
     assert len(out) == 1
-    assert out[0].detail["count"] == "1"
+    assert out[0].metadata["count"] == 1
     for i in range(9):
         now[0] = 10.0 + i
         agg.add(fail("203.0.113.9", i=i, key=key))
@@ -52,9 +52,9 @@ def test_first_is_written_at_once_then_a_summary_at_window_end() -> None:
     now[0] = 60.0
     agg.tick()
     assert len(out) == 2
-    summary = out[1].detail
-    assert summary["count"] == "9"
-    assert (summary["first_seen"], summary["last_seen"]) == ("10000", "18000")
+    summary = out[1].metadata
+    assert summary["count"] == 9
+    assert (summary["first_seen"], summary["last_seen"]) == (10000, 18000)
     assert summary["key_prefix"] == apikeys.prefix_hint(key)
     assert key not in repr(out)
     assert apikeys.parse(key).secret[4:] not in repr(out)
@@ -68,10 +68,10 @@ def test_reasons_and_ipv6_64_aggregate_separately_and_together() -> None:
     agg.add(fail("2001:db8::2"))  # same /64
     agg.add(fail("2001:db8::3", reason="auth.throttled"))
     agg.flush()
-    assert [(e.detail["source"], e.detail["reason"], e.detail["count"]) for e in out] == [
-        ("2001:db8::/64", "auth.key_invalid", "1"),
-        ("2001:db8::/64", "auth.throttled", "1"),
-        ("2001:db8::/64", "auth.key_invalid", "1"),
+    assert [(e.metadata["source"], e.metadata["reason"], e.metadata["count"]) for e in out] == [
+        ("2001:db8::/64", "auth.key_invalid", 1),
+        ("2001:db8::/64", "auth.throttled", 1),
+        ("2001:db8::/64", "auth.key_invalid", 1),
     ]
 
 
@@ -83,7 +83,7 @@ def test_flush_loses_nothing_and_windows_are_bounded() -> None:
     assert len(agg) == 4  # three sources and the overflow
     agg.flush()
     assert total(out) == 100
-    assert any(e.detail["source"] == OVERFLOW and e.ip == "" for e in out)
+    assert any(e.metadata["source"] == OVERFLOW and e.ip == "" for e in out)
 
 
 def test_refused_publish_keeps_the_count() -> None:

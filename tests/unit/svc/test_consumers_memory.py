@@ -26,7 +26,7 @@ async def test_usage_and_audit_events_reach_their_stores() -> None:
     usage = UsageEvent(request_id="r1", ts=1, org_id="o", project_id="p", key_id="k", model="m", provider="x",
                        status=200, prompt_tokens=3)  # fmt: skip
     audit = AuditEvent(event_id="e1", ts=1, org_id="o", actor_type="api_key", actor_id="k", action="chat.completion",
-                       resource="model:m", success=True)  # fmt: skip
+                       resource_type="model", resource_id="m", success=True)  # fmt: skip
     good = FakeDelivery(subjects.usage_event("o"), encode(usage), seq=1)
     garbage = FakeDelivery(subjects.usage_event("o"), b"not json", seq=2)
     chained = FakeDelivery(subjects.audit_event("edge", "chat", "completion"), encode(audit), seq=1, stream="AUDIT")

@@ -89,3 +89,15 @@ def test_masks_and_prefix_hints_are_display_safe_and_kept() -> None:
     assert scrubbed(audit) is audit
     assert scrub(f"x {KEY} y") == f"x {apikeys.PREFIX}prjabcdef_[REDACTED] y"
     assert scrub("sk-proj-" + "Ab1" * 10) == "[REDACTED]"
+
+
+def test_nested_metadata_is_scrubbed_at_every_depth() -> None:
+    """Metadata is a JSON object since issue 13: a key pasted into a nested value or list is masked too."""
+    audit = AuditEvent(event_id="evt_3", ts=1, org_id="o", actor_type="management_token", actor_id="tok1",
+                       action="api_key.updated", resource_type="api_key", resource_id="k1", success=True,
+                       metadata={"changes": {"name": [f"was {KEY}", 3]}, "n": 2, "ok": True})  # fmt: skip
+    clean = scrubbed(audit)
+    assert _secrets_in(msgspec.json.encode(clean)) == []
+    assert clean.metadata == {"changes": {"name": ["was sk-proj_prjabcdef_[REDACTED]", 3]}, "n": 2, "ok": True}
+    plain = msgspec.structs.replace(audit, metadata={"changes": {"name": ["x", 3]}, "n": None})
+    assert scrubbed(plain) is plain

@@ -33,4 +33,5 @@ async def test_provision_sends_the_replicas_to_every_stream() -> None:
             sent.append((f"{stream}/{config.durable_name}", config.num_replicas))  # type: ignore[attr-defined]
 
     await streams.provision(FakeJs(), replicas=3)  # type: ignore[arg-type]
-    assert sent == [("USAGE", 3), ("AUDIT", 3), ("DEADLETTER", 3), ("USAGE/metering", None), ("AUDIT/audit", None)]
+    assert sent == [("USAGE", 3), ("AUDIT", 3), ("DEADLETTER", 3), ("USAGE/metering", None), ("AUDIT/audit", None),
+                    ("AUDIT/audit_forward", None)]  # fmt: skip

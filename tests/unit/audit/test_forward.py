@@ -1,0 +1,32 @@
+"""The forwarder's lines: the event as the audit service stores it, or the payload when undecodable."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+from libs.contracts.codec import encode
+from libs.contracts.messages import AuditEvent
+from services.audit.forward import line
+
+
+@dataclass
+class _Msg:
+    data: bytes
+    subject: str = "gw.evt.audit.edge.chat.completion"
+    metadata: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(sequence=SimpleNamespace(stream=42)))
+
+
+def test_a_line_holds_the_normalised_event_or_the_raw_payload() -> None:
+    legacy = AuditEvent(event_id="e", ts=1, org_id="o", actor_type="admin_token", actor_id="t", action="x.y",
+                        resource="api_key:k\x00", success=True, status=200)  # fmt: skip
+    entry = json.loads(line(_Msg(encode(legacy))))
+    assert (entry["subject"], entry["stream_seq"]) == ("gw.evt.audit.edge.chat.completion", 42)
+    assert entry["event"]["actor_type"] == "management_token"
+    assert (entry["event"]["resource_type"], entry["event"]["resource_id"]) == ("api_key", "k\ufffd")
+    assert entry["event"]["metadata"] == {"status": 200}
+    bad = json.loads(line(_Msg(b"\x00not json")))
+    assert bad["undecodable"] is True
+    assert base64.b64decode(bad["payload_b64"]) == b"\x00not json"
