@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from libs.backup import cli as backup_cli
 from libs.cli.config import load
 
 
@@ -350,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_providers(groups)
     _add_aliases(groups)
     _add_guard(groups)
+    backup_cli.add_parser(groups)  # operator: on the stack's files, not through the management API
     return parser
 
 

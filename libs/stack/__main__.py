@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from libs.backup import cli as backup_cli
 from libs.db.roles import SERVICE_ROLES
 from libs.stack import nats_users, natsd, pg, pki, secrets_store
 from libs.stack.config import StackConfig, read_env
@@ -221,6 +222,8 @@ def prepare(config: StackConfig) -> int:
     from libs.stack import seed
 
     keys = secrets_store.ensure(config.var)
+    if not os.environ.get("BASTION_BACKUP_KEYS_FILE"):
+        secrets_store.backup_keys_file(config.var / "secrets")
     cluster = pg.existing(config.var / "pg", config.pg_port)
     asyncio.run(pg.ensure_database(cluster))
     asyncio.run(migrate.apply(cluster.dsn()))
@@ -278,7 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     tls_p.add_argument("--secrets-dir", required=True, help="they go under <dir>/tls")
     tls_p.add_argument("--host", default="postgres", help="the name clients connect to (the certificate's SAN)")
     _operator_parsers(sub)
+    backup_cli.add_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "backup":
+        return int(args.func(args))
     if args.command in ("streams", "deadletters", "metrics"):
         return operator_command(args)
     if args.command == "nats-auth":

@@ -57,6 +57,18 @@ def spool_keys_file(directory: Path, service: str) -> Path:
     return path
 
 
+def backup_keys_file(directory: Path) -> Path:
+    """The keyring sealing backup archives (``backup.keys``, 0600), made once by ``prepare``.
+    Keep a copy apart from the archives: without it no archive opens (docs/operations.md)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "backup.keys"
+    if not path.exists():
+        from libs.crypto.keyring import generate_spec  # in `prepare` only; the supervisor stays light
+
+        _write_once(path, generate_spec("bk1") + "\n")
+    return path
+
+
 def ensure(var: Path) -> StackSecrets:
     """Load the stack's secrets, creating them on first start."""
     directory = var / "secrets"

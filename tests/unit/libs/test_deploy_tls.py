@@ -40,7 +40,7 @@ def test_every_database_client_verifies_the_server() -> None:
     assert "sslmode=verify-full&sslrootcert=/run/secrets/pg_ca" in services["migrate"]["environment"]["BASTION_DB_DSN"]
     with_dsn = [name for name, svc in services.items()
                 if any(isinstance(s, dict) and s.get("target") == "db_dsn" for s in svc.get("secrets", []))]  # fmt: skip
-    assert sorted(with_dsn) == ["api", "audit", "auth", "guardrails", "metering", "vault"]
+    assert sorted(with_dsn) == ["api", "audit", "auth", "backup", "guardrails", "metering", "vault"]
     for name in [*with_dsn, "migrate"]:
         assert "pg_ca" in services[name]["secrets"], name
     assert "--ca-file /run/secrets/pg_ca" in (ROOT / "compose.yaml").read_text()  # db-auth writes verify-full DSNs

@@ -1,0 +1,1 @@
+"""Encrypted backups of a Bastion stack (``bastion backup create|restore``): docs/operations.md "Backups"."""
