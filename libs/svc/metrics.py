@@ -223,3 +223,12 @@ BUS_REQUESTS = Counter(
 BUS_SECONDS = Histogram(
     "bastion_bus_request_seconds", "Time to a bus reply (every outcome), by target service", ("target",)
 )
+HANDLED = Counter(
+    "bastion_bus_handled_total",
+    "Requests this service answered, by subject and outcome (ok, or the fault code it replied with)",
+    ("subject", "outcome"),
+)
+HANDLED_SECONDS = Histogram(
+    "bastion_bus_handle_seconds", "Time from a request's arrival to its reply being ready, by subject", ("subject",)
+)
+STARTED = Gauge("bastion_process_start_time_seconds", "When this process started answering scrapes (Unix time)", ())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -41,4 +42,5 @@ async def answer_scrapes(nc: Client, service: str, instance: str) -> Subscriptio
         except Exception as exc:  # noqa: BLE001 - connection gone: this scrape misses us
             log.warning("scrape not answered", extra={"error_type": type(exc).__name__})
 
+    metrics.STARTED.set(time.time())
     return await nc.subscribe(subjects.METRICS_SCRAPE, cb=on_scrape)
