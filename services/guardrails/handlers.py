@@ -37,7 +37,7 @@ _BUILTIN_KINDS = frozenset({"pii", "secrets", "injection"})
 FINDINGS = Counter(
     "bastion_guardrail_findings_total",
     "Violations found in checked texts (one per rule, type and text), by type, the action taken"
-    " (block, redact, warn, log; monitor: a rule in monitor mode, which did nothing) and direction",
+    " (block, redact, warn; monitor: a rule in monitor mode, which did nothing) and direction",
     ("type", "action", "direction"),
 )
 _types = Bounded(64)  # a tenant's custom rules name their own types: bounded
