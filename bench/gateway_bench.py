@@ -133,7 +133,7 @@ class Bench:
         self.var = Path(tempfile.mkdtemp(prefix="bastion-bench-"))
         self.procs: list[subprocess.Popen[bytes]] = []
         self.instant_port, self.delayed_port = free_port(), free_port()
-        self.ports = {n: free_port() for n in ("EDGE", "API", "NATS", "PG", "MOCK")}
+        self.ports = {n: free_port() for n in ("EDGE", "API", "NATS", "PG", "MOCK", "METRICS")}
 
     def start(self) -> None:
         mock = [sys.executable, str(ROOT / "bench" / "fastmock.py")]

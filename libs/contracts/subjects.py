@@ -48,6 +48,11 @@ def metrics(service: str) -> str:
     return f"gw.{service}.metrics.v1"
 
 
+METRICS_SCRAPE: Final = "gw.metrics.scrape.v1"
+"""Broadcast (no queue group): every process — each edge worker, each replica of every bus
+service, the management API — answers with its own metrics (``libs/svc/scrape.py``)."""
+
+
 # --- core events (every replica, no queue group) -------------------------------------------
 CREDENTIAL_INVALIDATED: Final = "gw.evt.auth.credential.invalidated"
 GUARD_RULES_CHANGED: Final = "gw.evt.guard.rules.changed"

@@ -110,6 +110,11 @@ def build_procs(
             # its own client certificate: under mutual TLS the bus server maps it to the user `name`
             env.update(BASTION_NATS_USER=name, BASTION_INSTANCE=f"{label}-{os.getpid()}", **pki.env(config.var, name))
             procs.append(Proc(label, [py, "-m", f"services.{name}"], env, config.logs / f"{label}.log"))
+    if config.metrics_port:  # every process's metrics for Prometheus, as the operator (0: off)
+        procs.append(Proc("metrics", [py, "-m", "libs.stack", "metrics-bridge", "--var", str(config.var),
+                                      "--nats-url", config.nats_url, "--host", config.host,
+                                      "--port", str(config.metrics_port)],
+                          dict(os.environ), config.logs / "metrics.log"))  # fmt: skip
     return procs
 
 
@@ -150,6 +155,7 @@ Bastion is ready in {elapsed:.1f}s.
   API key      {env["BASTION_API_KEY"]}
   demo env     {config.var / "demo.env"}
   logs         {config.logs}/
+  metrics      {f"http://{config.host}:{config.metrics_port}/metrics" if config.metrics_port else "off"}
 
 Try it:
   curl -s {base}/chat/completions \\
@@ -285,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "backup":
         return int(args.func(args))
-    if args.command in ("streams", "deadletters", "metrics"):
+    if args.command in ("streams", "deadletters", "metrics", "metrics-bridge"):
         return operator_command(args)
     if args.command == "nats-auth":
         print(nats_users.authorization_block(nats_users.passwords(Path(args.secrets_dir))))
@@ -324,10 +330,15 @@ def _operator_parsers(sub: Any) -> None:
                    " fixed; consumers are idempotent, so a replay is stored at most once)").add_argument("id", type=int)  # fmt: skip
     sub.add_parser("metrics", parents=[common], help="operator: one replica's counters").add_argument(
         "service", choices=SERVICES)  # fmt: skip
+    bridge = sub.add_parser("metrics-bridge", parents=[common], help="operator: every process's metrics at"
+                            " http://HOST:PORT/metrics, for Prometheus (a broadcast scrape per request)")  # fmt: skip
+    bridge.add_argument("--host", default="127.0.0.1")
+    bridge.add_argument("--port", type=int, default=9464)
+    bridge.add_argument("--window", type=float, default=0.5, help="seconds to wait for answers per scrape")
 
 
 def operator_command(args: argparse.Namespace) -> int:
-    """``streams``, ``deadletters list|replay``, ``metrics``: as the bus operator."""
+    """``streams``, ``deadletters list|replay``, ``metrics``, ``metrics-bridge``: as the bus operator."""
     import asyncio
     import json
 
@@ -343,6 +354,16 @@ def operator_command(args: argparse.Namespace) -> int:
         settings = operator.with_certificate(url, config.var)
 
     async def go() -> str:
+        if args.command == "metrics-bridge":
+            from libs.stack import metrics_bridge
+            from libs.svc.bus import close_quietly, connect
+
+            nc = await connect(settings, "bastion-metrics-bridge")  # reconnects for as long as it runs
+            try:
+                await metrics_bridge.serve(nc, args.host, args.port, args.window)
+            finally:
+                await close_quietly(nc)
+            return ""
         if args.command == "streams":
             replicas = load(streams.StreamSettings).stream_replicas  # BASTION_STREAM_REPLICAS
             await operator.provision_streams(settings, replicas=replicas)

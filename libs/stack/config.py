@@ -17,6 +17,8 @@ class StackConfig:
     nats_port: int = 4222
     pg_port: int = 54329
     mock_port: int = 9009
+    metrics_port: int = 9464
+    """The metrics bridge (``libs/stack/metrics_bridge.py``) on ``host``; 0: not started."""
     edge_workers: int = 1
     host: str = "127.0.0.1"
     https: bool = False
@@ -37,6 +39,7 @@ class StackConfig:
             nats_port=port("BASTION_NATS_PORT", 4222),
             pg_port=port("BASTION_PG_PORT", 54329),
             mock_port=port("BASTION_MOCK_PORT", 9009),
+            metrics_port=port("BASTION_METRICS_PORT", 9464),
             edge_workers=port("BASTION_EDGE_WORKERS", 1),
             https=bool(env.get("BASTION_HTTPS_CERT") or env.get("BASTION_HTTPS_CERT_FILE")),
         )

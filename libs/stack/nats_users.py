@@ -4,7 +4,9 @@ The matrix (also in docs/architecture.md) follows from the subject table: a serv
 to its own request subjects and replies only through ``allow_responses`` (it may answer a
 request it received, nothing else); a caller publishes only the requests it makes; every user
 receives replies on its own inbox prefix ``_INBOX_<user>.>``, so nobody can listen to another
-user's replies (the edge's vault replies carry decrypted provider keys).
+user's replies (the edge's vault replies carry decrypted provider keys). Every process subscribes
+to the broadcast scrape ``gw.metrics.scrape.v1`` and answers it through ``allow_responses``; only
+the operator publishes it.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "publish": [s.AUTH_VERIFY, s.GUARD_CHECK, s.VAULT_RESOLVE, s.VAULT_MODELS, s.METERING_LIMIT_CHECK,
                     s.METERING_LEASE,
                     *(s.ping(x) for x in s.SERVICES), s.USAGE_SUBJECTS, "gw.evt.audit.edge.>"],
-        "subscribe": [],
+        "subscribe": [s.METRICS_SCRAPE],
     },
     "api": {
         "publish": [s.AUTH_VERIFY_ADMIN, s.AUTH_KEY_ISSUE, s.AUTH_KEY_ROTATE, s.AUTH_KEY_REVOKE, s.AUTH_KEY_UPDATE,
@@ -45,30 +47,30 @@ PERMISSIONS: dict[str, dict[str, list[str]]] = {
                     s.VAULT_ALIAS_SET, s.VAULT_ALIAS_LIST, s.VAULT_ALIAS_DELETE, s.VAULT_PROVIDER_TEST,
                     s.VAULT_PROVIDER_PRICE,
                     "gw.evt.audit.api.>"],
-        "subscribe": [],
+        "subscribe": [s.METRICS_SCRAPE],
     },
     "auth": {
         "publish": [s.CREDENTIAL_INVALIDATED],
         "subscribe": [s.AUTH_VERIFY, s.AUTH_VERIFY_ADMIN, s.AUTH_KEY_ISSUE, s.AUTH_KEY_ROTATE, s.AUTH_KEY_REVOKE,
                       s.AUTH_KEY_UPDATE, s.AUTH_TOKEN_ISSUE, s.AUTH_TOKEN_REVOKE, s.ping("auth"),
-                      s.metrics("auth"), s.CREDENTIAL_INVALIDATED],
+                      s.metrics("auth"), s.CREDENTIAL_INVALIDATED, s.METRICS_SCRAPE],
     },
     "guardrails": {
         "publish": ["gw.evt.audit.guardrails.>"],
         "subscribe": [s.GUARD_CHECK, s.GUARD_RULE_CHECK, s.ping("guardrails"), s.metrics("guardrails"),
-                      s.GUARD_RULES_CHANGED],
+                      s.GUARD_RULES_CHANGED, s.METRICS_SCRAPE],
     },
     "vault": {
         "publish": [s.VAULT_ROUTES_CHANGED],
-        "subscribe": ["gw.vault.>", s.VAULT_ROUTES_CHANGED],
+        "subscribe": ["gw.vault.>", s.VAULT_ROUTES_CHANGED, s.METRICS_SCRAPE],
     },
     "metering": {
         "publish": _js_consumer(s.USAGE_STREAM, s.METERING_DURABLE),
-        "subscribe": ["gw.metering.>"],
+        "subscribe": ["gw.metering.>", s.METRICS_SCRAPE],
     },
     "audit": {
         "publish": _js_consumer(s.AUDIT_STREAM, s.AUDIT_DURABLE),
-        "subscribe": ["gw.audit.>"],
+        "subscribe": ["gw.audit.>", s.METRICS_SCRAPE],
     },
     # read-only: pulls and acks its own durable on AUDIT (the reference forwarder), publishes nothing
     # else — no event, no dead letter, no JetStream management (docs/audit.md)
@@ -77,8 +79,10 @@ PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "subscribe": [],
     },
     OPERATOR: {
-        # JetStream management, dead-letter replay onto the original subjects, metrics of every service
-        "publish": ["$JS.API.>", "gw.evt.usage.>", "gw.evt.audit.>", *(s.metrics(x) for x in s.SERVICES)],
+        # JetStream management, dead-letter replay onto the original subjects, metrics of one replica
+        # of a service, or of every process (the scrape every process answers: the metrics bridge)
+        "publish": ["$JS.API.>", "gw.evt.usage.>", "gw.evt.audit.>", *(s.metrics(x) for x in s.SERVICES),
+                    s.METRICS_SCRAPE],
         "subscribe": [],
     },
 }  # fmt: skip

@@ -20,7 +20,7 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from libs.contracts.codec import Codec, encode
 from libs.contracts.messages import Fault
-from libs.svc import tls
+from libs.svc import metrics, tls
 from libs.svc.settings import BaseSettings
 from libs.telemetry.bus import inject_headers
 
@@ -31,10 +31,12 @@ T = TypeVar("T")
 class Unavailable(Exception):
     """A service did not answer in time (or answered with a fault)."""
 
-    def __init__(self, service: str, why: str) -> None:
+    def __init__(self, service: str, why: str, outcome: str = "fault") -> None:
         super().__init__(f"{service}: {why}")
         self.service = service
         self.why = why
+        self.outcome = outcome
+        """For ``bastion_bus_requests_total``: timeout, no_responders, fault, malformed or error."""
 
 
 def inbox_for(user: str) -> str:
@@ -88,9 +90,24 @@ class Bus:
     ) -> T:
         """Send ``message`` and decode the reply; raise :class:`Unavailable` if none comes within
         ``timeout_s`` (default: the bus timeout; longer only for a command known to be slow)."""
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        outcome = "error"
+        try:
+            reply: T = await self._request(loop, service, subject, message, codec, timeout_s)
+            outcome = "ok"
+            return reply
+        except Unavailable as exc:
+            outcome = exc.outcome
+            raise
+        finally:
+            metrics.BUS_REQUESTS.child(service, outcome)[0] += 1
+            metrics.observe(metrics.BUS_SECONDS.buckets, metrics.BUS_SECONDS.child(service), loop.time() - began)
+
+    async def _request(self, loop: asyncio.AbstractEventLoop, service: str, subject: str, message: Any,
+                       codec: Codec[T], timeout_s: float | None) -> T:  # fmt: skip
         payload = encode(message)
         headers = inject_headers()
-        loop = asyncio.get_running_loop()
         deadline = loop.time() + (self._timeout if timeout_s is None else timeout_s)
         for attempt in (1, 2):
             remaining = deadline - loop.time()
@@ -102,16 +119,16 @@ class Bus:
                 if attempt == 1:
                     await asyncio.sleep(min(0.05, max(0.0, deadline - loop.time())))
                     continue
-                raise Unavailable(service, "no responders") from None
+                raise Unavailable(service, "no responders", "no_responders") from None
             except NatsTimeout:
-                raise Unavailable(service, "timeout") from None
+                raise Unavailable(service, "timeout", "timeout") from None
             except Exception as exc:  # noqa: BLE001 - connection closed, draining, ...
-                raise Unavailable(service, type(exc).__name__) from None
+                raise Unavailable(service, type(exc).__name__, "error") from None
             try:
                 reply = codec.decode(msg.data)
             except (msgspec.DecodeError, msgspec.ValidationError):
-                raise Unavailable(service, "malformed reply") from None
+                raise Unavailable(service, "malformed reply", "malformed") from None
             if isinstance(reply, Fault):
                 raise Unavailable(service, reply.code)
             return reply
-        raise Unavailable(service, "no responders")
+        raise Unavailable(service, "no responders", "no_responders")

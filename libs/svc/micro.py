@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from nats.aio.subscription import Subscription
 from libs.contracts.codec import Codec, encode
 from libs.contracts.errors import SERVICE_ERROR_CODE_HEADER, SERVICE_ERROR_HEADER, Code
 from libs.contracts.messages import Fault
+from libs.svc import metrics
 from libs.telemetry import spans as tracing
 
 log = logging.getLogger("bastion.micro")
@@ -126,9 +128,14 @@ class Service:
                 # One server span per message, child of the caller's traceparent; not made
                 # current (no handler calls the bus, so nothing would read it): a few µs.
                 span = spans.server_span(ep.subject, msg.headers)
+                began = time.perf_counter()
                 reply = await ep.dispatch(msg.data)
+                code = reply.headers[SERVICE_ERROR_CODE_HEADER] if reply.headers else None
+                metrics.HANDLED.child(ep.subject, code or "ok")[0] += 1
+                metrics.observe(metrics.HANDLED_SECONDS.buckets, metrics.HANDLED_SECONDS.child(ep.subject),
+                                time.perf_counter() - began)  # fmt: skip
                 if span is not None:
-                    span.end(reply.headers[SERVICE_ERROR_CODE_HEADER] if reply.headers else None)
+                    span.end(code)
                 if msg.reply:
                     try:
                         await msg.respond(reply.data) if not reply.headers else await _respond(msg, reply)

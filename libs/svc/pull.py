@@ -30,6 +30,8 @@ from typing import Any, Protocol
 
 from nats.aio.client import Client
 
+from libs.svc import metrics
+
 log = logging.getLogger("bastion.pull")
 
 PULL_EXPIRES_S = 1.0
@@ -141,7 +143,20 @@ class PullSource:
         batch, self._buffer = self._buffer[: self._batch], self._buffer[self._batch :]
         self._backlog = len(batch) == self._batch
         self._first_at = loop.time()
+        self._lag(self._buffer[-1] if self._buffer else batch[-1])
         return batch
+
+    def _lag(self, newest: Any) -> None:
+        """The consumer's lag as this replica sees it: what the durable had not delivered when
+        ``newest`` (the last message received) left the server — the server puts that count in
+        every message's reply subject, so no ``CONSUMER.INFO``, which services may not call —
+        plus what this replica holds but has not handed out yet."""
+        try:
+            pending = newest.metadata.num_pending
+        except Exception:  # noqa: BLE001 - not a JetStream message (a test double): no reading
+            return
+        if isinstance(pending, int):
+            metrics.CONSUMER_PENDING.child(self._name)[0] = float(pending + len(self._buffer))
 
     async def _take(self, loop: asyncio.AbstractEventLoop) -> None:
         """One ``no_wait`` pull for what is there (up to the room left), until the server answered."""

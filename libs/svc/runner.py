@@ -25,6 +25,7 @@ from libs.svc import logs, metrics
 from libs.svc.bus import close_quietly, connect
 from libs.svc.consumers import DurableConsumer
 from libs.svc.micro import Service
+from libs.svc.scrape import answer_scrapes
 from libs.svc.settings import BaseSettings, load
 from libs.telemetry import setup as telemetry
 
@@ -79,6 +80,7 @@ async def serve(
                 stack.push_async_callback(cleanup)  # runs before the connection closes
         await svc.start(nc)
         stack.push_async_callback(svc.drain)
+        await answer_scrapes(nc, svc.name, instance)  # every replica answers (no queue group)
         for consumer in consumers:
             await consumer.start(nc)
             stack.push_async_callback(consumer.stop)  # before the endpoints drain

@@ -23,6 +23,7 @@ from libs.svc.bus import Bus, close_quietly, connect
 from libs.svc.clientaddr import client_address_middleware
 from libs.svc.events import EventBacklogFull, EventPublisher, spool_for
 from libs.svc.requestid import request_id_middleware
+from libs.svc.scrape import answer_scrapes, worker_instance
 from libs.telemetry import setup as telemetry
 from services.api import problems
 from services.api.controllers.aliases import AliasController
@@ -45,6 +46,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     """Bus connection and database pool."""
     settings = get_settings()
     nc = await connect(settings, "bastion-api")
+    await answer_scrapes(nc, "api", worker_instance(settings.instance, "api"))
     pool = await create_pool(settings.db_dsn, max_size=settings.pool_size)
     events = EventPublisher(nc, concurrency=4, spool=spool_for(settings, "api"))
     events.start()

@@ -19,6 +19,7 @@ from libs.svc.egress import EgressPolicy
 from libs.svc.egress_http import GuardedClient
 from libs.svc.events import EventBacklogFull, EventPublisher, spool_for
 from libs.svc.requestid import request_id_middleware
+from libs.svc.scrape import answer_scrapes, worker_instance
 from libs.telemetry import setup as telemetry
 from services.edge import errors
 from services.edge.gateway import Gateway
@@ -41,6 +42,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     """Open the bus connection, the event publisher and the upstream pool; close them in reverse."""
     settings = get_settings()
     nc = await connect(settings, "bastion-edge")
+    await answer_scrapes(nc, "edge", worker_instance(settings.instance, "edge"))
     # The streams are the operator's (libs/stack: streams); the edge may only publish to them.
     events = EventPublisher(nc, max_queue=settings.event_queue_size, spool=spool_for(settings, "edge"))
     events.start()

@@ -45,7 +45,7 @@ from libs.svc.authfail import FailedAuths, Failure
 from libs.svc.bus import Bus, Unavailable
 from libs.svc.events import EventPublisher
 from libs.telemetry.spans import ServerSpan
-from services.edge import errors
+from services.edge import errors, measures
 from services.edge.access import check_ip, check_model
 from services.edge.ahead import KeyHints, PendingAuth, same_scope, swallow
 from services.edge.quota import Admission, Quotas
@@ -309,6 +309,7 @@ class Gateway:
         if call.recorded:
             return
         call.recorded = True
+        measures.answered(call.action, status, time.perf_counter() - call.started)
         if call.span is not None:
             call.span.end(str(status) if status >= 500 else None,
                           {"bastion.request_id": call.request_id, "http.response.status_code": status})  # fmt: skip

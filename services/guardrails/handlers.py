@@ -21,6 +21,7 @@ from libs.contracts.messages import (
     RuleOk,
     RulesChanged,
 )
+from libs.svc.metrics import Bounded, Counter
 from libs.svc.micro import Service
 from services.guardrails.policy import evaluate
 from services.guardrails.rules import RuleError, RuleSpec, validate
@@ -32,6 +33,15 @@ log = logging.getLogger("bastion.guardrails")
 _INLINE_CHARS = 4_000  # scanning costs µs per hundred chars; big inputs go to a thread
 _changed: Codec[RulesChanged] = Codec(RulesChanged)
 _BUILTIN_KINDS = frozenset({"pii", "secrets", "injection"})
+
+FINDINGS = Counter(
+    "bastion_guardrail_findings_total",
+    "Violations found in checked texts (one per rule, type and text), by type, the action taken"
+    " (block, redact, warn; monitor: a rule in monitor mode, which did nothing) and direction",
+    ("type", "action", "direction"),
+)
+_types = Bounded(64)  # a tenant's custom rules name their own types: bounded
+_actions = Bounded(8)
 
 Record = Callable[[list[Violation]], Awaitable[None]]
 Audit = Callable[[AuditEvent], None]
@@ -91,6 +101,7 @@ async def _report(request: GuardCheck, verdict: GuardVerdict | Denied, record: R
             org_id=request.tenant_id, project_id=request.project_id, key_id=request.key_id,
             request_id=request.request_id, rule_id=rule_id, type=kind, action=action, monitor=monitor,
             direction=request.direction, content_hash=content_hash(text)))  # fmt: skip
+        FINDINGS.child(_types(kind), "monitor" if monitor else _actions(action), request.direction)[0] += 1
     try:
         await record(violations)
     except Exception as exc:  # noqa: BLE001 - the audit event below still carries every violation

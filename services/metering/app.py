@@ -14,11 +14,16 @@ from libs.contracts.messages import LeaseGrant, LeaseRequest, LimitCheck, LimitD
 from libs.db.pool import create_pool, ready_check
 from libs.pricing import DEFAULT_MAX_TOKENS
 from libs.svc import periodic, runner
+from libs.svc.metrics import Bounded, Counter
 from libs.svc.micro import Service
 from libs.svc.settings import BaseSettings, load
 from services.metering import handlers, limits, pricing, store
 
 log = logging.getLogger("bastion.metering")
+LEASES = Counter("bastion_metering_leases_total", "Quota lease requests from the edges, by outcome (granted, or"
+                 " the refusal's code: metering.rate_limited,"
+                 " metering.limit_exceeded, metering.model_unpriced)", ("outcome",))  # fmt: skip
+_refusals = Bounded(16)
 
 
 def reservation_sweeper(pool: asyncpg.Pool, every_s: float = 10.0) -> AbstractAsyncContextManager[None]:
@@ -67,7 +72,9 @@ async def run() -> None:
     @svc.endpoint(subjects.METERING_LEASE, LeaseRequest)
     async def lease(req: LeaseRequest) -> LeaseGrant | LimitDenied:
         price = pricing.lookup(prices, req.model)
-        return await limits.grant(pool, req, price, default_max)
+        reply = await limits.grant(pool, req, price, default_max)
+        LEASES.child("granted" if isinstance(reply, LeaseGrant) else _refusals(reply.code))[0] += 1
+        return reply
 
     consumer = handlers.consumer(record, record_batch=record_batch)
     try:

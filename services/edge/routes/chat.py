@@ -20,7 +20,7 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
     """Authenticate, check, route and forward one chat completion."""
 
     async def run(call: Call) -> Response[bytes] | Stream:
-        timing = Timing()
+        timing = Timing(route=call.action)
         auth = await begin_checked(request, call)
         timing.mark("auth")
         raw, chat = await _read_body(request)

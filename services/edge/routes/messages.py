@@ -58,7 +58,7 @@ async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | S
     """Authenticate, translate, check, route and forward one Messages request."""
 
     async def run(call: Call) -> Response[bytes] | Stream:
-        timing = Timing()
+        timing = Timing(route=call.action)
         auth = await begin_checked(request, call)
         timing.mark("auth")
         raw, parsed = await _read_body(request)

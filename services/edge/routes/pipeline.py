@@ -22,7 +22,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
 from libs.contracts.messages import Principal
-from services.edge import holds
+from services.edge import holds, measures
 from services.edge.access import check_model
 from services.edge.ahead import PendingAuth
 from services.edge.errors import ApiError, rate_headers
@@ -56,13 +56,18 @@ class Answer:
 class Timing:
     """Phase durations for the ``Server-Timing`` response header (durations only, no detail)."""
 
+    route: str = ""
+    """The request's action: each phase is also observed in ``bastion_edge_phase_seconds``."""
     last: float = field(default_factory=time.perf_counter)
     parts: list[str] = field(default_factory=list)
 
     def mark(self, name: str) -> None:
         now = time.perf_counter()
-        self.parts.append(f"{name};dur={(now - self.last) * 1000:.2f}")
+        took = now - self.last
+        self.parts.append(f"{name};dur={took * 1000:.2f}")
         self.last = now
+        if self.route:
+            measures.phase(self.route, name, took)
 
     def answers(self, since: float, answered: dict[str, float]) -> None:
         """When each check answered, counted from ``since`` (0 if before): ``<name>-answer``."""
@@ -94,7 +99,9 @@ async def handle(
                 await call.auth.principal()
             except ApiError as refusal:
                 status = refusal.status
+                measures.denied(call.action, refusal.code)
                 raise refusal from None
+        measures.denied(call.action, exc.code if isinstance(exc, ApiError) else None)
         raise
     finally:
         if not streaming:
