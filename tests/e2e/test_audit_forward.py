@@ -15,6 +15,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from libs.stack import pki
 from tests.stack import Stack
 
 
@@ -34,8 +35,8 @@ def _forwarded(out: Path) -> list[dict]:
 
 def test_the_forwarder_receives_every_event_of_the_run(stack: Stack, tmp_path: Path) -> None:
     out = tmp_path / "audit.jsonl"
-    env = {**os.environ, "BASTION_NATS_URL": f"nats://127.0.0.1:{stack.ports['NATS']}",
-           "BASTION_NATS_USER": "audit_reader", "BASTION_NATS_PASSWORD": stack.bus_password("audit_reader")}  # fmt: skip
+    env = {**os.environ, "BASTION_NATS_URL": stack.bus_url, "BASTION_NATS_USER": "audit_reader",
+           **pki.env(stack.var, "audit_reader")}  # fmt: skip  # its own client certificate (mutual TLS)
     proc = subprocess.Popen([sys.executable, "-m", "services.audit.forward", "--out", str(out)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
     try:
