@@ -1,0 +1,155 @@
+"""Adversarial review of the audit trail (issue 13, branch h/audit): attacks that work, as failing
+tests. Each test states the attack and the guarantee it breaks (docs/audit.md)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import msgspec
+import pytest
+
+from libs.audit import stored
+from libs.audit.chain import Report
+from libs.audit.record import link
+from services.api import audit_store as api_audit
+from services.api.audit_store import Filters
+from services.audit import checkpoints, retention
+from services.audit import store as audit_store
+from tests.integration.test_audit_trail import (  # noqa: F401 - the fixture is used by name
+    DAY_MS,
+    SIGNER,
+    TRUSTED,
+    _as_attacker,
+    _event,
+    _org,
+    _verify,
+    pools,
+)
+
+pytestmark = pytest.mark.integration
+
+Pools = tuple[asyncpg.Pool, asyncpg.Pool, asyncpg.Pool]
+
+
+async def _rows(api: asyncpg.Pool, org: str) -> list[Any]:
+    return list(await api_audit.page(api, org, Filters(), limit=1000, cursor=None, newest_first=False))
+
+
+async def test_a_rewritten_tail_is_not_signed_over_by_the_checkpointer(pools: Pools, dsn: str) -> None:
+    """The database superuser rewrites the rows after an older checkpoint (recomputing their hashes:
+    the chain is unkeyed), deletes the newer checkpoints and moves ``audit.chains`` to the forged
+    head. The checkpointer signs ``audit.chains.hash`` without checking that it descends from the
+    last position it signed, so the next genuine event gets the forgery signed by the service
+    itself: verify is ok, nothing is unsigned, and the earlier verify report (no hash, no signature
+    in it) cannot show the difference. Issue 13: "rewriting … [is] detected"."""
+    audit, api, _ = pools
+    org = await _org(dsn, "revrewrite")
+    await audit_store.append_batch(audit, [_event(org, i) for i in range(3)])
+    await checkpoints.checkpoint(audit, SIGNER)  # head at 3
+    await audit_store.append_batch(audit, [_event(org, i) for i in range(3, 7)])
+    await checkpoints.checkpoint(audit, SIGNER)  # head at 7
+    before = await _verify(api, org)
+    assert (before.ok, before.last_checkpoint_seq) == (True, 7)
+
+    rows = await _rows(api, org)
+    prev = rows[2].hash
+    for row in rows[3:]:  # rows 4..7: the failed refusals become successes
+        forged = msgspec.structs.replace(row, prev_hash=prev, success=not row.success)
+        digest = link(prev, forged)
+        await _as_attacker(dsn, "UPDATE audit.events SET success = $3, prev_hash = $4, hash = $5"
+                                " WHERE org_id = $1 AND chain_seq = $2", org, row.chain_seq, forged.success, prev,
+                           digest)  # fmt: skip
+        prev = digest
+    await _as_attacker(dsn, "DELETE FROM audit.checkpoints WHERE org_id = $1 AND chain_seq > 3", org)
+    await _as_attacker(dsn, "UPDATE audit.chains SET hash = $2, checkpoint_seq = 3 WHERE org_id = $1", org, prev)
+
+    await audit_store.append(audit, _event(org, 7))  # life goes on
+    await checkpoints.checkpoint(audit, SIGNER)
+    after = await _verify(api, org)
+    assert not after.ok, f"a rewritten tail verifies, re-signed by the audit service: {after}"
+
+
+async def test_a_truncated_tail_with_its_checkpoints_is_not_papered_over_by_new_events(pools: Pools, dsn: str) -> None:
+    """The superuser deletes rows 5..7 and the checkpoints that cover them, and moves the head back
+    to row 4. The writer and the checkpointer carry on from the forged head, so once three more
+    events arrive the chain is as long as before, fully signed, and verifies: the "shorter chain" the
+    docs say a saved report would reveal is not even shorter. Issue 13: "truncating the tail [is]
+    detected"."""
+    audit, api, _ = pools
+    org = await _org(dsn, "revtrunc")
+    await audit_store.append_batch(audit, [_event(org, i) for i in range(3)])
+    await checkpoints.checkpoint(audit, SIGNER)
+    await audit_store.append_batch(audit, [_event(org, i) for i in range(3, 7)])
+    await checkpoints.checkpoint(audit, SIGNER)
+    before = await _verify(api, org)
+    row4 = (await _rows(api, org))[3]
+    await _as_attacker(dsn, "DELETE FROM audit.events WHERE org_id = $1 AND chain_seq > 4", org)
+    await _as_attacker(dsn, "DELETE FROM audit.checkpoints WHERE org_id = $1 AND chain_seq > 3", org)
+    await _as_attacker(dsn, "UPDATE audit.chains SET chain_seq = 4, hash = $2, checkpoint_seq = 3 WHERE org_id = $1",
+                       org, row4.hash)  # fmt: skip
+    await audit_store.append_batch(audit, [_event(org, i) for i in range(7, 10)])
+    await checkpoints.checkpoint(audit, SIGNER)
+    after = await _verify(api, org)
+    assert (after.last_seq, after.last_checkpoint_seq, after.unsigned_tail) == (7, 7, 0)  # looks just like before
+    assert before.last_seq == after.last_seq
+    assert not after.ok, f"rows 5..7 were deleted and the chain verifies: {after}"
+
+
+class _RetentionBetweenReads:
+    """A pool that runs a retention run right after verify's first transaction (its checkpoints)
+    ends: what happens when a tenant verifies while the hourly run on an audit replica prunes."""
+
+    def __init__(self, pool: asyncpg.Pool, audit: asyncpg.Pool) -> None:
+        self._pool, self._audit, self._calls = pool, audit, 0
+
+    @asynccontextmanager
+    async def _acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        self._calls += 1
+        if self._calls == 2:
+            await retention.run(self._audit, SIGNER, batch=1000)
+        async with self._pool.acquire() as conn:
+            yield conn
+
+    def acquire(self) -> Any:
+        return self._acquire()
+
+
+async def test_verify_during_a_retention_run_does_not_report_a_pruned_chain_as_tampered(pools: Pools, dsn: str) -> None:
+    """``stored.verify`` reads the checkpoints in one transaction and the rows in later ones; a
+    retention run that signs a new prune point and deletes rows in between makes an untouched chain
+    report "rows … missing (not pruned)": a false tamper alarm (and an alarm that fires now and then
+    is one people learn to ignore)."""
+    audit, api, _ = pools
+    org = await _org(dsn, "revrace")  # free plan: 30 days
+    await audit_store.append_batch(audit, [_event(org, i, days_ago=40) for i in range(3)]
+                                   + [_event(org, i, days_ago=1) for i in range(3, 6)])  # fmt: skip
+    await checkpoints.checkpoint(audit, SIGNER)
+    report = None
+    async for step in stored.verify(_RetentionBetweenReads(api, audit), org, TRUSTED):  # type: ignore[arg-type]
+        if isinstance(step, Report):
+            report = step
+    assert report is not None
+    assert len(await _rows(api, org)) == 3  # the run did prune in between
+    assert report.ok, f"an untouched chain reported broken while it was pruned: {report}"
+
+
+async def test_a_future_dated_event_does_not_stop_retention_of_its_chain(pools: Pools, dsn: str) -> None:
+    """The publisher's ``ts`` is stored as given (only clamped to year 9999). Retention prunes the
+    longest prefix of expired rows, so one event dated in the future — a publisher's clock, or a
+    compromised edge — keeps every later row of that organisation forever, past its plan's window
+    (issue 13: free 30 days)."""
+    audit, api, _ = pools
+    org = await _org(dsn, "revfuture")  # free plan: 30 days
+    future = int(time.time() * 1000) + 3650 * DAY_MS
+    await audit_store.append_batch(audit, [_event(org, 0, days_ago=60), _event(org, 1, ts=future),
+                                           _event(org, 2, days_ago=50), _event(org, 3, days_ago=45)])  # fmt: skip
+    await checkpoints.checkpoint(audit, SIGNER)
+    await retention.run(audit, SIGNER)
+    kept = [r.id for r in await _rows(api, org)]
+    assert f"evt-{org}-2" not in kept and f"evt-{org}-3" not in kept, (
+        f"rows 45-50 days old outlive a 30-day plan: {kept}"
+    )
