@@ -131,7 +131,7 @@ async def test_verify_during_a_retention_run_does_not_report_a_pruned_chain_as_t
                                    + [_event(org, i, days_ago=1) for i in range(3, 6)])  # fmt: skip
     await checkpoints.checkpoint(audit, SIGNER)
     report = None
-    async for step in stored.verify(_RetentionBetweenReads(api, audit), org, TRUSTED):  # type: ignore[arg-type]
+    async for step in stored.verify(_RetentionBetweenReads(api, audit), org, TRUSTED):
         if isinstance(step, Report):
             report = step
     assert report is not None

@@ -30,3 +30,16 @@ def test_a_line_holds_the_normalised_event_or_the_raw_payload() -> None:
     bad = json.loads(line(_Msg(b"\x00not json")))
     assert bad["undecodable"] is True
     assert base64.b64decode(bad["payload_b64"]) == b"\x00not json"
+
+
+def test_an_event_the_audit_service_refuses_is_not_forwarded_as_a_genuine_one() -> None:
+    """Review of h/audit. The forwarder skips the claims check the audit service makes
+    (``services/audit/claims.py``): an event the edge may not publish — here a management-token
+    action filed under the edge's subject, as a compromised edge would — is dead-lettered by the
+    audit service but lands in the SIEM's file as an ordinary ``event``, indistinguishable from the
+    stored ones (docs/audit.md: "the event normalised as the audit service stores it")."""
+    forged = AuditEvent(event_id="e", ts=1, org_id="victim", actor_type="management_token", actor_id="tok_victim",
+                        action="chat.completion", success=True)  # fmt: skip
+    entry = json.loads(line(_Msg(encode(forged))))
+    marked = any(entry.get(k) for k in ("refused", "rejected", "claims"))  # any marker the SIEM can filter on
+    assert "event" not in entry or marked, f"forwarded as genuine: {entry}"
