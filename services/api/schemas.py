@@ -85,9 +85,11 @@ class MemberPatch(Body):
 
 
 class OrgPatch(Body):
-    """Rename the organisation."""
+    """Rename the organisation; an enterprise organisation may also set how many days its audit
+    trail is kept (``null``: the default, 365)."""
 
-    name: Name
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    audit_retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] | msgspec.UnsetType | None = msgspec.UNSET
 
 
 def bad_cidrs(cidrs: list[str]) -> list[str]:

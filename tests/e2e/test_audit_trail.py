@@ -115,3 +115,34 @@ async def _insert(dsn: str, sql: str, *values: object) -> None:
         await conn.execute(sql, *values)
     finally:
         await conn.close()
+
+
+def test_only_an_enterprise_organisation_sets_its_audit_retention(stack: Stack) -> None:
+    org = stack.new_org("Retained")
+    with httpx.Client(base_url=stack.api, headers={"authorization": f"Bearer {org['token']}"}, timeout=15) as http:
+        assert http.get("/v1/org/").json()["audit_retention_days"] == 30  # free
+        refused = http.patch("/v1/org/", json={"audit_retention_days": 400, "name": "renamed"})
+        assert refused.status_code == 400
+        assert http.get("/v1/org/").json()["name"] != "renamed"  # nothing of a refused change is kept
+
+        async def enterprise() -> None:
+            conn = await asyncpg.connect(stack.superuser_dsn)
+            try:
+                await conn.execute("UPDATE auth.orgs SET plan = 'enterprise' WHERE id = $1", org["org"])
+            finally:
+                await conn.close()
+
+        asyncio.run(enterprise())
+        assert http.get("/v1/org/").json()["audit_retention_days"] == 365
+        assert http.patch("/v1/org/", json={"audit_retention_days": 0}).status_code == 400
+        assert http.patch("/v1/org/", json={"audit_retention_days": 4000}).status_code == 400
+        assert http.patch("/v1/org/", json={"audit_retention_days": 400}).json()["audit_retention_days"] == 400
+        assert http.patch("/v1/org/", json={"audit_retention_days": None}).json()["audit_retention_days"] == 365
+        wanted = {(False, "400"), (True, "400"), (True, "None")}
+
+        def seen() -> set[tuple[bool, str]]:
+            events = http.get("/v1/audit/", params={"action": "org.updated"}).json()["data"]
+            return {(e["success"], e["metadata"]["audit_retention_days"]) for e in events
+                    if "audit_retention_days" in e["metadata"]}  # fmt: skip
+
+        assert _until(lambda: wanted <= seen() and seen()) >= wanted

@@ -19,7 +19,17 @@ from tests.stack import Stack
      ("GET", "/v1/audit/?request_id=%FF%FE", None),
      ("GET", "/v1/audit/?cursor=361345094252590465024", None),
      ("GET", "/v1/guardrails/violations?cursor=96657428354664579072", None),
-     ("GET", "/v1/audit/?cursor=-1", None)],
+     ("GET", "/v1/audit/?cursor=-1", None),
+     ("GET", "/v1/audit/?since=not-a-time", None),
+     ("GET", "/v1/audit/?since=99999-01-01T00:00:00Z", None),
+     ("GET", "/v1/audit/?success=maybe", None),
+     ("GET", "/v1/audit/?limit=0", None),
+     ("GET", "/v1/audit/?limit=100000000000000000000", None),
+     ("GET", "/v1/audit/?resource_id=" + "x" * 300, None),
+     ("GET", "/v1/audit/export?format=csv&since=%00", None),
+     ("GET", "/v1/audit/export?format=xml", None),
+     ("PATCH", "/v1/org/", '{"audit_retention_days": 1e400}'),
+     ("PATCH", "/v1/org/", '{"audit_retention_days": 99999999999999999999999}')],
 )  # fmt: skip
 def test_unstorable_values_are_refused_as_bad_requests(stack: Stack, method: str, path: str, body: str | None) -> None:
     with stack.admin() as http:

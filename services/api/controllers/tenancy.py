@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
+import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 
 from libs.db.ids import new_id
@@ -29,18 +30,27 @@ class OrgController(Controller):
     async def get_org(self, admin: Admin, db: Db) -> dict[str, Any]:
         """The organisation and the caller's role."""
         async with tenant_tx(db, admin.org_id) as conn:
-            row = await conn.fetchrow("SELECT id, name, plan, created_at FROM auth.orgs")
+            row = await conn.fetchrow(
+                "SELECT id, name, plan, created_at, CASE plan WHEN 'pro' THEN 90 WHEN 'enterprise'"
+                " THEN coalesce(audit_retention_days, 365) ELSE 30 END AS audit_retention_days FROM auth.orgs"
+            )
         if row is None:
             raise Problem(404, "No such organisation.")
         return {**dict(row), "role": admin.role, "token_id": admin.token_id}
 
     @patch("/", operation_id="updateOrg")
     async def update_org(self, request: Request[Any, Any, Any], admin: Admin, db: Db, data: OrgPatch) -> dict[str, Any]:
-        """Rename the organisation (owner)."""
-        async with audited(request, admin, "org.updated", f"org:{admin.org_id}"):
+        """Rename the organisation, set an enterprise organisation's audit retention (owner)."""
+        async with audited(request, admin, "org.updated", f"org:{admin.org_id}") as detail:
             require(admin, "owner")
             async with tenant_tx(db, admin.org_id) as conn:
-                await conn.execute("UPDATE auth.orgs SET name = $1", data.name)
+                if data.name is not msgspec.UNSET:
+                    await conn.execute("UPDATE auth.orgs SET name = $1", data.name)
+                if data.audit_retention_days is not msgspec.UNSET:
+                    detail["audit_retention_days"] = str(data.audit_retention_days)
+                    if await conn.fetchval("SELECT plan FROM auth.orgs") != "enterprise":
+                        raise Problem(400, "Only an enterprise organisation chooses its audit retention.")
+                    await conn.execute("UPDATE auth.orgs SET audit_retention_days = $1", data.audit_retention_days)
         return await self.get_org.fn(self, admin, db)  # type: ignore[no-any-return]
 
 
