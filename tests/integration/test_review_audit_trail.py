@@ -154,3 +154,22 @@ async def test_a_future_dated_event_does_not_stop_retention_of_its_chain(pools: 
     kept = [r.id for r in await _rows(api, org)]
     assert f"evt-{org}-2" not in kept, f"rows 45-50 days old outlive a 30-day plan: {kept}"
     assert f"evt-{org}-3" not in kept, f"rows 45-50 days old outlive a 30-day plan: {kept}"
+
+
+async def test_an_owner_cannot_erase_the_audit_history_by_shortening_retention(pools: Pools, dsn: str) -> None:
+    """``PATCH /v1/org {"audit_retention_days": 1}`` (an enterprise owner, or a stolen owner token;
+    ``services/api/controllers/tenancy.py``) applies at once to every row already stored: the next
+    hourly run signs a prune point and removes everything older than a day — the trail of what the
+    owner did last week, and a day later the ``org.updated`` record of the change itself — and the
+    chain still verifies, so nothing shows that history was cut. A shortened window should not reach
+    rows recorded under the longer one (or retention needs a floor no tenant can lower)."""
+    audit, api, admin = pools
+    org = await _org(dsn, "reverase", plan="enterprise")  # 365 days
+    await audit_store.append_batch(audit, [_event(org, i, days_ago=10 - i) for i in range(5)])  # 10..6 days old
+    await checkpoints.checkpoint(audit, SIGNER)
+    await admin.execute("UPDATE auth.orgs SET audit_retention_days = 1 WHERE id = $1", org)  # what the PATCH runs
+    await retention.run(audit, SIGNER)
+    kept = await _rows(api, org)
+    report = await _verify(api, org)
+    assert report.ok  # nothing looks wrong
+    assert len(kept) == 5, f"{5 - len(kept)} rows recorded under a 365-day window erased by the owner's PATCH"
