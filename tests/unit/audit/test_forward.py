@@ -43,3 +43,15 @@ def test_an_event_the_audit_service_refuses_is_not_forwarded_as_a_genuine_one() 
     entry = json.loads(line(_Msg(encode(forged))))
     marked = any(entry.get(k) for k in ("refused", "rejected", "claims"))  # any marker the SIEM can filter on
     assert "event" not in entry or marked, f"forwarded as genuine: {entry}"
+
+
+def test_an_undecodable_message_is_not_forwarded_with_its_secrets() -> None:
+    """Review of h/audit. A dead letter's payload is masked (``libs/svc/consumers.py:masked``), but
+    the forwarder writes an undecodable message's raw bytes, base64-encoded — so a provider key in a
+    malformed event reaches the SIEM's file, where no plain-text leak scan sees it. (A decodable
+    event is forwarded as published, unscrubbed, too: only the publisher's scrub stands between.)"""
+    secret = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
+    payload = b'{"event_id": 1, "user_agent": "curl ' + secret.encode() + b'"}'  # event_id is not a string
+    entry = json.loads(line(_Msg(payload)))
+    assert entry["undecodable"] is True
+    assert secret.encode() not in base64.b64decode(entry["payload_b64"]), "the provider key is in the forwarded file"
