@@ -173,3 +173,18 @@ async def test_an_owner_cannot_erase_the_audit_history_by_shortening_retention(p
     report = await _verify(api, org)
     assert report.ok  # nothing looks wrong
     assert len(kept) == 5, f"{5 - len(kept)} rows recorded under a 365-day window erased by the owner's PATCH"
+
+
+async def test_a_verify_report_holds_the_signed_checkpoint_a_tenant_is_told_to_keep(pools: Pools, dsn: str) -> None:
+    """docs/audit.md answers the tail-and-checkpoints deletion with "keep the latest checkpoint from
+    a verify report outside the database", but the report holds only its position and time — not
+    the signed hash, not the signature — and no endpoint lists checkpoints: a tenant can keep
+    nothing it could check a later chain against, and cannot verify its export offline either. So
+    every verify is the operator's own server vouching for the operator's own database."""
+    audit, api, _ = pools
+    org = await _org(dsn, "revkeep")
+    await audit_store.append_batch(audit, [_event(org, i) for i in range(3)])
+    await checkpoints.checkpoint(audit, SIGNER)
+    shown = msgspec.to_builtins(await _verify(api, org))
+    assert any("signature" in k for k in shown), f"nothing signed to keep in the report: {sorted(shown)}"
+    assert any(k.endswith("hash") for k in shown), f"no checkpoint hash in the report: {sorted(shown)}"
