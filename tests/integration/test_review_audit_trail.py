@@ -229,3 +229,19 @@ async def test_a_busy_chain_is_still_checkpointed_about_once_a_second(
     assert signed >= 5, (
         f"{signed} checkpoints in 5 s of load; {report.unsigned_tail} of {report.last_seq} rows unsigned"
     )
+
+
+async def test_a_tenant_does_not_learn_how_much_other_tenants_do(pools: Pools, dsn: str) -> None:
+    """Every record the API shows carries ``seq`` — the global insertion order across all
+    organisations — and ``next_cursor`` is one. The gap between two of a tenant's own records is the
+    number of audit records every other organisation made in between: polling its own trail, a
+    tenant reads a competitor's activity (requests, key operations, refused logins) minute by minute.
+    The chain's own ``chain_seq`` would page as well without saying anything about anyone else."""
+    audit, api, _ = pools
+    me, them = await _org(dsn, "revme"), await _org(dsn, "revthem")
+    await audit_store.append(audit, _event(me, 0))
+    await audit_store.append_batch(audit, [_event(them, i) for i in range(7)])
+    await audit_store.append(audit, _event(me, 1))
+    newer, older = (msgspec.to_builtins(r) for r in await api_audit.page(api, me, Filters(), limit=2, cursor=None))
+    leaked = [k for k in newer if isinstance(newer[k], int) and newer[k] - older[k] == 8]
+    assert leaked == [], f"{leaked}: the other organisation's 7 records show as a gap in mine"
