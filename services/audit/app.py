@@ -44,7 +44,9 @@ def background(
 async def run() -> None:
     """Connect, consume, checkpoint, prune, serve pings until SIGTERM."""
     settings = load(AuditSettings)
-    signer = Signer.from_seed(settings.audit_signing_key)  # fails closed without a key
+    if not settings.audit_signing_key:  # fail closed: unsigned chains could be truncated unseen
+        raise SystemExit("BASTION_AUDIT_SIGNING_KEY_FILE is required (the Ed25519 seed signing audit checkpoints)")
+    signer = Signer.from_seed(settings.audit_signing_key)
     pool = await create_pool(settings.db_dsn, max_size=settings.pool_size or 5)
     consumer = handlers.consumer(functools.partial(store.append, pool),
                                  append_batch=functools.partial(store.append_batch, pool))  # fmt: skip
