@@ -1,32 +1,93 @@
 """Signed checkpoints of the chains that grew (issue 13): off the event path, about once a second.
 
-Each tick signs the head of every chain that moved since its last checkpoint (``head`` kind) in
-one transaction, skipping heads a writer holds at that moment (``SKIP LOCKED``: the next tick
-takes them). Replicas may tick at the same time; a position is signed at most once per kind
-(primary key), so two replicas never disagree.
+A head is signed only once it is shown to follow from the last position this service signed: the
+checkpointer re-hashes the stored rows from the latest signed checkpoint to the head (each link,
+each checkpoint in between) before it signs. A database superuser can recompute an unkeyed chain
+and delete checkpoints, so the checkpointer also keeps the latest checkpoint it signed or checked
+of every chain in memory, outside the database: if that one is missing or altered, it is written
+back (verify then reports the rows that no longer match it), the chain is not signed, and an alarm
+is logged (``audit chain tampered``: organisation, position, reason — never a key). A replica that
+starts trusts the database's latest checkpoint (after its signature) until it has signed its own.
+
+Heads are read without a lock (a writer holding a head while it appends does not stop a busy
+chain from being signed); one replica checkpoints at a time (a transaction advisory lock; the
+others skip the tick). A position is signed at most once per kind (primary key).
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
 
-from libs.audit.signing import Signer
+from libs.audit.record import COLUMNS, GENESIS, from_row, link
+from libs.audit.signing import Signer, TrustedKeys, message
+from libs.db.pool import TENANT_SETTING
 
+log = logging.getLogger("bastion.audit")
+
+LOCK_ID = 0x61756469_745F_6370  # "audit_cp"; one checkpointer at a time
 _GROWN = """
-SELECT org_id, chain_seq, hash FROM audit.chains WHERE chain_seq > checkpoint_seq ORDER BY org_id
-FOR UPDATE SKIP LOCKED
+SELECT c.org_id, c.chain_seq, c.hash FROM audit.chains c
+WHERE c.chain_seq > coalesce((SELECT max(k.chain_seq) FROM audit.checkpoints k
+                              WHERE k.org_id = c.org_id AND k.kind = 'head'), 0)
+ORDER BY c.org_id
+"""
+_LATEST = """
+SELECT DISTINCT ON (org_id) org_id, kind, chain_seq, hash, signed_at, key_id, signature FROM audit.checkpoints
+WHERE org_id = ANY($1::text[]) ORDER BY org_id, chain_seq DESC, kind
 """
 _SIGNED = """
 INSERT INTO audit.checkpoints (org_id, kind, chain_seq, hash, signed_at, key_id, signature)
 SELECT o, $2::text, s, h, $3::timestamptz, $4::text, g FROM unnest($1::text[], $5::bigint[], $6::bytea[], $7::bytea[]) AS t(o, s, h, g)
 ON CONFLICT DO NOTHING
 """
-_MARK = """
-UPDATE audit.chains c SET checkpoint_seq = t.s FROM unnest($1::text[], $2::bigint[]) AS t(o, s)
-WHERE c.org_id = t.o AND c.checkpoint_seq < t.s
+_RESTORE = """
+INSERT INTO audit.checkpoints (org_id, kind, chain_seq, hash, signed_at, key_id, signature)
+VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING
 """
+_ROWS = (
+    f"SELECT {', '.join(COLUMNS)} FROM audit.events"  # noqa: S608 - fixed column names
+    " WHERE org_id = $1 AND chain_seq > $2 AND chain_seq <= $3 ORDER BY chain_seq LIMIT $4"
+)
+PAGE = 5000
+_PINS = "SELECT chain_seq, hash FROM audit.checkpoints WHERE org_id = $1 AND chain_seq > $2 AND chain_seq <= $3"
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A checkpoint as stored (what the checkpointer remembers of each chain)."""
+
+    org_id: str
+    kind: str
+    chain_seq: int
+    hash: bytes
+    signed_at: datetime
+    key_id: str
+    signature: bytes
+
+
+_remembered: dict[tuple[str, str], Signed] = {}
+"""(key id, organisation) → the latest checkpoint this process signed or checked: kept outside
+the database, so deleting or replacing it there is noticed."""
+
+
+def remembered(signer: Signer, org_id: str) -> Signed | None:
+    """The latest checkpoint of ``org_id`` this process vouches for."""
+    return _remembered.get((signer.key_id, org_id))
+
+
+def _remember(signer: Signer, cp: Signed) -> None:
+    known = _remembered.get((signer.key_id, cp.org_id))
+    if known is None or cp.chain_seq >= known.chain_seq:
+        _remembered[(signer.key_id, cp.org_id)] = cp
+
+
+def alarm(org_id: str, seq: int, reason: str) -> None:
+    """Log that a chain was changed behind the audit service's back (no secret in it)."""
+    log.error("audit chain tampered", extra={"org_id": org_id, "chain_seq": seq, "reason": reason})
 
 
 async def sign(conn: asyncpg.Connection, signer: Signer, kind: str, heads: list[tuple[str, int, bytes]],
@@ -36,15 +97,77 @@ async def sign(conn: asyncpg.Connection, signer: Signer, kind: str, heads: list[
     signatures = [signer.sign(kind, org, seq, digest, at) for org, seq, digest in heads]
     await conn.execute(_SIGNED, [h[0] for h in heads], kind, at, signer.key_id, [h[1] for h in heads],
                        [h[2] for h in heads], signatures)  # fmt: skip
+    for (org, seq, digest), signature in zip(heads, signatures, strict=True):
+        _remember(signer, Signed(org, kind, seq, digest, at, signer.key_id, signature))
 
 
-async def checkpoint(pool: asyncpg.Pool, signer: Signer) -> int:
-    """Sign every grown chain head; how many were signed."""
+def _genuine(trusted: TrustedKeys, r: asyncpg.Record) -> Signed | None:
+    """A stored checkpoint, if a trusted key (this service's, or an older one) signed it."""
+    cp = Signed(r["org_id"], r["kind"], r["chain_seq"], bytes(r["hash"]), r["signed_at"], r["key_id"],
+                bytes(r["signature"]))  # fmt: skip
+    signed = message(cp.kind, cp.org_id, cp.chain_seq, cp.hash, cp.signed_at)
+    return cp if trusted.verify(cp.key_id, cp.signature, signed) else None
+
+
+async def follows(conn: asyncpg.Connection, org: str, base_seq: int, base_hash: bytes, head_seq: int,
+                  head_hash: bytes) -> tuple[int, str] | None:  # fmt: skip
+    """None if the stored rows after ``base_seq`` re-hash, link by link and matching every
+    checkpoint on the way, from ``base_hash`` to ``head_hash`` at ``head_seq``; else (position, why)."""
+    await conn.execute("SELECT set_config($1, $2, true)", TENANT_SETTING, org)
+    pins = {r["chain_seq"]: bytes(r["hash"]) for r in await conn.fetch(_PINS, org, base_seq, head_seq)}
+    seq, prev = base_seq, base_hash
+    while rows := await conn.fetch(_ROWS, org, seq, head_seq, PAGE):
+        for row in rows:
+            record = from_row(row)
+            if record.chain_seq != seq + 1:
+                return seq + 1, "rows missing after the last signed checkpoint"
+            if record.prev_hash != prev or link(prev, record) != record.hash:
+                return record.chain_seq, "the chain does not follow from the last signed checkpoint"
+            if pins.get(record.chain_seq, record.hash) != record.hash:
+                return record.chain_seq, "a row differs from its signed checkpoint"
+            seq, prev = record.chain_seq, record.hash
+        if len(rows) < PAGE:
+            break
+    if seq != head_seq or prev != head_hash:
+        return seq + 1, "the chain head is not the last stored row"
+    return None
+
+
+async def checkpoint(pool: asyncpg.Pool, signer: Signer, trusted: TrustedKeys | None = None) -> int:
+    """Sign every grown chain head that follows from its last signed checkpoint; how many were
+    signed. ``trusted``: the keys whose checkpoints a chain may continue from (default: the
+    signer's; after a rotation, list the old public key too)."""
+    trusted = trusted or TrustedKeys({signer.key_id: signer.public})
     async with pool.acquire() as conn, conn.transaction():
+        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", LOCK_ID):
+            return 0
         rows = await conn.fetch(_GROWN)
         if not rows:
             return 0
-        heads = [(r["org_id"], r["chain_seq"], bytes(r["hash"])) for r in rows]
-        await sign(conn, signer, "head", heads)
-        await conn.execute(_MARK, [h[0] for h in heads], [h[1] for h in heads])
+        latest = {r["org_id"]: r for r in await conn.fetch(_LATEST, [r["org_id"] for r in rows])}
+        heads: list[tuple[str, int, bytes]] = []
+        for r in rows:
+            org, head_seq, head_hash = r["org_id"], r["chain_seq"], bytes(r["hash"])
+            stored = latest.get(org)
+            base = _genuine(trusted, stored) if stored is not None else None
+            known = remembered(signer, org)
+            if known is not None and (base is None or base.chain_seq < known.chain_seq
+                                      or (base.chain_seq == known.chain_seq and base.hash != known.hash)):  # fmt: skip
+                await conn.execute(_RESTORE, known.org_id, known.kind, known.chain_seq, known.hash, known.signed_at,
+                                   known.key_id, known.signature)  # fmt: skip
+                alarm(org, known.chain_seq, "the latest signed checkpoint was deleted or replaced; written back")
+                continue
+            if stored is not None and base is None:
+                alarm(org, stored["chain_seq"], "the latest checkpoint is not signed by a trusted key")
+                continue
+            base_seq, base_hash = (base.chain_seq, base.hash) if base is not None else (0, GENESIS)
+            broken = await follows(conn, org, base_seq, base_hash, head_seq, head_hash)
+            if broken is not None:
+                alarm(org, broken[0], broken[1])
+                continue
+            if base is not None:
+                _remember(signer, base)
+            heads.append((org, head_seq, head_hash))
+        if heads:
+            await sign(conn, signer, "head", heads)
     return len(heads)

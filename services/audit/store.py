@@ -7,6 +7,11 @@ replicas never deadlock), skips events already stored, then inserts each organis
 under its own tenant (row-level security checks every row) and moves the heads. Two replicas
 extending one chain wait for each other on its head; ``UNIQUE (org_id, chain_seq)`` would refuse a
 fork even if they did not.
+
+A writer remembers the last head it wrote of each chain (outside the database): a head found
+behind it, or at the same position with another hash, was moved by someone else (a truncated or
+rewritten tail) — an alarm is logged, the events are still stored (losing them would be worse),
+and the checkpointer refuses to sign that chain (``services/audit/checkpoints.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ from libs.audit.record import AuditRecord, at_millis, link_values
 from libs.contracts.messages import AuditEvent
 from libs.db.pool import TENANT_SETTING
 from libs.svc.consumers import Rejected
+from services.audit.checkpoints import alarm
+
+_written: dict[str, tuple[int, bytes]] = {}
+"""organisation → the last (chain_seq, hash) this process wrote as its head."""
 
 UNAUTHENTICATED = "unknown"
 """The actor of a refused credential (no organisation; ``services/audit/claims.py``)."""
@@ -75,6 +84,7 @@ async def _append(pool: asyncpg.Pool, events: Sequence[AuditEvent]) -> list[Reje
         if len(heads) < len(orgs):  # a chain's first event: make its head, then lock them all in order
             await conn.execute(_MAKE_HEADS, orgs)
             heads = {r["org_id"]: (r["chain_seq"], bytes(r["hash"])) for r in await conn.fetch(_HEADS, orgs)}
+        _check_heads(heads)
         known = await _known(conn, [e for _, e in candidates])  # after the lock: a sibling's commit is seen
         by_org: dict[str, list[AuditRecord]] = defaultdict(list)
         for i, event in candidates:
@@ -92,7 +102,18 @@ async def _append(pool: asyncpg.Pool, events: Sequence[AuditEvent]) -> list[Reje
         if by_org:
             moved = list(by_org)
             await conn.execute(_MOVE_HEADS, moved, [heads[o][0] for o in moved], [heads[o][1] for o in moved])
+    for org in by_org:  # committed: remember the heads written
+        if heads[org][0] > _written.get(org, (0, b""))[0]:
+            _written[org] = heads[org]
     return outcomes
+
+
+def _check_heads(heads: dict[str, tuple[int, bytes]]) -> None:
+    """Alarm on a head this process wrote further, or differently, than the database now says."""
+    for org, (seq, digest) in heads.items():
+        mine = _written.get(org)
+        if mine is not None and (seq < mine[0] or (seq == mine[0] and digest != mine[1])):
+            alarm(org, seq, "the chain head was moved back or rewritten since this writer last extended it")
 
 
 def _record(event: AuditEvent, chain_seq: int, prev_hash: bytes) -> AuditRecord:

@@ -22,8 +22,8 @@ class _Msg:
 def test_a_line_holds_the_normalised_event_or_the_raw_payload() -> None:
     legacy = AuditEvent(event_id="e", ts=1, org_id="o", actor_type="admin_token", actor_id="t", action="x.y",
                         resource="api_key:k\x00", success=True, status=200)  # fmt: skip
-    entry = json.loads(line(_Msg(encode(legacy))))
-    assert (entry["subject"], entry["stream_seq"]) == ("gw.evt.audit.edge.chat.completion", 42)
+    entry = json.loads(line(_Msg(encode(legacy), subject="gw.evt.audit.api.x.y")))  # a management-token action
+    assert (entry["subject"], entry["stream_seq"]) == ("gw.evt.audit.api.x.y", 42)
     assert entry["event"]["actor_type"] == "management_token"
     assert (entry["event"]["resource_type"], entry["event"]["resource_id"]) == ("api_key", "k\ufffd")
     assert entry["event"]["metadata"] == {"status": 200}
