@@ -5,7 +5,8 @@ the run). For each chain, the run first signs a ``prune`` checkpoint at the last
 rows — and every row before it — are past the organisation's window, then removes them through
 ``audit.prune`` in batches (the function itself refuses rows that are not expired or not covered
 by a prune checkpoint). A verifier then accepts the chain starting right after (or, if a run
-stopped half-way, inside) the signed prune point, and nowhere later; head checkpoints survive.
+stopped half-way, inside) the signed prune point, and nowhere later; head checkpoints survive
+unless every row they pin is gone.
 Each run is recorded in ``audit.retention_runs`` with its progress.
 """
 

@@ -261,7 +261,10 @@ async def test_retention_per_plan_keeps_every_chain_verifiable(
     orgs = {}
     for name, (days, _) in plans.items():
         org = await _org(dsn, "orgret", plan=name.split("-")[0], retention_days=days)
-        await audit_store.append_batch(audit, [_event(org, i, days_ago=age) for i, age in enumerate(ages)])
+        events = [_event(org, i, days_ago=age) for i, age in enumerate(ages)]
+        await audit_store.append_batch(audit, events[:2])
+        await checkpoints.checkpoint(audit, SIGNER)  # a head checkpoint at 2: pruned with its rows
+        await audit_store.append_batch(audit, events[2:])
         await checkpoints.checkpoint(audit, SIGNER)
         orgs[name] = org
     run = await retention.run(audit, SIGNER, batch=2)
@@ -274,6 +277,10 @@ async def test_retention_per_plan_keeps_every_chain_verifiable(
         assert report.ok, (name, report)
         assert report.pruned_through == sum(age > keep for age in ages)
         assert report.last_checkpoint_seq == len(ages)  # the head checkpoint survived pruning
+        heads = [r["chain_seq"] for r in await admin.fetch(
+            "SELECT chain_seq FROM audit.checkpoints WHERE org_id = $1 AND kind = 'head' ORDER BY 1", orgs[name])]  # fmt: skip
+        through = sum(age > keep for age in ages)
+        assert heads == ([len(ages)] if through >= 2 else [2, len(ages)]), name  # the one at 2 goes with its rows
     status = await admin.fetchrow("SELECT status, deleted, finished_at FROM audit.retention_runs WHERE id = $1",
                                   run.run_id)  # fmt: skip
     assert (status["status"], status["deleted"]) == ("done", run.deleted)

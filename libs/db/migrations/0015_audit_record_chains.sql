@@ -12,7 +12,8 @@
 -- 3. Signed checkpoints (audit.checkpoints), append-only like the rows.
 -- 4. Retention per plan: free 30 days, pro 90, enterprise auth.orgs.audit_retention_days (default
 --    365); rows are removed only by audit.prune (SECURITY DEFINER): expired rows at or before a
---    prune checkpoint, in batches; each run recorded in audit.retention_runs.
+--    prune checkpoint, in batches, and the head checkpoints of what is gone; each run recorded in
+--    audit.retention_runs.
 
 ALTER TABLE audit.events DISABLE TRIGGER events_append_only;
 
@@ -151,6 +152,11 @@ BEGIN
     )
     DELETE FROM audit.events e USING doomed WHERE e.seq = doomed.seq;
     GET DIAGNOSTICS removed = ROW_COUNT;
+    -- head checkpoints of positions whose rows are all gone pin nothing any more (the prune
+    -- checkpoint and every later head stay)
+    DELETE FROM audit.checkpoints c
+    WHERE c.org_id = p_org_id AND c.kind = 'head' AND c.chain_seq <= through
+      AND c.chain_seq < coalesce((SELECT min(e.chain_seq) FROM audit.events e WHERE e.org_id = p_org_id), through + 1);
     RETURN removed;
 END
 $$;
