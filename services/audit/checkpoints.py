@@ -36,8 +36,10 @@ WHERE c.chain_seq > coalesce((SELECT max(k.chain_seq) FROM audit.checkpoints k
 ORDER BY c.org_id
 """
 _LATEST = """
-SELECT DISTINCT ON (org_id) org_id, kind, chain_seq, hash, signed_at, key_id, signature FROM audit.checkpoints
-WHERE org_id = ANY($1::text[]) ORDER BY org_id, chain_seq DESC, kind
+SELECT k.* FROM unnest($1::text[]) AS o(org_id) CROSS JOIN unnest(ARRAY['head', 'prune']) AS t(kind)
+CROSS JOIN LATERAL (SELECT c.org_id, c.kind, c.chain_seq, c.hash, c.signed_at, c.key_id, c.signature
+                    FROM audit.checkpoints c WHERE c.org_id = o.org_id AND c.kind = t.kind
+                    ORDER BY c.chain_seq DESC LIMIT 1) AS k
 """
 _SIGNED = """
 INSERT INTO audit.checkpoints (org_id, kind, chain_seq, hash, signed_at, key_id, signature)
@@ -53,7 +55,10 @@ _ROWS = (
     " WHERE org_id = $1 AND chain_seq > $2 AND chain_seq <= $3 ORDER BY chain_seq LIMIT $4"
 )
 PAGE = 5000
-_PINS = "SELECT chain_seq, hash FROM audit.checkpoints WHERE org_id = $1 AND chain_seq > $2 AND chain_seq <= $3"
+_PINS = """
+SELECT chain_seq, hash FROM audit.checkpoints
+WHERE org_id = $1 AND kind IN ('head', 'prune') AND chain_seq > $2 AND chain_seq <= $3
+"""
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,10 @@ async def checkpoint(pool: asyncpg.Pool, signer: Signer, trusted: TrustedKeys | 
         rows = await conn.fetch(_GROWN)
         if not rows:
             return 0
-        latest = {r["org_id"]: r for r in await conn.fetch(_LATEST, [r["org_id"] for r in rows])}
+        latest: dict[str, asyncpg.Record] = {}
+        for cp in await conn.fetch(_LATEST, [r["org_id"] for r in rows]):  # the later of the head and prune
+            if cp["org_id"] not in latest or cp["chain_seq"] > latest[cp["org_id"]]["chain_seq"]:
+                latest[cp["org_id"]] = cp
         heads: list[tuple[str, int, bytes]] = []
         for r in rows:
             org, head_seq, head_hash = r["org_id"], r["chain_seq"], bytes(r["hash"])

@@ -8,6 +8,10 @@ under its own tenant (row-level security checks every row) and moves the heads. 
 extending one chain wait for each other on its head; ``UNIQUE (org_id, chain_seq)`` would refuse a
 fork even if they did not.
 
+A timestamp more than :data:`SKEW_MS` in the future is stored as now + that skew, the publisher's
+own kept in ``metadata.published_ts``: retention removes a chain's expired prefix, so one row
+dated years ahead would otherwise keep every later row of its organisation past the window.
+
 A writer remembers the last head it wrote of each chain (outside the database): a head found
 behind it, or at the same position with another hash, was moved by someone else (a truncated or
 rewritten tail) — an alarm is logged, the events are still stored (losing them would be worse),
@@ -16,10 +20,12 @@ and the checkpointer refuses to sign that chain (``services/audit/checkpoints.py
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 
 import asyncpg
+import msgspec
 
 from libs.audit.record import AuditRecord, at_millis, link_values
 from libs.contracts.messages import AuditEvent
@@ -30,6 +36,8 @@ from services.audit.checkpoints import alarm
 _written: dict[str, tuple[int, bytes]] = {}
 """organisation → the last (chain_seq, hash) this process wrote as its head."""
 
+SKEW_MS = 5 * 60 * 1000
+"""How far ahead of the audit service's clock a publisher's timestamp may be."""
 UNAUTHENTICATED = "unknown"
 """The actor of a refused credential (no organisation; ``services/audit/claims.py``)."""
 
@@ -87,12 +95,13 @@ async def _append(pool: asyncpg.Pool, events: Sequence[AuditEvent]) -> list[Reje
         _check_heads(heads)
         known = await _known(conn, [e for _, e in candidates])  # after the lock: a sibling's commit is seen
         by_org: dict[str, list[AuditRecord]] = defaultdict(list)
+        latest = int(time.time() * 1000) + SKEW_MS
         for i, event in candidates:
             if event.event_id in known:
                 continue
             known.add(event.event_id)  # a second copy in the same batch is a redelivery too
             seq, prev = heads[event.org_id]
-            record = _record(event, seq + 1, prev)
+            record = _record(event if event.ts <= latest else _clamped(event, latest), seq + 1, prev)
             by_org[event.org_id].append(record)
             heads[event.org_id] = (seq + 1, record.hash)
             outcomes[i] = True
@@ -128,6 +137,10 @@ def _record(event: AuditEvent, chain_seq: int, prev_hash: bytes) -> AuditRecord:
         actor_type=event.actor_type, request_id=event.request_id, chain_seq=chain_seq, prev_hash=prev_hash,
         hash=digest,
     )  # fmt: skip
+
+
+def _clamped(event: AuditEvent, latest: int) -> AuditEvent:
+    return msgspec.structs.replace(event, ts=latest, metadata={**event.metadata, "published_ts": event.ts})
 
 
 async def _foreign_actors(conn: asyncpg.Connection, events: Sequence[AuditEvent]) -> list[int]:

@@ -105,20 +105,37 @@ async def test_a_truncated_tail_with_its_checkpoints_is_not_papered_over_by_new_
     assert not after.ok, f"rows 5..7 were deleted and the chain verifies: {after}"
 
 
+class _Reads:
+    """A connection that runs a retention run right after its first ``fetch`` (verify's read of
+    the checkpoints) returns, before the rows are read, whether or not both are in one transaction."""
+
+    def __init__(self, conn: asyncpg.Connection, audit: asyncpg.Pool) -> None:
+        self._conn, self._audit, self._fetches = conn, audit, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    async def fetch(self, *args: Any) -> Any:
+        rows = await self._conn.fetch(*args)
+        self._fetches += 1
+        if self._fetches == 1:
+            await retention.run(self._audit, SIGNER, batch=1000)
+        return rows
+
+
 class _RetentionBetweenReads:
-    """A pool that runs a retention run right after verify's first transaction (its checkpoints)
-    ends: what happens when a tenant verifies while the hourly run on an audit replica prunes."""
+    """A pool that runs a retention run right after verify has read the checkpoints: what happens
+    when a tenant verifies while the hourly run on an audit replica prunes. (Review fix: it used
+    to run the retention at the second ``acquire``, which tests only verify's old shape of one
+    transaction per read and cannot fire once verify reads in one transaction.)"""
 
     def __init__(self, pool: asyncpg.Pool, audit: asyncpg.Pool) -> None:
-        self._pool, self._audit, self._calls = pool, audit, 0
+        self._pool, self._audit = pool, audit
 
     @asynccontextmanager
-    async def _acquire(self) -> AsyncIterator[asyncpg.Connection]:
-        self._calls += 1
-        if self._calls == 2:
-            await retention.run(self._audit, SIGNER, batch=1000)
+    async def _acquire(self) -> AsyncIterator[Any]:
         async with self._pool.acquire() as conn:
-            yield conn
+            yield _Reads(conn, self._audit)
 
     def acquire(self) -> Any:
         return self._acquire()
@@ -144,10 +161,13 @@ async def test_verify_during_a_retention_run_does_not_report_a_pruned_chain_as_t
 
 
 async def test_a_future_dated_event_does_not_stop_retention_of_its_chain(pools: Pools, dsn: str) -> None:
-    """The publisher's ``ts`` is stored as given (only clamped to year 9999). Retention prunes the
+    """The publisher's ``ts`` was stored as given (only clamped to year 9999). Retention prunes the
     longest prefix of expired rows, so one event dated in the future — a publisher's clock, or a
-    compromised edge — keeps every later row of that organisation forever, past its plan's window
-    (issue 13: free 30 days)."""
+    compromised edge — kept every later row of that organisation for as long, past its plan's
+    window (issue 13: free 30 days). Stored, it is dated at most ``SKEW_MS`` ahead (the publisher's
+    time kept in ``metadata.published_ts``), so it expires with its window and frees what follows.
+    (Review fix: the test asserted that rows 45-50 days old stored *after* it go at once, which no
+    prefix-pruned chain can do while a present-dated row precedes them; the bound is its window.)"""
     audit, api, _ = pools
     org = await _org(dsn, "revfuture")  # free plan: 30 days
     future = int(time.time() * 1000) + 3650 * DAY_MS
@@ -155,9 +175,14 @@ async def test_a_future_dated_event_does_not_stop_retention_of_its_chain(pools: 
                                            _event(org, 2, days_ago=50), _event(org, 3, days_ago=45)])  # fmt: skip
     await checkpoints.checkpoint(audit, SIGNER)
     await retention.run(audit, SIGNER)
-    kept = [r.id for r in await _rows(api, org)]
-    assert f"evt-{org}-2" not in kept, f"rows 45-50 days old outlive a 30-day plan: {kept}"
-    assert f"evt-{org}-3" not in kept, f"rows 45-50 days old outlive a 30-day plan: {kept}"
+    kept = {r.id: r for r in await _rows(api, org)}
+    assert f"evt-{org}-0" not in kept
+    dated = kept[f"evt-{org}-1"]
+    assert dated.timestamp.timestamp() * 1000 <= time.time() * 1000 + audit_store.SKEW_MS, (
+        f"stored {dated.timestamp}: it holds back every later row of the chain until then"
+    )
+    assert dated.metadata["published_ts"] == future
+    assert (await _verify(api, org)).ok
 
 
 async def test_an_owner_cannot_erase_the_audit_history_by_shortening_retention(pools: Pools, dsn: str) -> None:
