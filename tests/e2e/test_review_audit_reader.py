@@ -46,6 +46,11 @@ async def _delivered_elsewhere(stack: Stack) -> list[str]:
 
 
 @pytest.mark.e2e
+@pytest.mark.xfail(
+    strict=True,
+    reason="nats-server does not check a pull request's reply subject; closing it needs "
+    "a push consumer into the reader's inbox or a separate account (docs/threat-model.md, Known gaps)",
+)
 def test_the_read_only_reader_cannot_aim_stored_events_at_other_subjects(stack: Stack) -> None:
     """``audit_reader`` may publish pull requests for its durable, and a pull request's reply
     subject — which no permission checks — is where JetStream delivers what was pulled. Naming

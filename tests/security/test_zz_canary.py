@@ -20,6 +20,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from libs.audit.signing import unb64
 from libs.crypto.keyring import Keyring
 from libs.stack import pg
 from services.vault import envelope
@@ -60,6 +61,8 @@ def _needles(stack: Stack, canaries: Canaries) -> list[Needle]:
         needles += needles_for(f"master key {kid}", material)
     needles += needles_for("canary data key", _canary_data_key(stack, canaries))
     needles += needles_for("key pepper", canaries.pepper)
+    seed = (stack.var / "secrets" / "audit_signing.key").read_text(encoding="utf-8").strip()
+    needles += needles_for("audit signing key", seed) + needles_for("audit signing key (raw)", unb64(seed))
     planted = set(canaries.text_secrets().values())
     for secret in dict.fromkeys(stack.created_secrets):
         if secret not in planted:
@@ -103,7 +106,8 @@ def test_every_canary_path_was_exercised(stack: Stack, canaries: Canaries) -> No
     assert not_received == []
     # Nothing returned to a data-plane client holds a provider key or a master key.
     server_side = [n for n in _needles(stack, canaries)
-                   if n.label.startswith(("canary provider key", "master key", "key pepper", "canary data key"))]  # fmt: skip
+                   if n.label.startswith(("canary provider key", "master key", "key pepper", "canary data key",
+                                           "audit signing key"))]  # fmt: skip
     hits = [h for step, body in canaries.responses for h in scan_bytes(step, body, server_side)]
     assert not hits, "\n".join(map(str, hits))
     _rotate_if_the_suite_did_not(stack, canaries)
