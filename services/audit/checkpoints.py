@@ -79,6 +79,32 @@ _remembered: dict[tuple[str, str], Signed] = {}
 the database, so deleting or replacing it there is noticed."""
 
 
+class Run:
+    """Rows this process wrote one after another on a chain: from ``(from_seq, from_hash)`` (the
+    head it found) to ``(to_seq, to_hash)`` (the head it left)."""
+
+    __slots__ = ("from_hash", "from_seq", "to_hash", "to_seq")
+
+    def __init__(self, from_seq: int, from_hash: bytes, to_seq: int, to_hash: bytes) -> None:
+        self.from_seq, self.from_hash, self.to_seq, self.to_hash = from_seq, from_hash, to_seq, to_hash
+
+
+runs: dict[str, Run] = {}
+"""organisation → the run of rows this process's writer last appended (``services/audit/store.py``).
+A head that this writer reached, by rows it wrote itself, from the very checkpoint the chain was
+last signed at, is signed without a re-hash: its hash is the one the writer computed, not one read
+back, so a row changed since in between breaks a link that verify checks against the signed head."""
+
+
+def wrote(org: str, before: tuple[int, bytes], after: tuple[int, bytes]) -> None:
+    """Note (after commit) that this process moved ``org``'s head from ``before`` to ``after``."""
+    run = runs.get(org)
+    if run is not None and (run.to_seq, run.to_hash) == before:
+        run.to_seq, run.to_hash = after
+    elif run is None or after[0] > run.to_seq:
+        runs[org] = Run(*before, *after)
+
+
 def remembered(signer: Signer, org_id: str) -> Signed | None:
     """The latest checkpoint of ``org_id`` this process vouches for."""
     return _remembered.get((signer.key_id, org_id))
@@ -96,14 +122,14 @@ def alarm(org_id: str, seq: int, reason: str) -> None:
 
 
 async def sign(conn: asyncpg.Connection, signer: Signer, kind: str, heads: list[tuple[str, int, bytes]],
-               signed_at: datetime | None = None) -> None:  # fmt: skip
-    """Insert a signed checkpoint of ``kind`` for each (organisation, chain_seq, hash)."""
+               signed_at: datetime | None = None) -> list[Signed]:  # fmt: skip
+    """Insert a signed checkpoint of ``kind`` for each (organisation, chain_seq, hash); what was signed."""
     at = signed_at or datetime.now(UTC)
     signatures = [signer.sign(kind, org, seq, digest, at) for org, seq, digest in heads]
     await conn.execute(_SIGNED, [h[0] for h in heads], kind, at, signer.key_id, [h[1] for h in heads],
                        [h[2] for h in heads], signatures)  # fmt: skip
-    for (org, seq, digest), signature in zip(heads, signatures, strict=True):
-        _remember(signer, Signed(org, kind, seq, digest, at, signer.key_id, signature))
+    return [Signed(org, kind, seq, digest, at, signer.key_id, g) for (org, seq, digest), g in zip(heads, signatures,
+                                                                                                   strict=True)]  # fmt: skip
 
 
 def _genuine(trusted: TrustedKeys, r: asyncpg.Record) -> Signed | None:
@@ -154,6 +180,8 @@ async def checkpoint(pool: asyncpg.Pool, signer: Signer, trusted: TrustedKeys | 
             if cp["org_id"] not in latest or cp["chain_seq"] > latest[cp["org_id"]]["chain_seq"]:
                 latest[cp["org_id"]] = cp
         heads: list[tuple[str, int, bytes]] = []
+        checked: list[Signed] = []
+        reached: dict[str, tuple[Run, int, bytes]] = {}
         for r in rows:
             org, head_seq, head_hash = r["org_id"], r["chain_seq"], bytes(r["hash"])
             stored = latest.get(org)
@@ -169,13 +197,22 @@ async def checkpoint(pool: asyncpg.Pool, signer: Signer, trusted: TrustedKeys | 
                 alarm(org, stored["chain_seq"], "the latest checkpoint is not signed by a trusted key")
                 continue
             base_seq, base_hash = (base.chain_seq, base.hash) if base is not None else (0, GENESIS)
-            broken = await follows(conn, org, base_seq, base_hash, head_seq, head_hash)
-            if broken is not None:
+            run = runs.get(org)
+            if run is not None and (run.from_seq, run.from_hash) == (base_seq, base_hash) and run.to_seq >= head_seq:
+                head_seq, head_hash = run.to_seq, run.to_hash  # written here from that checkpoint: no re-hash
+            elif broken := await follows(conn, org, base_seq, base_hash, head_seq, head_hash):
                 alarm(org, broken[0], broken[1])
                 continue
             if base is not None:
-                _remember(signer, base)
+                checked.append(base)
             heads.append((org, head_seq, head_hash))
+            if run is not None and (run.to_seq, run.to_hash) == (head_seq, head_hash):
+                reached[org] = (run, head_seq, head_hash)
         if heads:
-            await sign(conn, signer, "head", heads)
+            checked += await sign(conn, signer, "head", heads)
+    for cp in checked:  # committed: remembered
+        _remember(signer, cp)
+    for org, (run, seq, digest) in reached.items():  # the same run still: it goes on from the signed head
+        if runs.get(org) is run:
+            run.from_seq, run.from_hash = seq, digest
     return len(heads)

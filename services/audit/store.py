@@ -31,10 +31,7 @@ from libs.audit.record import AuditRecord, at_millis, link_values
 from libs.contracts.messages import AuditEvent
 from libs.db.pool import TENANT_SETTING
 from libs.svc.consumers import Rejected
-from services.audit.checkpoints import alarm
-
-_written: dict[str, tuple[int, bytes]] = {}
-"""organisation → the last (chain_seq, hash) this process wrote as its head."""
+from services.audit import checkpoints
 
 SKEW_MS = 5 * 60 * 1000
 """How far ahead of the audit service's clock a publisher's timestamp may be."""
@@ -93,6 +90,7 @@ async def _append(pool: asyncpg.Pool, events: Sequence[AuditEvent]) -> list[Reje
             await conn.execute(_MAKE_HEADS, orgs)
             heads = {r["org_id"]: (r["chain_seq"], bytes(r["hash"])) for r in await conn.fetch(_HEADS, orgs)}
         _check_heads(heads)
+        found = dict(heads)
         known = await _known(conn, [e for _, e in candidates])  # after the lock: a sibling's commit is seen
         by_org: dict[str, list[AuditRecord]] = defaultdict(list)
         latest = int(time.time() * 1000) + SKEW_MS
@@ -112,17 +110,16 @@ async def _append(pool: asyncpg.Pool, events: Sequence[AuditEvent]) -> list[Reje
             moved = list(by_org)
             await conn.execute(_MOVE_HEADS, moved, [heads[o][0] for o in moved], [heads[o][1] for o in moved])
     for org in by_org:  # committed: remember the heads written
-        if heads[org][0] > _written.get(org, (0, b""))[0]:
-            _written[org] = heads[org]
+        checkpoints.wrote(org, found[org], heads[org])
     return outcomes
 
 
 def _check_heads(heads: dict[str, tuple[int, bytes]]) -> None:
     """Alarm on a head this process wrote further, or differently, than the database now says."""
     for org, (seq, digest) in heads.items():
-        mine = _written.get(org)
-        if mine is not None and (seq < mine[0] or (seq == mine[0] and digest != mine[1])):
-            alarm(org, seq, "the chain head was moved back or rewritten since this writer last extended it")
+        mine = checkpoints.runs.get(org)
+        if mine is not None and (seq < mine.to_seq or (seq == mine.to_seq and digest != mine.to_hash)):
+            checkpoints.alarm(org, seq, "the chain head was moved back or rewritten since this writer last extended it")
 
 
 def _record(event: AuditEvent, chain_seq: int, prev_hash: bytes) -> AuditRecord:
