@@ -40,7 +40,16 @@ _PROBLEM = Schema(
 )
 _METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 # extra media types of successful answers that a handler builds itself
-_EXTRA_CONTENT = {"exportUsage": {"text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))}}
+_TEXT = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+_EXTRA_CONTENT = {
+    "exportUsage": {"text/csv": _TEXT},
+    # streamed: JSON lines or CSV (export), one JSON report or progress lines then it (verify)
+    "exportAuditEvents": {"application/x-ndjson": _TEXT, "text/csv": _TEXT},
+    "verifyAuditChain": {
+        "application/x-ndjson": _TEXT,
+        "application/json": OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT)),
+    },
+}
 
 
 def document_problems(document: OpenAPI) -> OpenAPI:
