@@ -1,8 +1,9 @@
 """Signed checkpoints of the chains that grew (issue 13): off the event path, about once a second.
 
-A head is signed only once it is shown to follow from the last position this service signed: the
-checkpointer re-hashes the stored rows from the latest signed checkpoint to the head (each link,
-each checkpoint in between) before it signs. A database superuser can recompute an unkeyed chain
+A head is signed only once it is shown to follow from the last position this service signed:
+either this process's writer reached it by rows it wrote one after another from that checkpoint
+(:data:`runs`; the hash signed is the writer's own), or the checkpointer re-hashes the stored rows
+from the latest signed checkpoint to the head (each link, each checkpoint in between). A database superuser can recompute an unkeyed chain
 and delete checkpoints, so the checkpointer also keeps the latest checkpoint it signed or checked
 of every chain in memory, outside the database: if that one is missing or altered, it is written
 back (verify then reports the rows that no longer match it), the chain is not signed, and an alarm
