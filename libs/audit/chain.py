@@ -14,6 +14,12 @@ pages), then :meth:`Verifier.finish`. The first bad ``chain_seq`` is reported fo
 
 Rows after the latest head checkpoint (made about once a second) are checked link by link but
 are not yet pinned: ``unsigned_tail`` says how many.
+
+The report carries the latest valid checkpoint it checked the chain against — kind, position,
+hash, time, key id and signature — so a tenant can keep it outside the operator's database and
+feed it back to a later verification (of an export, offline: this class, given the kept
+checkpoint among the stored ones): a chain cut back below it, or rewritten up to it, together
+with the checkpoints that covered it, no longer holds that hash at that position.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from datetime import datetime
 import msgspec
 
 from libs.audit.record import GENESIS, AuditRecord, link
-from libs.audit.signing import TrustedKeys, message
+from libs.audit.signing import TrustedKeys, b64, message
 
 
 class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,6 +60,12 @@ class Report(msgspec.Struct, kw_only=True):
     last_checkpoint_at: datetime | None = None
     unsigned_tail: int = 0
     key_ids: list[str] = []
+    last_checkpoint_kind: str = ""
+    last_checkpoint_hash: str = ""
+    """hex"""
+    last_checkpoint_key_id: str = ""
+    last_checkpoint_signature: str = ""
+    """base64url Ed25519 over :func:`libs.audit.signing.message` of the checkpoint"""
 
 
 @dataclass
@@ -72,6 +84,7 @@ class Verifier:
     _first_seq: int | None = None
     _rows: int = 0
     _keys: set[str] = field(default_factory=set)
+    _valid: dict[int, Checkpoint] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for cp in sorted(self.checkpoints, key=lambda c: c.chain_seq):
@@ -80,6 +93,7 @@ class Verifier:
                 self._fail(cp.chain_seq, f"{cp.kind} checkpoint at {cp.chain_seq} has no valid signature")
                 continue
             self._keys.add(cp.key_id)
+            self._valid[cp.chain_seq] = cp
             if cp.kind == "prune" and cp.chain_seq >= self._prune_seq:
                 self._prune_seq, self._prune_hash = cp.chain_seq, cp.hash
             elif cp.kind == "head":
@@ -126,9 +140,14 @@ class Verifier:
             self._fail(1, "every row missing")
         head_seqs = [s for s in self._heads if s <= last]
         last_cp = max([*head_seqs, self._prune_seq], default=0)
-        signed_at = max((c.signed_at for c in self.checkpoints if c.chain_seq == last_cp), default=None)
+        kept = self._valid.get(last_cp)
+        signed_at = kept.signed_at if kept is not None else None
         bad = self._bad
-        return Report(organization_id=self.org_id, ok=bad is None, rows_checked=self._rows, first_seq=self._first_seq,
+        report = Report(organization_id=self.org_id, ok=bad is None, rows_checked=self._rows, first_seq=self._first_seq,
                       last_seq=self._last_seq, first_bad_seq=bad[0] if bad else None, reason=bad[1] if bad else "",
                       pruned_through=self._prune_seq, last_checkpoint_seq=last_cp, last_checkpoint_at=signed_at,
                       unsigned_tail=max((self._last_seq or 0) - last_cp, 0), key_ids=sorted(self._keys))  # fmt: skip
+        if kept is not None:
+            report.last_checkpoint_kind, report.last_checkpoint_hash = kept.kind, kept.hash.hex()
+            report.last_checkpoint_key_id, report.last_checkpoint_signature = kept.key_id, b64(kept.signature)
+        return report

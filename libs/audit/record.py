@@ -4,7 +4,8 @@ A record holds exactly the specified fields — ``id``, ``timestamp``, ``userId`
 ``organizationId``, ``action``, ``resourceType``, ``resourceId``, ``metadata`` (a JSON object),
 ``ipAddress``, ``userAgent``, ``success`` — plus the actor type, the gateway's request id and the
 chain fields (``chain_seq``: the record's place in its organisation's chain, ``prev_hash``,
-``hash``). ``seq`` is the global insertion order (paging only, not chained).
+``hash``). The table's ``seq`` (the global insertion order across organisations) is not part of
+the record: a tenant pages by ``chain_seq``, which says nothing about other organisations.
 
 ``canonical`` is computed from the stored columns alone, so anyone who can read a chain's rows —
 a tenant under row-level security included — can recompute every hash. It is the compact JSON
@@ -49,12 +50,10 @@ class AuditRecord(msgspec.Struct, frozen=True, kw_only=True):
     chain_seq: int
     prev_hash: bytes
     hash: bytes
-    seq: int = 0
 
 
 COLUMNS = ("event_id", "ts", "user_id", "org_id", "action", "resource_type", "resource_id", "metadata",
-           "ip_address", "user_agent", "success", "actor_type", "request_id", "chain_seq", "prev_hash", "hash",
-           "seq")  # fmt: skip
+           "ip_address", "user_agent", "success", "actor_type", "request_id", "chain_seq", "prev_hash", "hash")  # fmt: skip
 """The columns of ``audit.events`` in :class:`AuditRecord`'s order."""
 
 
@@ -64,8 +63,7 @@ def from_row(row: Any) -> AuditRecord:
                        action=row["action"], resource_type=row["resource_type"], resource_id=row["resource_id"],
                        metadata=row["metadata"], ip_address=row["ip_address"], user_agent=row["user_agent"],
                        success=row["success"], actor_type=row["actor_type"], request_id=row["request_id"],
-                       chain_seq=row["chain_seq"], prev_hash=bytes(row["prev_hash"]), hash=bytes(row["hash"]),
-                       seq=row["seq"])  # fmt: skip
+                       chain_seq=row["chain_seq"], prev_hash=bytes(row["prev_hash"]), hash=bytes(row["hash"]))  # fmt: skip
 
 
 def micros(ts: datetime) -> int:
@@ -79,7 +77,7 @@ def at_millis(ms: int) -> datetime:
 
 
 def canonical(r: AuditRecord) -> bytes:
-    """The bytes a record contributes to its chain (every stored field but ``seq`` and the hashes)."""
+    """The bytes a record contributes to its chain (every stored field but the hashes)."""
     return _encode([r.chain_seq, r.organization_id, r.id, micros(r.timestamp), r.actor_type, r.user_id, r.action,
                     r.resource_type, r.resource_id, r.success, r.request_id, r.ip_address, r.user_agent,
                     r.metadata])  # fmt: skip

@@ -72,14 +72,15 @@ class Filters:
 
 async def page(pool: asyncpg.Pool, org_id: str, filters: Filters, *, limit: int, cursor: int | None,
                newest_first: bool = True) -> list[AuditRecord]:  # fmt: skip
-    """Up to ``limit`` records after ``cursor`` (a ``seq``), in ``seq`` order."""
+    """Up to ``limit`` records after ``cursor`` (a ``chain_seq``: the organisation's own order,
+    not the table's global ``seq``, which would show how much every other organisation records)."""
     clauses, params = filters.where(org_id)
     if cursor is not None:
         params.append(cursor)
-        clauses.append(f"seq {'<' if newest_first else '>'} ${len(params)}")
+        clauses.append(f"chain_seq {'<' if newest_first else '>'} ${len(params)}")
     params.append(limit)
     order = "DESC" if newest_first else "ASC"
-    sql = f"{_SELECT} WHERE {' AND '.join(clauses)} ORDER BY seq {order} LIMIT ${len(params)}"
+    sql = f"{_SELECT} WHERE {' AND '.join(clauses)} ORDER BY chain_seq {order} LIMIT ${len(params)}"
     async with tenant_tx(pool, org_id) as conn:
         return [from_row(r) for r in await conn.fetch(sql, *params)]
 
@@ -93,4 +94,4 @@ async def each(pool: asyncpg.Pool, org_id: str, filters: Filters, batch: int = 1
             yield row
         if len(rows) < batch:
             return
-        cursor = rows[-1].seq
+        cursor = rows[-1].chain_seq

@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager
 
 import asyncpg
 
-from libs.audit.signing import Signer
+from libs.audit.signing import Signer, TrustedKeys
 from libs.db.pool import create_pool, ready_check
 from libs.svc import periodic, runner
 from libs.svc.micro import Service
@@ -34,7 +34,8 @@ def background(
     pool: asyncpg.Pool, signer: Signer, settings: AuditSettings
 ) -> list[AbstractAsyncContextManager[object]]:
     """The checkpointer and the retention runs, as resources of the service."""
-    sign = _guarded("audit checkpoint", functools.partial(checkpoints.checkpoint, pool, signer))
+    trusted = TrustedKeys({**TrustedKeys.parse(settings.audit_public_keys).keys, signer.key_id: signer.public})
+    sign = _guarded("audit checkpoint", functools.partial(checkpoints.checkpoint, pool, signer, trusted))
     prune = _guarded("audit retention", functools.partial(
         retention.run, pool, signer, batch=settings.audit_retention_batch, instance=settings.instance))  # fmt: skip
     return [periodic.every(settings.audit_checkpoint_interval_s, sign),

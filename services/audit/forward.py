@@ -4,7 +4,10 @@ Reads its own durable (``audit_forward``) as the read-only bus user ``audit_read
 (``BASTION_NATS_USER`` / ``BASTION_NATS_PASSWORD[_FILE]``): it can pull and ack that durable and
 nothing else — publish no event, touch no stream. Each batch is appended to ``FILE`` as JSON
 lines — ``{"subject", "stream_seq", "event"}``, the event normalised as the audit service stores
-it, or ``"undecodable": true`` with the payload in base64 — flushed and ``fsync``ed, and only then
+it; an event the audit service would refuse on its claims (``services/audit/claims.py``: the
+source its subject names may not claim that actor or action) as ``"refused": why``, and an
+undecodable one as ``"undecodable": true``, both with the payload masked as a dead letter's
+(``libs/svc/consumers.py:masked``) in base64 and no ``event`` — flushed and ``fsync``ed, and only then
 acked: at least once, so after a crash a line may repeat (``stream_seq`` tells copies apart).
 Stops on SIGTERM/SIGINT after writing and acking what it holds. A template for a SIEM shipper.
 """
@@ -27,8 +30,10 @@ from libs.contracts import normalise, subjects
 from libs.contracts.messages import AuditEvent
 from libs.svc import logs
 from libs.svc.bus import close_quietly, connect
+from libs.svc.consumers import masked
 from libs.svc.pull import PullSource
 from libs.svc.settings import BaseSettings, load
+from services.audit import claims
 
 log = logging.getLogger("bastion.audit.forward")
 _decode = msgspec.json.Decoder(AuditEvent).decode
@@ -39,9 +44,15 @@ def line(msg: Any) -> bytes:
     """The JSON line of one stream message."""
     entry: dict[str, Any] = {"subject": msg.subject, "stream_seq": msg.metadata.sequence.stream}
     try:
-        entry["event"] = normalise.audit(_decode(msg.data))
+        event = _decode(msg.data)
     except (msgspec.DecodeError, msgspec.ValidationError):
-        entry |= {"undecodable": True, "payload_b64": base64.b64encode(msg.data).decode()}
+        entry |= {"undecodable": True, "payload_b64": base64.b64encode(masked(bytes(msg.data))).decode()}
+        return _encode(entry) + b"\n"
+    refused = claims.check(msg.subject, event)
+    if refused is not None:
+        entry |= {"refused": refused, "payload_b64": base64.b64encode(masked(bytes(msg.data))).decode()}
+    else:
+        entry["event"] = normalise.audit(event)
     return _encode(entry) + b"\n"
 
 

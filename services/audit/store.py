@@ -7,20 +7,34 @@ replicas never deadlock), skips events already stored, then inserts each organis
 under its own tenant (row-level security checks every row) and moves the heads. Two replicas
 extending one chain wait for each other on its head; ``UNIQUE (org_id, chain_seq)`` would refuse a
 fork even if they did not.
+
+A timestamp more than :data:`SKEW_MS` in the future is stored as now + that skew, the publisher's
+own kept in ``metadata.published_ts``: retention removes a chain's expired prefix, so one row
+dated years ahead would otherwise keep every later row of its organisation past the window.
+
+A writer remembers the last head it wrote of each chain (outside the database): a head found
+behind it, or at the same position with another hash, was moved by someone else (a truncated or
+rewritten tail) — an alarm is logged, the events are still stored (losing them would be worse),
+and the checkpointer refuses to sign that chain (``services/audit/checkpoints.py``).
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 
 import asyncpg
+import msgspec
 
 from libs.audit.record import AuditRecord, at_millis, link_values
 from libs.contracts.messages import AuditEvent
 from libs.db.pool import TENANT_SETTING
 from libs.svc.consumers import Rejected
+from services.audit import checkpoints
 
+SKEW_MS = 5 * 60 * 1000
+"""How far ahead of the audit service's clock a publisher's timestamp may be."""
 UNAUTHENTICATED = "unknown"
 """The actor of a refused credential (no organisation; ``services/audit/claims.py``)."""
 
@@ -75,14 +89,17 @@ async def _append(pool: asyncpg.Pool, events: Sequence[AuditEvent]) -> list[Reje
         if len(heads) < len(orgs):  # a chain's first event: make its head, then lock them all in order
             await conn.execute(_MAKE_HEADS, orgs)
             heads = {r["org_id"]: (r["chain_seq"], bytes(r["hash"])) for r in await conn.fetch(_HEADS, orgs)}
+        _check_heads(heads)
+        found = dict(heads)
         known = await _known(conn, [e for _, e in candidates])  # after the lock: a sibling's commit is seen
         by_org: dict[str, list[AuditRecord]] = defaultdict(list)
+        latest = int(time.time() * 1000) + SKEW_MS
         for i, event in candidates:
             if event.event_id in known:
                 continue
             known.add(event.event_id)  # a second copy in the same batch is a redelivery too
             seq, prev = heads[event.org_id]
-            record = _record(event, seq + 1, prev)
+            record = _record(event if event.ts <= latest else _clamped(event, latest), seq + 1, prev)
             by_org[event.org_id].append(record)
             heads[event.org_id] = (seq + 1, record.hash)
             outcomes[i] = True
@@ -92,7 +109,17 @@ async def _append(pool: asyncpg.Pool, events: Sequence[AuditEvent]) -> list[Reje
         if by_org:
             moved = list(by_org)
             await conn.execute(_MOVE_HEADS, moved, [heads[o][0] for o in moved], [heads[o][1] for o in moved])
+    for org in by_org:  # committed: remember the heads written
+        checkpoints.wrote(org, found[org], heads[org])
     return outcomes
+
+
+def _check_heads(heads: dict[str, tuple[int, bytes]]) -> None:
+    """Alarm on a head this process wrote further, or differently, than the database now says."""
+    for org, (seq, digest) in heads.items():
+        mine = checkpoints.runs.get(org)
+        if mine is not None and (seq < mine.to_seq or (seq == mine.to_seq and digest != mine.to_hash)):
+            checkpoints.alarm(org, seq, "the chain head was moved back or rewritten since this writer last extended it")
 
 
 def _record(event: AuditEvent, chain_seq: int, prev_hash: bytes) -> AuditRecord:
@@ -107,6 +134,10 @@ def _record(event: AuditEvent, chain_seq: int, prev_hash: bytes) -> AuditRecord:
         actor_type=event.actor_type, request_id=event.request_id, chain_seq=chain_seq, prev_hash=prev_hash,
         hash=digest,
     )  # fmt: skip
+
+
+def _clamped(event: AuditEvent, latest: int) -> AuditEvent:
+    return msgspec.structs.replace(event, ts=latest, metadata={**event.metadata, "published_ts": event.ts})
 
 
 async def _foreign_actors(conn: asyncpg.Connection, events: Sequence[AuditEvent]) -> list[int]:

@@ -50,7 +50,7 @@ def test_records_filters_exports_and_verify(stack: Stack) -> None:
         row = rows[0]
         assert set(row) == {"id", "timestamp", "user_id", "organization_id", "action", "resource_type", "resource_id",
                             "metadata", "ip_address", "user_agent", "success", "actor_type", "request_id",
-                            "chain_seq", "prev_hash", "hash", "seq"}  # fmt: skip
+                            "chain_seq", "prev_hash", "hash"}  # fmt: skip
         assert (row["organization_id"], row["actor_type"], row["resource_type"]) == (org["org"], "api_key", "model")
         assert row["metadata"]["status"] in (200, 404)  # the mock model may not be routed for a new org
         refused = http.post("/v1/keys/key_nope/revoke")

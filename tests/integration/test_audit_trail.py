@@ -246,7 +246,7 @@ async def test_filters_and_cursor_paging(pools: tuple[asyncpg.Pool, asyncpg.Pool
         pages.append([r.id for r in rows])
         if len(rows) < 3:
             break
-        cursor = rows[-1].seq
+        cursor = rows[-1].chain_seq
     assert [i for p in pages for i in p] == [f"evt-{org}-{i}" for i in range(9, -1, -1)]
     exported = [r.id async for r in api_audit.each(api, org, Filters(), batch=4)]
     assert exported == [f"evt-{org}-{i}" for i in range(10)]  # oldest first, in pages

@@ -22,6 +22,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from libs.audit.signing import unb64
 from libs.crypto.keyring import Keyring
 from libs.stack import pg, pki
 from services.vault import envelope
@@ -64,6 +65,8 @@ def _needles(stack: Stack, canaries: Canaries) -> list[Needle]:
     needles += needles_for("key pepper", canaries.pepper)
     for key in sorted(pki.directory(stack.var).glob("*.key")):  # the bus's CA and certificates' keys
         needles += needles_for(f"TLS key {key.stem}", _private_scalar(key))
+    seed = (stack.var / "secrets" / "audit_signing.key").read_text(encoding="utf-8").strip()
+    needles += needles_for("audit signing key", seed) + needles_for("audit signing key (raw)", unb64(seed))
     planted = set(canaries.text_secrets().values())
     for secret in dict.fromkeys(stack.created_secrets):
         if secret not in planted:
@@ -113,7 +116,8 @@ def test_every_canary_path_was_exercised(stack: Stack, canaries: Canaries) -> No
     assert not_received == []
     # Nothing returned to a data-plane client holds a provider key or a master key.
     server_side = [n for n in _needles(stack, canaries)
-                   if n.label.startswith(("canary provider key", "master key", "key pepper", "canary data key"))]  # fmt: skip
+                   if n.label.startswith(("canary provider key", "master key", "key pepper", "canary data key",
+                                           "audit signing key"))]  # fmt: skip
     hits = [h for step, body in canaries.responses for h in scan_bytes(step, body, server_side)]
     assert not hits, "\n".join(map(str, hits))
     _rotate_if_the_suite_did_not(stack, canaries)

@@ -189,3 +189,51 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
         ELSE false
     END
 $$;
+
+-- ---------------------------------------------------------------- a shortened retention (review of issue 13)
+-- Shortening an organisation's retention (an enterprise owner's PATCH, or a plan downgrade) does
+-- not reach the rows stored under the longer window at once: the old number of days stays in
+-- force until that many days have passed since the change (so every row stored before it is kept
+-- as long as it was promised when it was stored). Each shortening is noted here; the PATCH itself
+-- is audited (org.updated) by the management API.
+CREATE TABLE audit.retention_changes (
+    id          bigserial PRIMARY KEY,
+    org_id      text NOT NULL,
+    old_days    integer NOT NULL,
+    new_days    integer NOT NULL,
+    changed_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON audit.retention_changes (org_id, changed_at);
+ALTER TABLE audit.retention_changes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY writer ON audit.retention_changes TO bastion_audit USING (true);
+GRANT SELECT ON audit.retention_changes TO bastion_audit;
+
+CREATE FUNCTION audit.plan_days(p_plan text, p_days integer) RETURNS integer
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE p_plan WHEN 'free' THEN 30 WHEN 'pro' THEN 90 WHEN 'enterprise' THEN coalesce(p_days, 365) ELSE 30 END
+$$;
+
+CREATE FUNCTION audit.note_retention_change() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF audit.plan_days(NEW.plan, NEW.audit_retention_days) < audit.plan_days(OLD.plan, OLD.audit_retention_days) THEN
+        INSERT INTO audit.retention_changes (org_id, old_days, new_days)
+        VALUES (NEW.id, audit.plan_days(OLD.plan, OLD.audit_retention_days),
+                audit.plan_days(NEW.plan, NEW.audit_retention_days));
+    END IF;
+    RETURN NEW;
+END
+$$;
+REVOKE ALL ON FUNCTION audit.note_retention_change() FROM PUBLIC;
+CREATE TRIGGER orgs_retention_shortened AFTER UPDATE OF plan, audit_retention_days ON auth.orgs
+    FOR EACH ROW EXECUTE FUNCTION audit.note_retention_change();
+
+-- The days in force: the current setting, or a longer one it replaced less than that longer
+-- window ago.
+CREATE OR REPLACE FUNCTION audit.retention_days(p_org_id text) RETURNS integer
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN p_org_id = '' THEN 90 ELSE greatest(
+        coalesce((SELECT audit.plan_days(o.plan, o.audit_retention_days) FROM auth.orgs o WHERE o.id = p_org_id), 30),
+        (SELECT max(c.old_days) FROM audit.retention_changes c
+         WHERE c.org_id = p_org_id AND c.changed_at > now() - make_interval(days => c.old_days))) END
+$$;

@@ -65,7 +65,7 @@ class AuditController(Controller):
                           correlation_id)  # fmt: skip
         rows = await audit_store.page(db, admin.org_id, filters, limit=limit + 1, cursor=cursor)
         items = [shown(r) for r in rows[:limit]]
-        return {"data": items, "next_cursor": rows[limit - 1].seq if len(rows) > limit else None}
+        return {"data": items, "next_cursor": rows[limit - 1].chain_seq if len(rows) > limit else None}
 
     @get("/export", operation_id="exportAuditEvents")
     async def export(
