@@ -79,3 +79,78 @@ class Letters:
         if self.failing:
             raise ConnectionError("DEADLETTER unreachable")
         self.filed.append(letter)
+
+
+class FakeSessionStore:
+    """In-memory ``services.auth.sessions.Store`` with the SQL functions' semantics
+    (``0016_sessions.sql``); ``members`` maps (user, org) to the person's role there."""
+
+    def __init__(self, members: dict[tuple[str, str], str]) -> None:
+        from services.auth.session_store import SessionRecord
+
+        self.members = members
+        self.rows: dict[str, SessionRecord] = {}  # by lookup
+        self.meta: dict[str, tuple[str, str, str]] = {}  # id -> (method, ip, user agent)
+        self.touches = 0
+        self._record = SessionRecord
+        self.now: Any = None  # set by the test's clock
+
+    def _with_member(self, rec: Any) -> Any:
+        import msgspec
+
+        return msgspec.structs.replace(rec, member_role=self.members.get((rec.user_id, rec.org_id)))
+
+    async def start(self, session_id: str, lookup: str, user_id: str, org_id: str, method: str, ip: str,
+                    user_agent: str, expires_at: Any) -> str | None:  # fmt: skip
+        role = self.members.get((user_id, org_id))
+        if role is None:
+            return None
+        self.rows[lookup] = self._record(id=session_id, user_id=user_id, org_id=org_id, role=role, member_role=role,
+                                         created_at=self.now, last_seen_at=self.now, expires_at=expires_at,
+                                         revoked_at=None)  # fmt: skip
+        self.meta[session_id] = (method, ip, user_agent)
+        return role
+
+    async def find(self, lookup: str) -> Any:
+        rec = self.rows.get(lookup)
+        return None if rec is None else self._with_member(rec)
+
+    def _by_id(self, session_id: str) -> tuple[str, Any]:
+        return next((k, r) for k, r in self.rows.items() if r.id == session_id)
+
+    async def touch(self, session_id: str) -> None:
+        import msgspec
+
+        self.touches += 1
+        lookup, rec = self._by_id(session_id)
+        self.rows[lookup] = msgspec.structs.replace(rec, last_seen_at=self.now)
+
+    async def renew(self, session_id: str, old_lookup: str, new_lookup: str, role: str) -> bool:
+        import msgspec
+
+        rec = self.rows.get(old_lookup)
+        if rec is None or rec.id != session_id or rec.revoked_at is not None:
+            return False
+        del self.rows[old_lookup]
+        self.rows[new_lookup] = msgspec.structs.replace(rec, role=role, last_seen_at=self.now)
+        return True
+
+    async def revoke(self, user_id: str, session_id: str | None, keep: str | None) -> int:
+        import msgspec
+
+        count = 0
+        for lookup, rec in list(self.rows.items()):
+            if (rec.user_id == user_id and rec.revoked_at is None and rec.expires_at > self.now
+                    and session_id in (None, rec.id) and rec.id != keep):  # fmt: skip
+                self.rows[lookup] = msgspec.structs.replace(rec, revoked_at=self.now)
+                count += 1
+        return count
+
+    async def of_user(self, user_id: str) -> list[Any]:
+        from services.auth.session_store import SessionRow
+
+        return [SessionRow(id=r.id, org_id=r.org_id, method=self.meta[r.id][0], ip=self.meta[r.id][1],
+                           user_agent=self.meta[r.id][2], created_at=r.created_at, last_seen_at=r.last_seen_at,
+                           expires_at=r.expires_at)
+                for r in self.rows.values()
+                if r.user_id == user_id and r.revoked_at is None and r.expires_at > self.now]  # fmt: skip

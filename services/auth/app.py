@@ -19,6 +19,8 @@ from libs.svc import periodic, runner
 from libs.svc.micro import Service
 from services.auth import handlers, store
 from services.auth.manager import Manager
+from services.auth.session_store import SessionStore
+from services.auth.sessions import Sessions
 from services.auth.settings import get_settings
 from services.auth.verifier import Verifier
 
@@ -66,6 +68,7 @@ async def run() -> None:
 
     handlers.register(svc, verifier)
     handlers.register_commands(svc, Manager(pool, verifier, hasher, publish))
+    handlers.register_sessions(svc, Sessions(SessionStore(pool), settings, verifier.budget))
     try:
         await runner.serve(svc, settings, ready=ready_check(pool), resources=[change_poller(pool, verifier)],
                            on_connect=on_connect)  # fmt: skip

@@ -15,16 +15,23 @@ from libs.contracts.messages import (
     Issued,
     IssueKey,
     IssueToken,
+    ListSessions,
     Principal,
     RevokeKey,
+    RevokeSessions,
     RevokeToken,
     RotateKey,
+    SessionList,
+    SessionPrincipal,
+    SessionsRevoked,
     UpdateKey,
     VerifyAdmin,
     VerifyKey,
+    VerifySession,
 )
 from libs.svc.micro import Service
 from services.auth.manager import Manager
+from services.auth.sessions import Sessions
 from services.auth.verifier import Verifier
 
 SERVICE = "auth"
@@ -81,3 +88,19 @@ def register_commands(svc: Service, manager: Manager) -> None:
     @svc.endpoint(subjects.AUTH_TOKEN_REVOKE, RevokeToken)
     async def revoke_token(cmd: RevokeToken) -> Changed | Denied:
         return await manager.revoke_token(cmd)
+
+
+def register_sessions(svc: Service, sessions: Sessions) -> None:
+    """People's sessions, for the management API (queue group)."""
+
+    @svc.endpoint(subjects.AUTH_SESSION_VERIFY, VerifySession)
+    async def verify_session(request: VerifySession) -> SessionPrincipal | Denied:
+        return await sessions.verify(request.secret, request.client_ip)
+
+    @svc.endpoint(subjects.AUTH_SESSION_LIST, ListSessions)
+    async def list_sessions(request: ListSessions) -> SessionList:
+        return await sessions.list(request.user_id)
+
+    @svc.endpoint(subjects.AUTH_SESSION_REVOKE, RevokeSessions)
+    async def revoke_sessions(request: RevokeSessions) -> SessionsRevoked:
+        return await sessions.revoke(request)

@@ -22,6 +22,12 @@ class AuthSettings(BaseSettings, frozen=True, kw_only=True):
     known_good_ttl_s: float = 86_400.0
     """How long a credential that verified stays exempt from the miss budgets on this replica."""
     pool_size: int = 10
+    session_idle_s: int = 3_600
+    """A person's session ends after this long without a request (``BASTION_SESSION_IDLE_S``)."""
+    session_lifetime_s: int = 43_200
+    """…and this long after sign-in whatever happens (``BASTION_SESSION_LIFETIME_S``)."""
+    session_touch_s: int = 60
+    """``last_seen_at`` is written at most this often per session (the idle clock's resolution)."""
 
     def pepper(self) -> bytes:
         """The decoded pepper; refuses to run without one (fail closed)."""

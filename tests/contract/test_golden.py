@@ -36,6 +36,7 @@ from libs.contracts.messages import (
     LimitDenied,
     ListAliases,
     ListModels,
+    ListSessions,
     MetricsText,
     ModelInfo,
     ModelList,
@@ -50,8 +51,15 @@ from libs.contracts.messages import (
     ProviderList,
     Resolve,
     Resolved,
+    RevokeSessions,
+    RevokeSessionsReply,
     RevokeToken,
     RoutesChanged,
+    SessionInfo,
+    SessionList,
+    SessionListReply,
+    SessionPrincipal,
+    SessionsRevoked,
     SetAlias,
     SetProviderPrice,
     UnitPrice,
@@ -60,6 +68,8 @@ from libs.contracts.messages import (
     VerifyAdmin,
     VerifyAdminReply,
     VerifyKey,
+    VerifySession,
+    VerifySessionReply,
 )
 
 CASES: list[tuple[Any, Any, bytes]] = [
@@ -187,6 +197,29 @@ CASES: list[tuple[Any, Any, bytes]] = [
      b'"reason":"unstorable","detail":"DataError","ts":5,"payload":"e30="}'),
     (MetricsText(service="audit", instance="a1", text="x 1\n"), MetricsText,
      b'{"kind":"metrics","service":"audit","instance":"a1","text":"x 1\\n"}'),
+    (AdminPrincipal(org_id="o", token_id="", role="viewer", user_id="usr1", session_id="ses_1"), AdminPrincipal,
+     b'{"kind":"ok","org_id":"o","token_id":"","role":"viewer","user_id":"usr1","session_id":"ses_1"}'),
+    (VerifySession(request_id="r", secret="bst_ses_x", client_ip="203.0.113.7"), VerifySession,
+     b'{"request_id":"r","secret":"bst_ses_x","client_ip":"203.0.113.7"}'),
+    (SessionPrincipal(org_id="o", user_id="usr1", session_id="ses_1", role="admin", expires_at=9, idle_s=3600),
+     VerifySessionReply,
+     b'{"kind":"ok","org_id":"o","user_id":"usr1","session_id":"ses_1","role":"admin","expires_at":9,"idle_s":3600}'),
+    (SessionPrincipal(org_id="o", user_id="u", session_id="s", role="owner", expires_at=9, idle_s=60,
+                      renewed="bst_ses_y"), VerifySessionReply,
+     b'{"kind":"ok","org_id":"o","user_id":"u","session_id":"s","role":"owner","expires_at":9,"idle_s":60,'
+     b'"renewed":"bst_ses_y"}'),
+    (Denied(code="auth.session_invalid", reason="no"), VerifySessionReply,
+     b'{"kind":"denied","code":"auth.session_invalid","reason":"no"}'),
+    (ListSessions(request_id="r", user_id="usr1"), ListSessions, b'{"request_id":"r","user_id":"usr1"}'),
+    (SessionList(sessions=[SessionInfo(id="ses_1", org_id="o", method="oauth:github", created_at=1, last_seen_at=2,
+                                       expires_at=3, ip="203.0.113.7", user_agent="UA")]), SessionListReply,
+     b'{"kind":"ok","sessions":[{"id":"ses_1","org_id":"o","method":"oauth:github","created_at":1,"last_seen_at":2,'
+     b'"expires_at":3,"ip":"203.0.113.7","user_agent":"UA"}]}'),
+    (RevokeSessions(request_id="r", user_id="usr1", session_id="ses_1"), RevokeSessions,
+     b'{"request_id":"r","user_id":"usr1","session_id":"ses_1"}'),
+    (RevokeSessions(request_id="r", user_id="usr1", keep="ses_2"), RevokeSessions,
+     b'{"request_id":"r","user_id":"usr1","keep":"ses_2"}'),
+    (SessionsRevoked(count=2), RevokeSessionsReply, b'{"kind":"ok","count":2}'),
 ]  # fmt: skip
 
 
@@ -204,6 +237,10 @@ def test_old_readers_skip_new_fields() -> None:
 def test_secret_bearing_messages_hide_secrets_in_repr() -> None:
     assert "sk-proj" not in repr(VerifyKey(request_id="r", key="sk-proj_abc_secret"))
     assert "bst_adm_" not in repr(VerifyAdmin(request_id="r", token="bst_adm_secret"))
+    assert "bst_ses_" not in repr(VerifySession(request_id="r", secret="bst_ses_secret"))
+    renewed = SessionPrincipal(org_id="o", user_id="u", session_id="s", role="owner", expires_at=1, idle_s=1,
+                               renewed="bst_ses_secret")  # fmt: skip
+    assert "bst_ses_" not in repr(renewed)
     resolved = Resolved(provider_id="p", provider="x", adapter="openai", base_url="u", upstream_model="m",
                         api_key="sk-live-provider-secret")  # fmt: skip
     assert "sk-live-provider-secret" not in repr(resolved)
@@ -219,7 +256,8 @@ def test_subjects_are_versioned_and_distinct() -> None:
           subjects.VAULT_MODELS, subjects.VAULT_KEY_STORE, subjects.VAULT_KEY_ROTATE, subjects.VAULT_KEY_LIST,
           subjects.VAULT_KEY_DELETE, subjects.VAULT_ALIAS_SET, subjects.VAULT_ALIAS_LIST, subjects.VAULT_ALIAS_DELETE,
           subjects.VAULT_PROVIDER_TEST, subjects.VAULT_PROVIDER_PRICE, subjects.METERING_LIMIT_CHECK,
-          subjects.METERING_LEASE, *(subjects.ping(s) for s in subjects.SERVICES)]  # fmt: skip
+          subjects.METERING_LEASE, subjects.AUTH_SESSION_VERIFY, subjects.AUTH_SESSION_LIST,
+          subjects.AUTH_SESSION_REVOKE, *(subjects.ping(s) for s in subjects.SERVICES)]  # fmt: skip
     assert len(set(rr)) == len(rr)
     assert all(s.startswith("gw.") and s.rsplit(".", 1)[1].startswith("v") for s in rr)
     assert subjects.usage_event("org1").startswith("gw.evt.usage.")

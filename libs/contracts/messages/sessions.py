@@ -1,0 +1,94 @@
+"""Auth: people's sessions (management API → auth).
+
+A session's secret (the cookie value, ``bst_ses_…``) travels only in :class:`VerifySession` and,
+once at sign-in or when auth renews it, in :class:`SessionPrincipal.renewed`; everything else
+names a session by its public id (``ses_…``). Never log these Structs.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from libs.contracts.messages.common import Denied, Fault
+
+
+class VerifySession(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Who holds the session cookie ``secret`` presented from ``client_ip``."""
+
+    request_id: str
+    secret: str
+    client_ip: str = ""
+
+    def __repr__(self) -> str:
+        return f"VerifySession(request_id={self.request_id!r}, secret=<redacted>)"
+
+
+class SessionPrincipal(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):
+    """A live session: the person, the organisation it was opened in, their current role there.
+
+    ``renewed`` is non-empty when the person's role changed since the secret was issued: the old
+    secret no longer works, and the caller must hand this one to the browser (a new id on every
+    privilege change). ``expires_at`` is the absolute end (unix seconds), ``idle_s`` the idle timeout.
+    """
+
+    org_id: str
+    user_id: str
+    session_id: str
+    role: str
+    expires_at: int
+    idle_s: int
+    renewed: str = ""
+
+    def __repr__(self) -> str:
+        return (f"SessionPrincipal(org_id={self.org_id!r}, user_id={self.user_id!r}, "
+                f"session_id={self.session_id!r}, role={self.role!r}, renewed=<redacted>)")  # fmt: skip
+
+
+VerifySessionReply = SessionPrincipal | Denied | Fault
+
+
+class ListSessions(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The live sessions of the person ``user_id`` (every organisation)."""
+
+    request_id: str
+    user_id: str
+
+
+class SessionInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One session as its owner may see it (no secret, no digest). Times are unix seconds."""
+
+    id: str
+    org_id: str
+    method: str
+    created_at: int
+    last_seen_at: int
+    expires_at: int
+    ip: str = ""
+    user_agent: str = ""
+
+
+class SessionList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):
+    """Sessions, newest first."""
+
+    sessions: list[SessionInfo]
+
+
+SessionListReply = SessionList | Denied | Fault
+
+
+class RevokeSessions(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Revoke the person's session ``session_id``, or (empty) all their sessions but ``keep``."""
+
+    request_id: str
+    user_id: str
+    session_id: str = ""
+    keep: str = ""
+
+
+class SessionsRevoked(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):
+    """How many sessions were revoked (0: none of the person's was live by that id)."""
+
+    count: int
+
+
+RevokeSessionsReply = SessionsRevoked | Denied | Fault

@@ -1,0 +1,113 @@
+-- People's sessions (issue 12), owned by the auth service.
+--
+-- The cookie holds an opaque random secret (`bst_ses_…`, 256 bits); the table keeps only
+-- HMAC-SHA256(pepper, secret) in `lookup`, so a database dump does not let anyone sign in. The
+-- public id (`ses_…`) names a session in lists, revocations and audit rows. Idle timeout and
+-- absolute lifetime are auth's settings and checked by auth on every use; `last_seen_at` is
+-- written at most once a minute per session. `role` is the membership role the session was
+-- issued (or last renewed) under: when the membership's role differs, auth renews the secret
+-- (a new id on any privilege change) or, if the membership is gone, refuses the session.
+--
+-- Only the auth role touches sessions, and only through the SECURITY DEFINER functions below
+-- (it cannot list sessions it has no digest or person for); the management API has no access.
+CREATE TABLE auth.sessions (
+    id            text PRIMARY KEY,
+    lookup        text NOT NULL UNIQUE,
+    user_id       text NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+    org_id        text NOT NULL REFERENCES auth.orgs (id) ON DELETE CASCADE,
+    role          text NOT NULL CHECK (role IN ('owner', 'admin', 'developer', 'viewer')),
+    method        text NOT NULL DEFAULT '',
+    ip            text NOT NULL DEFAULT '',
+    user_agent    text NOT NULL DEFAULT '',
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    last_seen_at  timestamptz NOT NULL DEFAULT now(),
+    expires_at    timestamptz NOT NULL,
+    revoked_at    timestamptz
+);
+CREATE INDEX ON auth.sessions (user_id);
+ALTER TABLE auth.sessions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON auth.sessions USING (org_id = bastion_tenant()) WITH CHECK (org_id = bastion_tenant());
+REVOKE ALL ON auth.sessions FROM PUBLIC;
+
+-- A new session for a member of the organisation (NULL if the person is not one). Expired and
+-- revoked sessions of the person older than a day are deleted on the way.
+CREATE FUNCTION auth.start_session(p_id text, p_lookup text, p_user_id text, p_org_id text, p_method text,
+                                   p_ip text, p_user_agent text, p_expires_at timestamptz)
+RETURNS TABLE (id text, role text, created_at timestamptz)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH gone AS (
+        DELETE FROM auth.sessions s WHERE s.user_id = p_user_id
+           AND (s.expires_at < now() - interval '1 day' OR s.revoked_at < now() - interval '1 day')
+    )
+    INSERT INTO auth.sessions AS s (id, lookup, user_id, org_id, role, method, ip, user_agent, expires_at)
+    SELECT p_id, p_lookup, p_user_id, p_org_id, m.role, p_method, p_ip, p_user_agent, p_expires_at
+    FROM auth.memberships m WHERE m.user_id = p_user_id AND m.org_id = p_org_id
+    RETURNING s.id, s.role, s.created_at
+$$;
+
+-- The session whose digest is `p_lookup`, with the person's current role in its organisation
+-- (NULL: no longer a member). Auth decides validity (revoked, idle, lifetime, role).
+CREATE FUNCTION auth.find_session(p_lookup text)
+RETURNS TABLE (id text, user_id text, org_id text, role text, member_role text, created_at timestamptz,
+               last_seen_at timestamptz, expires_at timestamptz, revoked_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT s.id, s.user_id, s.org_id, s.role, m.role, s.created_at, s.last_seen_at, s.expires_at, s.revoked_at
+    FROM auth.sessions s LEFT JOIN auth.memberships m ON m.user_id = s.user_id AND m.org_id = s.org_id
+    WHERE s.lookup = p_lookup
+$$;
+
+CREATE FUNCTION auth.touch_session(p_id text) RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    UPDATE auth.sessions SET last_seen_at = now() WHERE id = p_id AND revoked_at IS NULL
+$$;
+
+-- A new secret for a live session (privilege change): only if it still has the old one, so of
+-- two requests racing with the old cookie one renews and the other is refused.
+CREATE FUNCTION auth.renew_session(p_id text, p_old_lookup text, p_new_lookup text, p_role text) RETURNS boolean
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH done AS (
+        UPDATE auth.sessions SET lookup = p_new_lookup, role = p_role, last_seen_at = now()
+        WHERE id = p_id AND lookup = p_old_lookup AND revoked_at IS NULL RETURNING 1
+    ) SELECT EXISTS (SELECT 1 FROM done)
+$$;
+
+-- Revoke one session of a person (`p_session_id`), or all of them but `p_except` (NULL: all).
+CREATE FUNCTION auth.revoke_sessions(p_user_id text, p_session_id text, p_except text) RETURNS int
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH done AS (
+        UPDATE auth.sessions SET revoked_at = now()
+        WHERE user_id = p_user_id AND revoked_at IS NULL AND expires_at > now()
+          AND (p_session_id IS NULL OR id = p_session_id) AND (p_except IS NULL OR id <> p_except)
+        RETURNING 1
+    ) SELECT count(*)::int FROM done
+$$;
+
+-- A person's sessions that have not been revoked and have not passed their lifetime.
+CREATE FUNCTION auth.user_sessions(p_user_id text)
+RETURNS TABLE (id text, org_id text, method text, ip text, user_agent text, created_at timestamptz,
+               last_seen_at timestamptz, expires_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT id, org_id, method, ip, user_agent, created_at, last_seen_at, expires_at FROM auth.sessions
+    WHERE user_id = p_user_id AND revoked_at IS NULL AND expires_at > now()
+    ORDER BY created_at DESC, id LIMIT 100
+$$;
+
+REVOKE ALL ON FUNCTION auth.start_session(text, text, text, text, text, text, text, timestamptz),
+    auth.find_session(text), auth.touch_session(text), auth.renew_session(text, text, text, text),
+    auth.revoke_sessions(text, text, text), auth.user_sessions(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.start_session(text, text, text, text, text, text, text, timestamptz),
+    auth.find_session(text), auth.touch_session(text), auth.renew_session(text, text, text, text),
+    auth.revoke_sessions(text, text, text), auth.user_sessions(text) TO bastion_auth;
+
+-- The management API audits what a signed-in person does with actor type 'user': the audit
+-- consumer checks the person is a member of the organisation the event claims.
+CREATE OR REPLACE FUNCTION audit.actor_belongs(p_actor_type text, p_actor_id text, p_org_id text)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE p_actor_type
+        WHEN 'api_key' THEN EXISTS (SELECT 1 FROM auth.api_keys WHERE id = p_actor_id AND org_id = p_org_id)
+        WHEN 'admin_token' THEN EXISTS (SELECT 1 FROM auth.admin_tokens WHERE id = p_actor_id AND org_id = p_org_id)
+        WHEN 'user' THEN EXISTS (SELECT 1 FROM auth.memberships WHERE user_id = p_actor_id AND org_id = p_org_id)
+        ELSE false
+    END
+$$;
