@@ -154,3 +154,32 @@ class FakeSessionStore:
                            expires_at=r.expires_at)
                 for r in self.rows.values()
                 if r.user_id == user_id and r.revoked_at is None and r.expires_at > self.now]  # fmt: skip
+
+
+class MemoryBusClient:
+    """``libs.svc.bus.Bus.request`` over a ``MemoryBus`` (handler tests of the HTTP services)."""
+
+    def __init__(self, memory: Any) -> None:
+        self.memory = memory
+        self.sent: list[Any] = []
+
+    async def request(self, service: str, subject: str, message: Any, codec: Any, *, timeout_s: Any = None) -> Any:
+        from libs.contracts.codec import encode
+        from libs.contracts.messages import Fault
+        from libs.svc.bus import Unavailable
+
+        self.sent.append(message)
+        reply = codec.decode((await self.memory.request(subject, encode(message))).data)
+        if isinstance(reply, Fault):
+            raise Unavailable(service, reply.code)
+        return reply
+
+
+class AuditSink:
+    """``EventPublisher.audit`` collecting events."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+
+    def audit(self, event: Any, *, source: str) -> None:
+        self.events.append((source, event))

@@ -80,7 +80,13 @@ def build_procs(
     conf = natsd.config_path(config.var / "nats")  # written by `prepare`
     per_service: dict[str, dict[str, str]] = {
         "auth": {"BASTION_KEY_PEPPER": keys.pepper},
-        "api": {"BASTION_API_HOST": config.host, "BASTION_API_PORT": str(config.api_port)},
+        # plain HTTP locally: the session cookie cannot be Secure (nor a __Host- cookie) here
+        "api": {
+            "BASTION_API_HOST": config.host,
+            "BASTION_API_PORT": str(config.api_port),
+            "AUTH_SECRET_FILE": str(keys.auth_secret_file),
+            "BASTION_COOKIE_SECURE": "false",
+        },
         "vault": {"BASTION_MASTER_KEYS_FILE": str(keys.master_keys_file)},
         "edge": {
             "BASTION_EDGE_HOST": config.host,

@@ -20,6 +20,9 @@ class StackSecrets:
     master_keys_file: Path
     jetstream_key: str = ""
     """Seals the JetStream store (nats-server's own cipher); handed to nats-server only."""
+    auth_secret_file: Path | None = None
+    """``AUTH_SECRET``: seals what browsers keep and keys CSRF tokens; the management API reads
+    it through ``AUTH_SECRET_FILE``."""
 
     def __repr__(self) -> str:
         return f"StackSecrets(master_keys_file={str(self.master_keys_file)!r}, pepper=<redacted>, jetstream_key=<redacted>)"
@@ -62,4 +65,6 @@ def ensure(var: Path) -> StackSecrets:
 
         _write_once(master, generate_spec("mk1") + "\n")
     jetstream = _write_once(directory / "jetstream.key", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-    return StackSecrets(pepper=pepper, master_keys_file=master, jetstream_key=jetstream)
+    _write_once(directory / "auth_secret", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+    return StackSecrets(pepper=pepper, master_keys_file=master, jetstream_key=jetstream,
+                        auth_secret_file=directory / "auth_secret")  # fmt: skip

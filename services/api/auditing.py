@@ -29,13 +29,14 @@ def record(
     events: EventPublisher = request.app.state.events
     state = request.scope.get("state", {})
     detail = dict(detail or {})
+    actor_type, actor_id = admin.actor if admin else ("admin_token", "unknown")
     if state.get("correlation_id"):
         detail["correlation_id"] = state["correlation_id"]
     events.audit(
         AuditEvent(
             event_id=f"evt_{secrets.token_hex(12)}", ts=int(time.time() * 1000),
-            org_id=admin.org_id if admin else "", actor_type="admin_token",
-            actor_id=admin.token_id if admin else "unknown", action=action, resource=resource, success=success,
+            org_id=admin.org_id if admin else "", actor_type=actor_type, actor_id=actor_id, action=action,
+            resource=resource, success=success,
             request_id=state.get("request_id", ""), ip=client_ip(request),
             user_agent=request.headers.get("user-agent", "")[:256], status=status, detail=detail,
         ),

@@ -52,4 +52,9 @@ async def change(request: Request[Any, Any, Any], subject: str, message: Any) ->
     return reply
 
 
-__all__ = ["change", "issue", "request_id", "subjects"]
+async def ask(request: Request[Any, Any, Any], subject: str, message: Any, codec: Codec[T]) -> T:
+    """Send any command to auth; a denial becomes its problem, an outage a 503."""
+    return await _send(request, subject, message, codec)
+
+
+__all__ = ["ask", "change", "issue", "request_id", "subjects"]

@@ -24,6 +24,28 @@ class ApiSettings(HttpSettings, frozen=True, kw_only=True):
     """CORS allow-list (also read from ``ORIGIN_URLS``); credentials only for these origins."""
     auth_fail_window_s: float = 60.0
     """Rejected management tokens are audited as one event per (source, reason) per window."""
+    cookie_secure: bool = True
+    """The API is served over TLS (production): the session cookie is ``Secure`` and, without a
+    ``COOKIE_DOMAIN``, named ``__Host-bastion_session``. Only a local plain-HTTP stack sets false."""
+
+
+class SignInSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The product's own names, without the ``BASTION_`` prefix (each with a ``_FILE`` variant)."""
+
+    auth_secret: str = ""
+    """Seals what a browser keeps for us and keys the CSRF tokens (base64, >= 32 random bytes).
+    Unset: cookie sessions are refused (management tokens still work)."""
+    cookie_domain: str = ""
+    """Share the session cookie with sub-domains (then it cannot be a ``__Host-`` cookie)."""
+
+    def __repr__(self) -> str:
+        return f"SignInSettings(cookie_domain={self.cookie_domain!r}, auth_secret=<redacted>)"
+
+
+@lru_cache(maxsize=1)
+def get_signin_settings() -> SignInSettings:
+    """``AUTH_SECRET[_FILE]``, ``COOKIE_DOMAIN[_FILE]`` from the environment (cached)."""
+    return load(SignInSettings, prefix="")
 
 
 @lru_cache(maxsize=1)

@@ -21,6 +21,7 @@ import asyncpg
 import pytest
 
 from libs.crypto.keyring import Keyring
+from libs.crypto.sealed import decode_secret
 from libs.stack import pg
 from services.vault import envelope
 from tests.canary import Canaries, read_master_keys
@@ -60,6 +61,8 @@ def _needles(stack: Stack, canaries: Canaries) -> list[Needle]:
         needles += needles_for(f"master key {kid}", material)
     needles += needles_for("canary data key", _canary_data_key(stack, canaries))
     needles += needles_for("key pepper", canaries.pepper)
+    auth_secret = (stack.var / "secrets" / "auth_secret").read_text(encoding="utf-8").strip()
+    needles += needles_for("AUTH_SECRET", auth_secret) + needles_for("AUTH_SECRET bytes", decode_secret(auth_secret))
     planted = set(canaries.text_secrets().values())
     for secret in dict.fromkeys(stack.created_secrets):
         if secret not in planted:

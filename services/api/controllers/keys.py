@@ -27,7 +27,8 @@ _COLUMNS = (
 
 def actor(request: Request[Any, Any, Any], admin: AdminPrincipal) -> Actor:
     """The caller, for auth's records."""
-    return Actor(type="admin_token", id=admin.token_id, ip=client_ip(request),
+    actor_type, actor_id = admin.actor
+    return Actor(type=actor_type, id=actor_id, ip=client_ip(request),
                  user_agent=request.headers.get("user-agent", "")[:256])  # fmt: skip
 
 
