@@ -297,6 +297,14 @@ class _Exercise:
         self.call("session as bearer", {401}, "GET", f"{api}/v1/keys/", headers={"authorization": f"Bearer {secret}"})
         self.call("session sign out", {200}, "POST", f"{api}/v1/session/signout", headers={**jar, "x-csrf-token": csrf})
         self.call("session replayed", {401}, "GET", f"{api}/v1/session", headers=jar)
+        # a real sign-in through the local identity provider (the auth service uses its client secret)
+        with httpx.Client(follow_redirects=True, timeout=20) as browser:
+            landed = browser.get(f"{api}/v1/signin/github")
+            self.c.statuses.append(("sign in with github (local)", landed.status_code, {200}))
+            if browser.cookies.get(name):
+                self.stack.created_secrets.append(str(browser.cookies.get(name)))
+            self.call("sign in, forged callback", {400}, "GET", f"{api}/v1/signin/github/callback",
+                      params={"code": "x", "state": "y"})  # fmt: skip
 
     def run(self) -> None:
         with self.http:

@@ -125,7 +125,7 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("stack")
-    ports = {name: free_port() for name in ("EDGE", "API", "NATS", "PG", "MOCK")}
+    ports = {name: free_port() for name in ("EDGE", "API", "NATS", "PG", "MOCK", "OIDC")}
     env = dict(os.environ)
     env.update({f"BASTION_{k}_PORT": str(v) for k, v in ports.items()})
     env.update(

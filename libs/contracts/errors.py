@@ -15,6 +15,7 @@ class Code(StrEnum):
     KEY_EXPIRED = "auth.key_expired"
     TOKEN_INVALID = "auth.token_invalid"
     SESSION_INVALID = "auth.session_invalid"
+    SIGNIN_REFUSED = "auth.signin_refused"
     AUTH_THROTTLED = "auth.throttled"
     MODEL_NOT_ALLOWED = "auth.model_not_allowed"
     IP_NOT_ALLOWED = "auth.ip_not_allowed"

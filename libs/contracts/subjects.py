@@ -34,6 +34,8 @@ AUTH_TOKEN_REVOKE: Final = "gw.auth.token_revoke.v1"
 AUTH_SESSION_VERIFY: Final = "gw.auth.session_verify.v1"  # people's sessions: management API only
 AUTH_SESSION_LIST: Final = "gw.auth.session_list.v1"
 AUTH_SESSION_REVOKE: Final = "gw.auth.session_revoke.v1"
+AUTH_OAUTH_BEGIN: Final = "gw.auth.oauth_begin.v1"  # sign-in with GitHub / Google: management API only
+AUTH_OAUTH_COMPLETE: Final = "gw.auth.oauth_complete.v1"
 METERING_LIMIT_CHECK: Final = "gw.metering.limit_check.v1"  # per-key USD / rpm limits, one request
 METERING_LEASE: Final = "gw.metering.lease.v1"  # a block of a key's limits for one edge process
 

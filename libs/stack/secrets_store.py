@@ -20,6 +20,9 @@ class StackSecrets:
     master_keys_file: Path
     jetstream_key: str = ""
     """Seals the JetStream store (nats-server's own cipher); handed to nats-server only."""
+    oauth_client_secret: str = ""
+    """The local mock identity provider's client secret (random per stack, so the leak scan can
+    look for it); handed to auth and to the mock."""
     auth_secret_file: Path | None = None
     """``AUTH_SECRET``: seals what browsers keep and keys CSRF tokens; the management API reads
     it through ``AUTH_SECRET_FILE``."""
@@ -66,5 +69,6 @@ def ensure(var: Path) -> StackSecrets:
         _write_once(master, generate_spec("mk1") + "\n")
     jetstream = _write_once(directory / "jetstream.key", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
     _write_once(directory / "auth_secret", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-    return StackSecrets(pepper=pepper, master_keys_file=master, jetstream_key=jetstream,
+    oauth = _write_once(directory / "oauth_client_secret", secrets.token_urlsafe(24))
+    return StackSecrets(pepper=pepper, master_keys_file=master, jetstream_key=jetstream, oauth_client_secret=oauth,
                         auth_secret_file=directory / "auth_secret")  # fmt: skip

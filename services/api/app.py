@@ -32,6 +32,7 @@ from services.api.controllers.guardrails import GuardrailController
 from services.api.controllers.keys import KeyController
 from services.api.controllers.providers import ProviderController
 from services.api.controllers.sessions import SessionController
+from services.api.controllers.signin import SignInController
 from services.api.controllers.tenancy import MemberController, OrgController, ProjectController
 from services.api.controllers.tokens import TokenController
 from services.api.controllers.usage import UsageController
@@ -128,6 +129,7 @@ def build_app() -> Litestar:
                 UsageController,
                 AuditController,
                 SessionController,
+                SignInController,
             ],
             cors_config=CORSConfig(
                 allow_origins=settings.origin_urls,

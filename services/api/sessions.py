@@ -36,6 +36,7 @@ from services.api.settings import ApiSettings, SignInSettings
 
 BASE_NAME = "bastion_session"
 HOST_NAME = "__Host-" + BASE_NAME
+FLOW_NAME = "bastion_signin"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _STATE_KEY = "bastion_set_session"
@@ -57,6 +58,11 @@ class CookiePolicy:
     def clear(self) -> str:
         """A ``Set-Cookie`` value that makes the browser drop the cookie."""
         return self._attrs(f"{self.name}=; Max-Age=0")
+
+    def flow(self) -> CookiePolicy:
+        """The policy of the short-lived sign-in flow cookie (host-only, never shared)."""
+        secure = self.secure
+        return CookiePolicy(name=("__Host-" if secure else "") + FLOW_NAME, secure=secure)
 
     def _attrs(self, head: str) -> str:
         parts = [head, "Path=/", "HttpOnly", "SameSite=Lax"]
@@ -115,7 +121,8 @@ def check_csrf(request: Request[Any, Any, Any], sealer: Sealer, secret: str, all
 
 def hand_out(request: Request[Any, Any, Any], set_cookie: str, csrf: str = "") -> None:
     """Have the response carry ``set_cookie`` (and the new CSRF token), whatever its status."""
-    request.scope.setdefault("state", {})[_STATE_KEY] = (set_cookie, csrf)
+    cookies, old_csrf = request.scope.setdefault("state", {}).get(_STATE_KEY, ((), ""))
+    request.scope["state"][_STATE_KEY] = ((*cookies, set_cookie), csrf or old_csrf)
 
 
 def session_cookie_middleware(app: ASGIApp) -> ASGIApp:
@@ -131,8 +138,8 @@ def session_cookie_middleware(app: ASGIApp) -> ASGIApp:
             if message["type"] == "http.response.start":
                 wanted = scope.get("state", {}).get(_STATE_KEY)
                 if wanted is not None:
-                    cookie, csrf = wanted
-                    headers = [*message.get("headers", []), (b"set-cookie", cookie.encode("latin-1"))]
+                    cookies, csrf = wanted
+                    headers = [*message.get("headers", []), *((b"set-cookie", c.encode("latin-1")) for c in cookies)]
                     if csrf:
                         headers.append((CSRF_HEADER.encode(), csrf.encode()))
                     headers.append((b"cache-control", b"no-store"))

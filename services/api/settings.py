@@ -24,6 +24,9 @@ class ApiSettings(HttpSettings, frozen=True, kw_only=True):
     """CORS allow-list (also read from ``ORIGIN_URLS``); credentials only for these origins."""
     auth_fail_window_s: float = 60.0
     """Rejected management tokens are audited as one event per (source, reason) per window."""
+    public_url: str = ""
+    """The API's own URL as browsers reach it (sign-in callbacks: ``<public_url>/v1/signin/<provider>/callback``;
+    registered with each identity provider). Empty: the request's own base URL."""
     cookie_secure: bool = True
     """The API is served over TLS (production): the session cookie is ``Secure`` and, without a
     ``COOKIE_DOMAIN``, named ``__Host-bastion_session``. Only a local plain-HTTP stack sets false."""

@@ -19,9 +19,11 @@ from libs.svc import periodic, runner
 from libs.svc.micro import Service
 from services.auth import handlers, store
 from services.auth.manager import Manager
+from services.auth.oauth import OAuth
 from services.auth.session_store import SessionStore
 from services.auth.sessions import Sessions
-from services.auth.settings import get_settings
+from services.auth.settings import get_oauth_settings, get_settings
+from services.auth.signin import SignIn
 from services.auth.verifier import Verifier
 
 log = logging.getLogger("bastion.auth")
@@ -68,7 +70,10 @@ async def run() -> None:
 
     handlers.register(svc, verifier)
     handlers.register_commands(svc, Manager(pool, verifier, hasher, publish))
-    handlers.register_sessions(svc, Sessions(SessionStore(pool), settings, verifier.budget))
+    session_store = SessionStore(pool)
+    sessions = Sessions(session_store, settings, verifier.budget)
+    handlers.register_sessions(svc, sessions)
+    handlers.register_signin(svc, SignIn(OAuth(get_oauth_settings()), sessions, session_store.identity_signin))
     try:
         await runner.serve(svc, settings, ready=ready_check(pool), resources=[change_poller(pool, verifier)],
                            on_connect=on_connect)  # fmt: skip

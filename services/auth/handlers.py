@@ -8,7 +8,9 @@ from libs.contracts import subjects
 from libs.contracts.codec import Codec
 from libs.contracts.messages import (
     AdminPrincipal,
+    BeginOAuth,
     Changed,
+    CompleteOAuth,
     CredentialInvalidated,
     Denied,
     Fault,
@@ -16,6 +18,7 @@ from libs.contracts.messages import (
     IssueKey,
     IssueToken,
     ListSessions,
+    OAuthStart,
     Principal,
     RevokeKey,
     RevokeSessions,
@@ -24,6 +27,7 @@ from libs.contracts.messages import (
     SessionList,
     SessionPrincipal,
     SessionsRevoked,
+    SignInRefused,
     UpdateKey,
     VerifyAdmin,
     VerifyKey,
@@ -32,6 +36,7 @@ from libs.contracts.messages import (
 from libs.svc.micro import Service
 from services.auth.manager import Manager
 from services.auth.sessions import Sessions
+from services.auth.signin import SignIn
 from services.auth.verifier import Verifier
 
 SERVICE = "auth"
@@ -104,3 +109,15 @@ def register_sessions(svc: Service, sessions: Sessions) -> None:
     @svc.endpoint(subjects.AUTH_SESSION_REVOKE, RevokeSessions)
     async def revoke_sessions(request: RevokeSessions) -> SessionsRevoked:
         return await sessions.revoke(request)
+
+
+def register_signin(svc: Service, signin: SignIn) -> None:
+    """OAuth sign-in, for the management API (queue group)."""
+
+    @svc.endpoint(subjects.AUTH_OAUTH_BEGIN, BeginOAuth)
+    async def oauth_begin(request: BeginOAuth) -> OAuthStart | Denied:
+        return await signin.begin(request)
+
+    @svc.endpoint(subjects.AUTH_OAUTH_COMPLETE, CompleteOAuth)
+    async def oauth_complete(request: CompleteOAuth) -> SessionPrincipal | SignInRefused:
+        return await signin.complete(request)

@@ -74,3 +74,8 @@ class SessionStore:
         """The person's live sessions, newest first."""
         rows = await self._pool.fetch("SELECT * FROM auth.user_sessions($1)", user_id)
         return [msgspec.convert(dict(r), SessionRow) for r in rows]
+
+    async def identity_signin(self, provider: str, subject: str) -> tuple[str, str | None] | None:
+        """(person, the organisation a sign-in opens) for a linked identity, or None."""
+        row = await self._pool.fetchrow("SELECT user_id, org_id FROM auth.identity_signin($1, $2)", provider, subject)
+        return None if row is None else (str(row["user_id"]), row["org_id"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 
+import msgspec
+
 from libs.svc.settings import BaseSettings, load
 
 
@@ -34,6 +36,32 @@ class AuthSettings(BaseSettings, frozen=True, kw_only=True):
         if not self.key_pepper:
             raise RuntimeError("BASTION_KEY_PEPPER is not set")
         return base64.urlsafe_b64decode(self.key_pepper + "=" * (-len(self.key_pepper) % 4))
+
+
+class OAuthSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Identity providers, by the product's own names (no prefix; each with a ``_FILE`` variant).
+    A provider without a client id is off."""
+
+    github_client_id: str = ""
+    github_client_secret: str = ""
+    github_base_url: str = "https://github.com"
+    """A GitHub Enterprise server's URL (its API at ``<base>/api/v3``), else github.com."""
+    github_allowed_orgs: list[str] = []
+    """When set, only members of one of these GitHub organisations may sign in."""
+    google_client_id: str = ""
+    google_client_secret: str = ""
+    google_issuer: str = "https://accounts.google.com"
+    google_allowed_domains: list[str] = []
+    """When set, only accounts of these Google Workspace domains (the ID token's ``hd``) may sign in."""
+
+    def __repr__(self) -> str:
+        return (f"OAuthSettings(github_client_id={self.github_client_id!r}, google_client_id="
+                f"{self.google_client_id!r}, secrets=<redacted>)")  # fmt: skip
+
+
+def get_oauth_settings() -> OAuthSettings:
+    """``GITHUB_*`` and ``GOOGLE_*`` from the environment."""
+    return load(OAuthSettings, prefix="")
 
 
 def get_settings() -> AuthSettings:

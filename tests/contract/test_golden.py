@@ -20,6 +20,10 @@ from libs.contracts.messages import (
     AliasReply,
     AuditEvent,
     AuthReply,
+    BeginOAuth,
+    BeginOAuthReply,
+    CompleteOAuth,
+    CompleteOAuthReply,
     DeadLetter,
     DeleteAlias,
     Denied,
@@ -41,6 +45,7 @@ from libs.contracts.messages import (
     ModelInfo,
     ModelList,
     ModelsReply,
+    OAuthStart,
     Ping,
     Pong,
     Principal,
@@ -62,6 +67,7 @@ from libs.contracts.messages import (
     SessionsRevoked,
     SetAlias,
     SetProviderPrice,
+    SignInRefused,
     UnitPrice,
     UsageEvent,
     VaultReply,
@@ -220,6 +226,20 @@ CASES: list[tuple[Any, Any, bytes]] = [
     (RevokeSessions(request_id="r", user_id="usr1", keep="ses_2"), RevokeSessions,
      b'{"request_id":"r","user_id":"usr1","keep":"ses_2"}'),
     (SessionsRevoked(count=2), RevokeSessionsReply, b'{"kind":"ok","count":2}'),
+    (BeginOAuth(request_id="r", provider="github", redirect_uri="https://a/cb"), BeginOAuth,
+     b'{"request_id":"r","provider":"github","redirect_uri":"https://a/cb"}'),
+    (OAuthStart(authorize_url="https://p/a", state="s", nonce="n", verifier="v"), BeginOAuthReply,
+     b'{"kind":"ok","authorize_url":"https://p/a","state":"s","nonce":"n","verifier":"v"}'),
+    (CompleteOAuth(request_id="r", provider="google", code="c", verifier="v", nonce="n", redirect_uri="u",
+                   client_ip="203.0.113.7"), CompleteOAuth,
+     b'{"request_id":"r","provider":"google","code":"c","verifier":"v","nonce":"n","redirect_uri":"u",'
+     b'"client_ip":"203.0.113.7"}'),
+    (SignInRefused(code="auth.signin_refused", reason="no", user_id="usr1"), CompleteOAuthReply,
+     b'{"kind":"refused","code":"auth.signin_refused","reason":"no","user_id":"usr1"}'),
+    (SessionPrincipal(org_id="o", user_id="u", session_id="s", role="owner", expires_at=9, idle_s=60,
+                      renewed="bst_ses_z"), CompleteOAuthReply,
+     b'{"kind":"ok","org_id":"o","user_id":"u","session_id":"s","role":"owner","expires_at":9,"idle_s":60,'
+     b'"renewed":"bst_ses_z"}'),
 ]  # fmt: skip
 
 
@@ -241,6 +261,9 @@ def test_secret_bearing_messages_hide_secrets_in_repr() -> None:
     renewed = SessionPrincipal(org_id="o", user_id="u", session_id="s", role="owner", expires_at=1, idle_s=1,
                                renewed="bst_ses_secret")  # fmt: skip
     assert "bst_ses_" not in repr(renewed)
+    assert "verif" not in repr(OAuthStart(authorize_url="u", state="s", nonce="n", verifier="verif"))
+    assert "codez" not in repr(CompleteOAuth(request_id="r", provider="p", code="codez", verifier="v", nonce="n",
+                                             redirect_uri="u"))  # fmt: skip
     resolved = Resolved(provider_id="p", provider="x", adapter="openai", base_url="u", upstream_model="m",
                         api_key="sk-live-provider-secret")  # fmt: skip
     assert "sk-live-provider-secret" not in repr(resolved)
@@ -257,7 +280,7 @@ def test_subjects_are_versioned_and_distinct() -> None:
           subjects.VAULT_KEY_DELETE, subjects.VAULT_ALIAS_SET, subjects.VAULT_ALIAS_LIST, subjects.VAULT_ALIAS_DELETE,
           subjects.VAULT_PROVIDER_TEST, subjects.VAULT_PROVIDER_PRICE, subjects.METERING_LIMIT_CHECK,
           subjects.METERING_LEASE, subjects.AUTH_SESSION_VERIFY, subjects.AUTH_SESSION_LIST,
-          subjects.AUTH_SESSION_REVOKE, *(subjects.ping(s) for s in subjects.SERVICES)]  # fmt: skip
+          subjects.AUTH_SESSION_REVOKE, subjects.AUTH_OAUTH_BEGIN, subjects.AUTH_OAUTH_COMPLETE, *(subjects.ping(s) for s in subjects.SERVICES)]  # fmt: skip
     assert len(set(rr)) == len(rr)
     assert all(s.startswith("gw.") and s.rsplit(".", 1)[1].startswith("v") for s in rr)
     assert subjects.usage_event("org1").startswith("gw.evt.usage.")

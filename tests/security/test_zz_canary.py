@@ -62,6 +62,8 @@ def _needles(stack: Stack, canaries: Canaries) -> list[Needle]:
     needles += needles_for("canary data key", _canary_data_key(stack, canaries))
     needles += needles_for("key pepper", canaries.pepper)
     auth_secret = (stack.var / "secrets" / "auth_secret").read_text(encoding="utf-8").strip()
+    oauth_secret = (stack.var / "secrets" / "oauth_client_secret").read_text(encoding="utf-8").strip()
+    needles += needles_for("OAuth client secret", oauth_secret)
     needles += needles_for("AUTH_SECRET", auth_secret) + needles_for("AUTH_SECRET bytes", decode_secret(auth_secret))
     planted = set(canaries.text_secrets().values())
     for secret in dict.fromkeys(stack.created_secrets):

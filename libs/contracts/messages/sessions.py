@@ -92,3 +92,56 @@ class SessionsRevoked(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=T
 
 
 RevokeSessionsReply = SessionsRevoked | Denied | Fault
+
+
+class BeginOAuth(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Start a sign-in with ``provider`` (``github``, ``google``) coming back to ``redirect_uri``."""
+
+    request_id: str
+    provider: str
+    redirect_uri: str
+
+
+class OAuthStart(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):
+    """Where to send the browser, and what the caller must keep sealed until it comes back:
+    ``state`` (compared with the callback's), ``nonce`` (in the ID token) and the PKCE ``verifier``."""
+
+    authorize_url: str
+    state: str
+    nonce: str
+    verifier: str
+
+    def __repr__(self) -> str:
+        return "OAuthStart(<redacted>)"
+
+
+BeginOAuthReply = OAuthStart | Denied | Fault
+
+
+class CompleteOAuth(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The provider sent the browser back with ``code``: exchange it (with the PKCE ``verifier``),
+    check who it is (``nonce`` must be the ID token's) and open a session for them."""
+
+    request_id: str
+    provider: str
+    code: str
+    verifier: str
+    nonce: str
+    redirect_uri: str
+    client_ip: str = ""
+    user_agent: str = ""
+
+    def __repr__(self) -> str:
+        return f"CompleteOAuth(request_id={self.request_id!r}, provider={self.provider!r}, <redacted>)"
+
+
+class SignInRefused(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="refused", tag_field="kind"):
+    """No session: ``reason`` is safe to show; ``user_id`` names the person when auth knows who
+    tried (for the audit trail)."""
+
+    code: str
+    reason: str
+    user_id: str = ""
+
+
+CompleteOAuthReply = SessionPrincipal | SignInRefused | Denied | Fault

@@ -99,6 +99,35 @@ GRANT EXECUTE ON FUNCTION auth.start_session(text, text, text, text, text, text,
     auth.find_session(text), auth.touch_session(text), auth.renew_session(text, text, text, text),
     auth.revoke_sessions(text, text, text), auth.user_sessions(text) TO bastion_auth;
 
+-- Who a person is at an identity provider: `provider` is `github`, `github-enterprise` (the one
+-- GitHub Enterprise server a deployment configures) or `google`; `subject` the provider's stable
+-- user id (never the e-mail address, which can change hands). A sign-in finds the person by this
+-- pair only: an identity is linked to an account explicitly (seeded, or later by the signed-in
+-- account itself), never because an e-mail address matches.
+CREATE TABLE auth.identities (
+    provider    text NOT NULL,
+    subject     text NOT NULL,
+    user_id     text NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+    email       text NOT NULL DEFAULT '',
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (provider, subject)
+);
+CREATE INDEX ON auth.identities (user_id);
+ALTER TABLE auth.identities ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON auth.identities FROM PUBLIC;
+
+-- The person linked to an identity and the organisation a sign-in opens (their oldest membership;
+-- NULL org: a member of none).
+CREATE FUNCTION auth.identity_signin(p_provider text, p_subject text)
+RETURNS TABLE (user_id text, org_id text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT i.user_id, (SELECT m.org_id FROM auth.memberships m WHERE m.user_id = i.user_id
+                       ORDER BY m.created_at, m.org_id LIMIT 1)
+    FROM auth.identities i WHERE i.provider = p_provider AND i.subject = p_subject
+$$;
+REVOKE ALL ON FUNCTION auth.identity_signin(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.identity_signin(text, text) TO bastion_auth;
+
 -- The management API audits what a signed-in person does with actor type 'user': the audit
 -- consumer checks the person is a member of the organisation the event claims.
 CREATE OR REPLACE FUNCTION audit.actor_belongs(p_actor_type text, p_actor_id text, p_org_id text)
