@@ -183,3 +183,60 @@ class AuditSink:
 
     def audit(self, event: Any, *, source: str) -> None:
         self.events.append((source, event))
+
+
+class FakePasskeyStore:
+    """In-memory ``services.auth.passkeys.Store`` with the SQL functions' semantics."""
+
+    def __init__(self, orgs: dict[str, str]) -> None:
+        self.orgs = orgs  # user -> the organisation a sign-in opens
+        self.used_challenges: set[str] = set()
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    async def use_challenge(self, digest: str, expires_at: Any) -> bool:
+        if digest in self.used_challenges:
+            return False
+        self.used_challenges.add(digest)
+        return True
+
+    async def add(self, passkey_id: str, credential_id: bytes, user_id: str, public_key: bytes, sign_count: int,
+                  name: str) -> bool:  # fmt: skip
+        from datetime import UTC, datetime
+
+        if any(r["credential_id"] == credential_id for r in self.rows.values()):
+            return False
+        self.rows[passkey_id] = {"id": passkey_id, "credential_id": credential_id, "user_id": user_id,
+                                 "public_key": public_key, "sign_count": sign_count, "name": name,
+                                 "created_at": datetime.now(UTC), "last_used_at": None}  # fmt: skip
+        return True
+
+    async def find(self, credential_id: bytes) -> Any:
+        from services.auth.passkey_store import PasskeyRecord
+
+        for r in self.rows.values():
+            if r["credential_id"] == credential_id:
+                return PasskeyRecord(id=r["id"], user_id=r["user_id"], public_key=r["public_key"],
+                                     sign_count=r["sign_count"], org_id=self.orgs.get(r["user_id"]))  # fmt: skip
+        return None
+
+    async def used(self, passkey_id: str, old: int, new: int) -> bool:
+        from datetime import UTC, datetime
+
+        row = self.rows.get(passkey_id)
+        if row is None or row["sign_count"] != old:
+            return False
+        row["sign_count"], row["last_used_at"] = new, datetime.now(UTC)
+        return True
+
+    async def of_user(self, user_id: str) -> list[Any]:
+        from services.auth.passkey_store import PasskeyRow
+
+        return [PasskeyRow(id=r["id"], name=r["name"], created_at=r["created_at"], last_used_at=r["last_used_at"],
+                           credential_id=r["credential_id"]) for r in self.rows.values() if r["user_id"] == user_id]  # fmt: skip
+
+    async def remove(self, user_id: str, passkey_id: str) -> bool:
+        row = self.rows.get(passkey_id)
+        if row is None or row["user_id"] != user_id:
+            return False
+        del self.rows[passkey_id]
+        return True

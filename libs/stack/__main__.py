@@ -95,7 +95,13 @@ def build_procs(
     conf = natsd.config_path(config.var / "nats")  # written by `prepare`
     per_service: dict[str, dict[str, str]] = {
         # sign-in through the local mock identity provider, as "GitHub (Enterprise)" and "Google"
-        "auth": {"BASTION_KEY_PEPPER": keys.pepper, **_local_identity_provider(config, keys.oauth_client_secret)},
+        "auth": {
+            "BASTION_KEY_PEPPER": keys.pepper,
+            **_local_identity_provider(config, keys.oauth_client_secret),
+            # passkeys cannot be bound to an IP address: locally the console is http://localhost:<api port>
+            "PASSKEY_RP_ID": os.environ.get("PASSKEY_RP_ID", "localhost"),
+            "PASSKEY_ORIGINS": os.environ.get("PASSKEY_ORIGINS", f"http://localhost:{config.api_port}"),
+        },
         # plain HTTP locally: the session cookie cannot be Secure (nor a __Host- cookie) here
         "api": {
             "BASTION_API_HOST": config.host,

@@ -30,6 +30,7 @@ from services.api.controllers.aliases import AliasController
 from services.api.controllers.audit import AuditController
 from services.api.controllers.guardrails import GuardrailController
 from services.api.controllers.keys import KeyController
+from services.api.controllers.passkeys import PasskeyController, PasskeySignInController
 from services.api.controllers.providers import ProviderController
 from services.api.controllers.sessions import SessionController
 from services.api.controllers.signin import SignInController
@@ -129,7 +130,9 @@ def build_app() -> Litestar:
                 UsageController,
                 AuditController,
                 SessionController,
+                PasskeySignInController,
                 SignInController,
+                PasskeyController,
             ],
             cors_config=CORSConfig(
                 allow_origins=settings.origin_urls,

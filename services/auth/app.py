@@ -20,9 +20,11 @@ from libs.svc.micro import Service
 from services.auth import handlers, store
 from services.auth.manager import Manager
 from services.auth.oauth import OAuth
+from services.auth.passkey_store import PasskeyStore
+from services.auth.passkeys import Passkeys
 from services.auth.session_store import SessionStore
 from services.auth.sessions import Sessions
-from services.auth.settings import get_oauth_settings, get_settings
+from services.auth.settings import get_oauth_settings, get_passkey_settings, get_settings
 from services.auth.signin import SignIn
 from services.auth.verifier import Verifier
 
@@ -74,6 +76,7 @@ async def run() -> None:
     sessions = Sessions(session_store, settings, verifier.budget)
     handlers.register_sessions(svc, sessions)
     handlers.register_signin(svc, SignIn(OAuth(get_oauth_settings()), sessions, session_store.identity_signin))
+    handlers.register_passkeys(svc, Passkeys(PasskeyStore(pool), sessions, get_passkey_settings()))
     try:
         await runner.serve(svc, settings, ready=ready_check(pool), resources=[change_poller(pool, verifier)],
                            on_connect=on_connect)  # fmt: skip

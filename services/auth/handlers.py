@@ -17,9 +17,16 @@ from libs.contracts.messages import (
     Issued,
     IssueKey,
     IssueToken,
+    ListPasskeys,
     ListSessions,
     OAuthStart,
+    PasskeyChallenge,
+    PasskeyList,
+    PasskeyOptions,
+    PasskeySignIn,
     Principal,
+    RegisterPasskey,
+    RemovePasskey,
     RevokeKey,
     RevokeSessions,
     RevokeToken,
@@ -35,6 +42,7 @@ from libs.contracts.messages import (
 )
 from libs.svc.micro import Service
 from services.auth.manager import Manager
+from services.auth.passkeys import Passkeys
 from services.auth.sessions import Sessions
 from services.auth.signin import SignIn
 from services.auth.verifier import Verifier
@@ -121,3 +129,27 @@ def register_signin(svc: Service, signin: SignIn) -> None:
     @svc.endpoint(subjects.AUTH_OAUTH_COMPLETE, CompleteOAuth)
     async def oauth_complete(request: CompleteOAuth) -> SessionPrincipal | SignInRefused:
         return await signin.complete(request)
+
+
+def register_passkeys(svc: Service, passkeys: Passkeys) -> None:
+    """Passkeys (WebAuthn), for the management API (queue group)."""
+
+    @svc.endpoint(subjects.AUTH_PASSKEY_OPTIONS, PasskeyOptions)
+    async def passkey_options(request: PasskeyOptions) -> PasskeyChallenge:
+        return await passkeys.options(request)
+
+    @svc.endpoint(subjects.AUTH_PASSKEY_REGISTER, RegisterPasskey)
+    async def passkey_register(request: RegisterPasskey) -> PasskeyList | Denied:
+        return await passkeys.register(request)
+
+    @svc.endpoint(subjects.AUTH_PASSKEY_SIGNIN, PasskeySignIn)
+    async def passkey_signin(request: PasskeySignIn) -> SessionPrincipal | SignInRefused:
+        return await passkeys.sign_in(request)
+
+    @svc.endpoint(subjects.AUTH_PASSKEY_LIST, ListPasskeys)
+    async def passkey_list(request: ListPasskeys) -> PasskeyList:
+        return await passkeys.list(request.user_id)
+
+    @svc.endpoint(subjects.AUTH_PASSKEY_REMOVE, RemovePasskey)
+    async def passkey_remove(request: RemovePasskey) -> PasskeyList | Denied:
+        return await passkeys.remove(request.user_id, request.passkey_id)

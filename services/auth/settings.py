@@ -59,6 +59,26 @@ class OAuthSettings(msgspec.Struct, frozen=True, kw_only=True):
                 f"{self.google_client_id!r}, secrets=<redacted>)")  # fmt: skip
 
 
+class PasskeySettings(msgspec.Struct, frozen=True, kw_only=True):
+    """WebAuthn relying party, by the product's own names (``PASSKEY_RP_ID``, ``PASSKEY_RP_NAME``,
+    ``PASSKEY_ORIGINS``)."""
+
+    passkey_rp_id: str = "localhost"
+    """The registrable domain passkeys are bound to (never an IP address: browsers refuse it)."""
+    passkey_rp_name: str = "Bastion"
+    passkey_origins: list[str] = []
+    """Origins the ceremonies may come from; empty: ``https://<rp id>``."""
+
+    def origins(self) -> list[str]:
+        """The expected origins."""
+        return self.passkey_origins or [f"https://{self.passkey_rp_id}"]
+
+
+def get_passkey_settings() -> PasskeySettings:
+    """``PASSKEY_*`` from the environment."""
+    return load(PasskeySettings, prefix="")
+
+
 def get_oauth_settings() -> OAuthSettings:
     """``GITHUB_*`` and ``GOOGLE_*`` from the environment."""
     return load(OAuthSettings, prefix="")

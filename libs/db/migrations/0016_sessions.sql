@@ -128,6 +128,87 @@ $$;
 REVOKE ALL ON FUNCTION auth.identity_signin(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.identity_signin(text, text) TO bastion_auth;
 
+-- Passkeys (WebAuthn credentials) of a person: several each; `sign_count` is the authenticator's
+-- counter as last seen (auth refuses an assertion that does not move a non-zero counter on: a
+-- cloned authenticator). Challenges a ceremony used are remembered until they expire, so one
+-- signed assertion cannot be replayed, on any replica.
+CREATE TABLE auth.passkeys (
+    id             text PRIMARY KEY,
+    credential_id  bytea NOT NULL UNIQUE,
+    user_id        text NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+    public_key     bytea NOT NULL,
+    sign_count     bigint NOT NULL DEFAULT 0,
+    name           text NOT NULL DEFAULT '',
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    last_used_at   timestamptz
+);
+CREATE INDEX ON auth.passkeys (user_id);
+ALTER TABLE auth.passkeys ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON auth.passkeys FROM PUBLIC;
+
+CREATE TABLE auth.used_challenges (
+    digest      text PRIMARY KEY,
+    expires_at  timestamptz NOT NULL
+);
+ALTER TABLE auth.used_challenges ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON auth.used_challenges FROM PUBLIC;
+
+-- True the first time a challenge is used, false on any replay.
+CREATE FUNCTION auth.use_challenge(p_digest text, p_expires_at timestamptz) RETURNS boolean
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH gone AS (DELETE FROM auth.used_challenges WHERE expires_at < now()),
+    added AS (INSERT INTO auth.used_challenges (digest, expires_at) VALUES (p_digest, p_expires_at)
+              ON CONFLICT (digest) DO NOTHING RETURNING 1)
+    SELECT EXISTS (SELECT 1 FROM added)
+$$;
+
+CREATE FUNCTION auth.add_passkey(p_id text, p_credential_id bytea, p_user_id text, p_public_key bytea,
+                                 p_sign_count bigint, p_name text) RETURNS boolean
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH added AS (
+        INSERT INTO auth.passkeys (id, credential_id, user_id, public_key, sign_count, name)
+        VALUES (p_id, p_credential_id, p_user_id, p_public_key, p_sign_count, p_name)
+        ON CONFLICT (credential_id) DO NOTHING RETURNING 1
+    ) SELECT EXISTS (SELECT 1 FROM added)
+$$;
+
+-- A passkey by credential id, with the organisation a sign-in opens (oldest membership).
+CREATE FUNCTION auth.find_passkey(p_credential_id bytea)
+RETURNS TABLE (id text, user_id text, public_key bytea, sign_count bigint, org_id text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT p.id, p.user_id, p.public_key, p.sign_count,
+           (SELECT m.org_id FROM auth.memberships m WHERE m.user_id = p.user_id ORDER BY m.created_at, m.org_id LIMIT 1)
+    FROM auth.passkeys p WHERE p.credential_id = p_credential_id
+$$;
+
+-- Move the counter on, only from the value the verification saw (a concurrent use loses).
+CREATE FUNCTION auth.passkey_used(p_id text, p_old bigint, p_new bigint) RETURNS boolean
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH done AS (UPDATE auth.passkeys SET sign_count = p_new, last_used_at = now()
+                  WHERE id = p_id AND sign_count = p_old RETURNING 1)
+    SELECT EXISTS (SELECT 1 FROM done)
+$$;
+
+CREATE FUNCTION auth.user_passkeys(p_user_id text)
+RETURNS TABLE (id text, name text, created_at timestamptz, last_used_at timestamptz, credential_id bytea)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT id, name, created_at, last_used_at, credential_id FROM auth.passkeys WHERE user_id = p_user_id
+    ORDER BY created_at, id
+$$;
+
+CREATE FUNCTION auth.remove_passkey(p_user_id text, p_id text) RETURNS boolean
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH done AS (DELETE FROM auth.passkeys WHERE user_id = p_user_id AND id = p_id RETURNING 1)
+    SELECT EXISTS (SELECT 1 FROM done)
+$$;
+
+REVOKE ALL ON FUNCTION auth.use_challenge(text, timestamptz), auth.add_passkey(text, bytea, text, bytea, bigint, text),
+    auth.find_passkey(bytea), auth.passkey_used(text, bigint, bigint), auth.user_passkeys(text),
+    auth.remove_passkey(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.use_challenge(text, timestamptz), auth.add_passkey(text, bytea, text, bytea, bigint, text),
+    auth.find_passkey(bytea), auth.passkey_used(text, bigint, bigint), auth.user_passkeys(text),
+    auth.remove_passkey(text, text) TO bastion_auth;
+
 -- The management API audits what a signed-in person does with actor type 'user': the audit
 -- consumer checks the person is a member of the organisation the event claims.
 CREATE OR REPLACE FUNCTION audit.actor_belongs(p_actor_type text, p_actor_id text, p_org_id text)
