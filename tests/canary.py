@@ -291,6 +291,21 @@ class _Exercise:
                          headers={**jar, "x-csrf-token": csrf}, json={"role": "viewer", "name": "via session"})  # fmt: skip
         if made.status_code == 201:
             self.stack.created_secrets.append(made.json()["token"])
+        seed = self.call("totp enrol", {201}, "POST", f"{api}/v1/2fa/totp", headers={**jar, "x-csrf-token": csrf})
+        if seed.status_code == 201:
+            import pyotp
+
+            self.stack.created_secrets.append(seed.json()["seed"])
+            up = self.call("totp step-up", {200}, "POST", f"{api}/v1/session/step-up",
+                           headers={**jar, "x-csrf-token": csrf}, json={"code": pyotp.TOTP(seed.json()["seed"]).now()})  # fmt: skip
+            if up.status_code == 200:
+                self.stack.created_secrets.extend(up.json().get("recovery_codes", []))
+                secret = up.cookies.get(name) or secret
+                self.stack.created_secrets.append(secret)
+                jar = {"cookie": f"{name}={secret}"}
+                csrf = up.json().get("csrf_token", csrf)
+            self.call("totp wrong code", {403}, "POST", f"{api}/v1/session/step-up",
+                      headers={**jar, "x-csrf-token": csrf}, json={"code": "12345x"})  # fmt: skip
         self.call("session forged", {401}, "GET", f"{api}/v1/session", headers={"cookie": f"{name}={_typo(secret)}"})
         self.call("session in path", {404}, "POST", f"{api}/v1/sessions/{secret}/revoke",
                   headers={**jar, "x-csrf-token": csrf})  # fmt: skip

@@ -101,13 +101,13 @@ class FakeSessionStore:
         return msgspec.structs.replace(rec, member_role=self.members.get((rec.user_id, rec.org_id)))
 
     async def start(self, session_id: str, lookup: str, user_id: str, org_id: str, method: str, ip: str,
-                    user_agent: str, expires_at: Any) -> str | None:  # fmt: skip
+                    user_agent: str, expires_at: Any, mfa: bool = False) -> str | None:  # fmt: skip
         role = self.members.get((user_id, org_id))
         if role is None:
             return None
         self.rows[lookup] = self._record(id=session_id, user_id=user_id, org_id=org_id, role=role, member_role=role,
                                          created_at=self.now, last_seen_at=self.now, expires_at=expires_at,
-                                         revoked_at=None)  # fmt: skip
+                                         revoked_at=None, mfa_at=self.now if mfa else None)  # fmt: skip
         self.meta[session_id] = (method, ip, user_agent)
         return role
 
@@ -125,14 +125,15 @@ class FakeSessionStore:
         lookup, rec = self._by_id(session_id)
         self.rows[lookup] = msgspec.structs.replace(rec, last_seen_at=self.now)
 
-    async def renew(self, session_id: str, old_lookup: str, new_lookup: str, role: str) -> bool:
+    async def renew(self, session_id: str, old_lookup: str, new_lookup: str, role: str, mfa: bool = False) -> bool:
         import msgspec
 
         rec = self.rows.get(old_lookup)
         if rec is None or rec.id != session_id or rec.revoked_at is not None:
             return False
         del self.rows[old_lookup]
-        self.rows[new_lookup] = msgspec.structs.replace(rec, role=role, last_seen_at=self.now)
+        self.rows[new_lookup] = msgspec.structs.replace(rec, role=role, last_seen_at=self.now,
+                                                        mfa_at=self.now if mfa else rec.mfa_at)  # fmt: skip
         return True
 
     async def revoke(self, user_id: str, session_id: str | None, keep: str | None) -> int:
@@ -239,4 +240,39 @@ class FakePasskeyStore:
         if row is None or row["user_id"] != user_id:
             return False
         del self.rows[passkey_id]
+        return True
+
+
+class FakeTotpStore:
+    """In-memory ``services.auth.totp.Store`` with the SQL functions' semantics (one person)."""
+
+    def __init__(self) -> None:
+        self.sealed_seed = b""
+        self.confirmed = False
+        self.last_step = 0
+        self.codes: dict[str, bool] = {}  # digest -> used
+
+    async def enroll(self, user_id: str, sealed: bytes) -> bool:
+        if self.confirmed:
+            return False
+        self.sealed_seed, self.last_step = sealed, 0
+        return True
+
+    async def get(self, user_id: str) -> tuple[bytes, bool, int] | None:
+        return (self.sealed_seed, self.confirmed, self.last_step) if self.sealed_seed else None
+
+    async def accept(self, user_id: str, step: int) -> bool:
+        if step <= self.last_step:
+            return False
+        self.last_step = step
+        return True
+
+    async def confirm(self, user_id: str, digests: list[str]) -> None:
+        self.confirmed = True
+        self.codes = dict.fromkeys(digests, False)
+
+    async def use_recovery_code(self, user_id: str, digest: str) -> bool:
+        if self.codes.get(digest) is not False:
+            return False
+        self.codes[digest] = True
         return True

@@ -93,10 +93,10 @@ class Stack:
         self.created_secrets.extend([made["key"], made["token"]])
         return made
 
-    def sign_in(self, org: str, role: str = "owner") -> dict[str, str]:
+    def sign_in(self, org: str, role: str = "owner", *, mfa: bool = True) -> dict[str, str]:
         """A new person, member of ``org`` with ``role``, and a session of theirs, made as the
         superuser through auth's own SQL (what a sign-in does once the person proved who they
-        are); the session secret is added to ``created_secrets``."""
+        are; ``mfa``: with a second factor shown); the session secret is added to ``created_secrets``."""
         from libs.crypto import apikeys
 
         secret = apikeys.generate_session_secret()
@@ -109,8 +109,8 @@ class Stack:
                 await conn.execute("INSERT INTO auth.memberships (org_id, user_id, role) VALUES ($1, $2, $3)",
                                    org, user, role)  # fmt: skip
                 return str(await conn.fetchval(
-                    "SELECT id FROM auth.start_session($1, $2, $3, $4, 'test', '', '', now() + interval '1 hour')",
-                    f"ses_{user}", apikeys.lookup_digest(self.pepper, secret), user, org))  # fmt: skip
+                    "SELECT id FROM auth.start_session($1, $2, $3, $4, 'test', '', '', now() + interval '1 hour', $5)",
+                    f"ses_{user}", apikeys.lookup_digest(self.pepper, secret), user, org, mfa))  # fmt: skip
             finally:
                 await conn.close()
 

@@ -41,6 +41,8 @@ AUTH_PASSKEY_REGISTER: Final = "gw.auth.passkey_register.v1"
 AUTH_PASSKEY_SIGNIN: Final = "gw.auth.passkey_signin.v1"
 AUTH_PASSKEY_LIST: Final = "gw.auth.passkey_list.v1"
 AUTH_PASSKEY_REMOVE: Final = "gw.auth.passkey_remove.v1"
+AUTH_TOTP_ENROLL: Final = "gw.auth.totp_enroll.v1"  # second factor: management API only
+AUTH_SESSION_STEP_UP: Final = "gw.auth.session_step_up.v1"
 AUTH_PASSKEY_SUBJECTS: Final = (AUTH_PASSKEY_OPTIONS, AUTH_PASSKEY_REGISTER, AUTH_PASSKEY_SIGNIN, AUTH_PASSKEY_LIST,
                                 AUTH_PASSKEY_REMOVE)  # fmt: skip
 METERING_LIMIT_CHECK: Final = "gw.metering.limit_check.v1"  # per-key USD / rpm limits, one request

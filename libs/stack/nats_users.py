@@ -44,7 +44,8 @@ PERMISSIONS: dict[str, dict[str, list[str]]] = {
                     s.VAULT_KEY_STORE, s.VAULT_KEY_ROTATE, s.VAULT_KEY_LIST, s.VAULT_KEY_DELETE,
                     s.VAULT_ALIAS_SET, s.VAULT_ALIAS_LIST, s.VAULT_ALIAS_DELETE, s.VAULT_PROVIDER_TEST,
                     s.VAULT_PROVIDER_PRICE, s.AUTH_SESSION_VERIFY, s.AUTH_SESSION_LIST, s.AUTH_SESSION_REVOKE,
-                    s.AUTH_OAUTH_BEGIN, s.AUTH_OAUTH_COMPLETE, *s.AUTH_PASSKEY_SUBJECTS, "gw.evt.audit.api.>"],
+                    s.AUTH_OAUTH_BEGIN, s.AUTH_OAUTH_COMPLETE, *s.AUTH_PASSKEY_SUBJECTS, s.AUTH_TOTP_ENROLL,
+                    s.AUTH_SESSION_STEP_UP, "gw.evt.audit.api.>"],
         "subscribe": [],
     },
     "auth": {
@@ -52,7 +53,7 @@ PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "subscribe": [s.AUTH_VERIFY, s.AUTH_VERIFY_ADMIN, s.AUTH_KEY_ISSUE, s.AUTH_KEY_ROTATE, s.AUTH_KEY_REVOKE,
                       s.AUTH_KEY_UPDATE, s.AUTH_TOKEN_ISSUE, s.AUTH_TOKEN_REVOKE, s.AUTH_SESSION_VERIFY,
                       s.AUTH_SESSION_LIST, s.AUTH_SESSION_REVOKE, s.AUTH_OAUTH_BEGIN, s.AUTH_OAUTH_COMPLETE,
-                      *s.AUTH_PASSKEY_SUBJECTS, s.ping("auth"),
+                      *s.AUTH_PASSKEY_SUBJECTS, s.AUTH_TOTP_ENROLL, s.AUTH_SESSION_STEP_UP, s.ping("auth"),
                       s.metrics("auth"), s.CREDENTIAL_INVALIDATED],
     },
     "guardrails": {

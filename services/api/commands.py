@@ -17,7 +17,7 @@ from services.api.problems import Problem
 T = TypeVar("T")
 _issue: Codec[IssueReply] = Codec(IssueReply)
 _change: Codec[ChangeReply] = Codec(ChangeReply)
-_STATUS = {"auth.not_found": 404, str(Code.FORBIDDEN): 403, str(Code.CONFLICT): 409}
+_STATUS = {"auth.not_found": 404, str(Code.FORBIDDEN): 403, str(Code.CONFLICT): 409, str(Code.SESSION_INVALID): 401}
 
 
 def request_id() -> str:

@@ -95,13 +95,17 @@ async def _session(request: Request[Any, Any, Any], secret: str, policy: CookieP
         hand_out(request, policy.set(reply.renewed, reply.expires_at), csrf_token(sealer, reply.renewed))
     request.scope.setdefault("state", {})["session_secret"] = reply.renewed or secret
     return AdminPrincipal(org_id=reply.org_id, token_id="", role=reply.role, user_id=reply.user_id,
-                          session_id=reply.session_id)  # fmt: skip
+                          session_id=reply.session_id, mfa=reply.mfa)  # fmt: skip
 
 
 def require(principal: AdminPrincipal, role: str) -> None:
-    """403 unless ``principal`` holds at least ``role``."""
+    """403 unless ``principal`` holds at least ``role`` — and, for a person acting as admin or
+    owner, has shown a second factor in this session (a passkey sign-in, TOTP or a recovery code)."""
     if ROLES.index(principal.role) < ROLES.index(role):
         raise Problem(403, f"This action needs the {role} role.")
+    if principal.user_id and not principal.mfa and ROLES.index(role) >= ROLES.index("admin"):
+        raise Problem(403, "This action needs a second factor: confirm with your authenticator app "
+                           "(POST /v1/session/step-up) or sign in with a passkey.", kind="second-factor-required")  # fmt: skip
 
 
 def may_grant(principal: AdminPrincipal, role: str) -> None:

@@ -26,6 +26,8 @@ from services.auth.session_store import SessionStore
 from services.auth.sessions import Sessions
 from services.auth.settings import get_oauth_settings, get_passkey_settings, get_settings
 from services.auth.signin import SignIn
+from services.auth.totp import Totp
+from services.auth.totp_store import TotpStore
 from services.auth.verifier import Verifier
 
 log = logging.getLogger("bastion.auth")
@@ -77,6 +79,7 @@ async def run() -> None:
     handlers.register_sessions(svc, sessions)
     handlers.register_signin(svc, SignIn(OAuth(get_oauth_settings()), sessions, session_store.identity_signin))
     handlers.register_passkeys(svc, Passkeys(PasskeyStore(pool), sessions, get_passkey_settings()))
+    handlers.register_totp(svc, Totp(TotpStore(pool), sessions, settings.pepper()))
     try:
         await runner.serve(svc, settings, ready=ready_check(pool), resources=[change_poller(pool, verifier)],
                            on_connect=on_connect)  # fmt: skip

@@ -13,6 +13,7 @@ from libs.contracts.messages import (
     CompleteOAuth,
     CredentialInvalidated,
     Denied,
+    EnrollTotp,
     Fault,
     Issued,
     IssueKey,
@@ -35,6 +36,9 @@ from libs.contracts.messages import (
     SessionPrincipal,
     SessionsRevoked,
     SignInRefused,
+    SteppedUp,
+    StepUp,
+    TotpSeed,
     UpdateKey,
     VerifyAdmin,
     VerifyKey,
@@ -45,6 +49,7 @@ from services.auth.manager import Manager
 from services.auth.passkeys import Passkeys
 from services.auth.sessions import Sessions
 from services.auth.signin import SignIn
+from services.auth.totp import Totp
 from services.auth.verifier import Verifier
 
 SERVICE = "auth"
@@ -153,3 +158,15 @@ def register_passkeys(svc: Service, passkeys: Passkeys) -> None:
     @svc.endpoint(subjects.AUTH_PASSKEY_REMOVE, RemovePasskey)
     async def passkey_remove(request: RemovePasskey) -> PasskeyList | Denied:
         return await passkeys.remove(request.user_id, request.passkey_id)
+
+
+def register_totp(svc: Service, totp: Totp) -> None:
+    """TOTP enrolment and session step-up, for the management API (queue group)."""
+
+    @svc.endpoint(subjects.AUTH_TOTP_ENROLL, EnrollTotp)
+    async def totp_enroll(request: EnrollTotp) -> TotpSeed | Denied:
+        return await totp.enroll(request)
+
+    @svc.endpoint(subjects.AUTH_SESSION_STEP_UP, StepUp)
+    async def session_step_up(request: StepUp) -> SteppedUp | Denied:
+        return await totp.step_up(request)

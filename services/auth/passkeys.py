@@ -159,7 +159,9 @@ class Passkeys:
         if record.org_id is None:
             return SignInRefused(code=refused("").code, reason="You are not a member of any organisation here.",
                                  user_id=record.user_id)  # fmt: skip
-        started = await self._sessions.start(record.user_id, record.org_id, "passkey", cmd.client_ip, cmd.user_agent)
+        # a user-verified passkey is two factors at once (possession + the device's PIN or biometrics)
+        started = await self._sessions.start(record.user_id, record.org_id, "passkey", cmd.client_ip, cmd.user_agent,
+                                             mfa=True)  # fmt: skip
         if isinstance(started, Denied):
             return SignInRefused(code=started.code, reason=started.reason, user_id=record.user_id)
         return started

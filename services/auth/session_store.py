@@ -20,6 +20,7 @@ class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
     last_seen_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+    mfa_at: datetime | None = None
 
 
 class SessionRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,12 +44,12 @@ class SessionStore:
 
     async def start(
         self, session_id: str, lookup: str, user_id: str, org_id: str, method: str, ip: str, user_agent: str,
-        expires_at: datetime,
+        expires_at: datetime, mfa: bool = False,
     ) -> str | None:  # fmt: skip
         """Insert a session; its role, or None if the person is not a member of ``org_id``."""
         row = await self._pool.fetchrow(
-            "SELECT role FROM auth.start_session($1, $2, $3, $4, $5, $6, $7, $8)",
-            session_id, lookup, user_id, org_id, method, ip, user_agent, expires_at,
+            "SELECT role FROM auth.start_session($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            session_id, lookup, user_id, org_id, method, ip, user_agent, expires_at, mfa,
         )  # fmt: skip
         return None if row is None else str(row["role"])
 
@@ -61,10 +62,10 @@ class SessionStore:
         """The session was used now."""
         await self._pool.execute("SELECT auth.touch_session($1)", session_id)
 
-    async def renew(self, session_id: str, old_lookup: str, new_lookup: str, role: str) -> bool:
-        """Swap the secret (if it is still ``old_lookup``) and record ``role``."""
-        return bool(await self._pool.fetchval("SELECT auth.renew_session($1, $2, $3, $4)",
-                                              session_id, old_lookup, new_lookup, role))  # fmt: skip
+    async def renew(self, session_id: str, old_lookup: str, new_lookup: str, role: str, mfa: bool = False) -> bool:
+        """Swap the secret (if it is still ``old_lookup``) and record ``role`` (and a second factor)."""
+        return bool(await self._pool.fetchval("SELECT auth.renew_session($1, $2, $3, $4, $5)",
+                                              session_id, old_lookup, new_lookup, role, mfa))  # fmt: skip
 
     async def revoke(self, user_id: str, session_id: str | None, keep: str | None) -> int:
         """Revoke one of the person's sessions, or all but ``keep``; how many."""

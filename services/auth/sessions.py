@@ -21,6 +21,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+import msgspec
+
 from libs.contracts.errors import Code
 from libs.contracts.messages import (
     Denied,
@@ -44,10 +46,11 @@ class Store(Protocol):
     """What :class:`Sessions` needs from the database (``SessionStore``; a fake in unit tests)."""
 
     async def start(self, session_id: str, lookup: str, user_id: str, org_id: str, method: str, ip: str,
-                    user_agent: str, expires_at: datetime) -> str | None: ...  # fmt: skip
+                    user_agent: str, expires_at: datetime, mfa: bool = False) -> str | None: ...  # fmt: skip
     async def find(self, lookup: str) -> SessionRecord | None: ...
     async def touch(self, session_id: str) -> None: ...
-    async def renew(self, session_id: str, old_lookup: str, new_lookup: str, role: str) -> bool: ...
+    async def renew(self, session_id: str, old_lookup: str, new_lookup: str, role: str,
+                    mfa: bool = False) -> bool: ...  # fmt: skip
     async def revoke(self, user_id: str, session_id: str | None, keep: str | None) -> int: ...
     async def of_user(self, user_id: str) -> list[SessionRow]: ...
 
@@ -81,19 +84,19 @@ class Sessions:
     def _digest(self, secret: str) -> str:
         return apikeys.lookup_digest(self._pepper, secret)
 
-    async def start(self, user_id: str, org_id: str, method: str, ip: str = "",
-                    user_agent: str = "") -> SessionPrincipal | Denied:  # fmt: skip
+    async def start(self, user_id: str, org_id: str, method: str, ip: str = "", user_agent: str = "",
+                    *, mfa: bool = False) -> SessionPrincipal | Denied:  # fmt: skip
         """A new session for a person who just proved who they are; its secret is ``renewed``."""
         secret = apikeys.generate_session_secret()
         session_id = "ses_" + _secrets.token_hex(12)
         expires = self._clock() + self._lifetime
         role = await self._store.start(session_id, self._digest(secret), user_id, org_id, method, ip[:64],
-                                       user_agent[:256], expires)  # fmt: skip
+                                       user_agent[:256], expires, mfa)  # fmt: skip
         if role is None:
             return Denied(code=str(Code.FORBIDDEN), reason="You are not a member of this organisation.")
         return SessionPrincipal(org_id=org_id, user_id=user_id, session_id=session_id, role=role,
                                 expires_at=_unix(expires), idle_s=int(self._idle.total_seconds()),
-                                renewed=secret)  # fmt: skip
+                                renewed=secret, mfa=mfa)  # fmt: skip
 
     async def verify(self, secret: str, client_ip: str = "") -> SessionPrincipal | Denied:
         """The person holding ``secret``, or why not."""
@@ -121,7 +124,21 @@ class Sessions:
         self._budget.known_good(self._digest(renewed) if renewed else digest)
         return SessionPrincipal(org_id=record.org_id, user_id=record.user_id, session_id=record.id, role=role,
                                 expires_at=_unix(record.expires_at), idle_s=int(self._idle.total_seconds()),
-                                renewed=renewed)  # fmt: skip
+                                renewed=renewed, mfa=record.mfa_at is not None)  # fmt: skip
+
+    async def step_up(self, secret: str, user_id: str) -> SessionPrincipal | Denied:
+        """The session ``secret`` of ``user_id`` has shown a second factor: a new id (a privilege
+        change), marked ``mfa``. The caller has checked the factor."""
+        current = await self.verify(secret)
+        if isinstance(current, Denied) or current.user_id != user_id:
+            return INVALID_SESSION
+        old = current.renewed or secret
+        renewed = apikeys.generate_session_secret()
+        if not await self._store.renew(current.session_id, self._digest(old), self._digest(renewed), current.role,
+                                       True):  # fmt: skip
+            return INVALID_SESSION
+        self._budget.forget(self._digest(old))
+        return msgspec.structs.replace(current, renewed=renewed, mfa=True)
 
     async def list(self, user_id: str) -> SessionList:
         """The person's live sessions (lifetime not passed, not revoked, idle timeout not passed)."""

@@ -27,6 +27,8 @@ from libs.contracts.messages import (
     DeadLetter,
     DeleteAlias,
     Denied,
+    EnrollTotp,
+    EnrollTotpReply,
     Fault,
     Finding,
     GuardCheck,
@@ -78,6 +80,10 @@ from libs.contracts.messages import (
     SetAlias,
     SetProviderPrice,
     SignInRefused,
+    SteppedUp,
+    StepUp,
+    StepUpReply,
+    TotpSeed,
     UnitPrice,
     UsageEvent,
     VaultReply,
@@ -236,6 +242,19 @@ CASES: list[tuple[Any, Any, bytes]] = [
     (RevokeSessions(request_id="r", user_id="usr1", keep="ses_2"), RevokeSessions,
      b'{"request_id":"r","user_id":"usr1","keep":"ses_2"}'),
     (SessionsRevoked(count=2), RevokeSessionsReply, b'{"kind":"ok","count":2}'),
+    (EnrollTotp(request_id="r", user_id="usr1", account="ada"), EnrollTotp,
+     b'{"request_id":"r","user_id":"usr1","account":"ada"}'),
+    (TotpSeed(seed="JBSW", uri="otpauth://totp/x"), EnrollTotpReply,
+     b'{"kind":"ok","seed":"JBSW","uri":"otpauth://totp/x"}'),
+    (StepUp(request_id="r", secret="bst_ses_x", code="123456"), StepUp,
+     b'{"request_id":"r","secret":"bst_ses_x","code":"123456"}'),
+    (SteppedUp(session=SessionPrincipal(org_id="o", user_id="u", session_id="s", role="admin", expires_at=9,
+                                        idle_s=60, renewed="bst_ses_y", mfa=True), recovery_codes=["abcde-12345"]),
+     StepUpReply,
+     b'{"kind":"ok","session":{"kind":"ok","org_id":"o","user_id":"u","session_id":"s","role":"admin",'
+     b'"expires_at":9,"idle_s":60,"renewed":"bst_ses_y","mfa":true},"recovery_codes":["abcde-12345"]}'),
+    (AdminPrincipal(org_id="o", token_id="", role="owner", user_id="u", session_id="s", mfa=True), AdminPrincipal,
+     b'{"kind":"ok","org_id":"o","token_id":"","role":"owner","user_id":"u","session_id":"s","mfa":true}'),
     (PasskeyOptions(request_id="r", user_id="usr1", user_name="ada"), PasskeyOptions,
      b'{"request_id":"r","user_id":"usr1","user_name":"ada"}'),
     (PasskeyOptions(request_id="r"), PasskeyOptions, b'{"request_id":"r"}'),
@@ -286,6 +305,9 @@ def test_secret_bearing_messages_hide_secrets_in_repr() -> None:
     renewed = SessionPrincipal(org_id="o", user_id="u", session_id="s", role="owner", expires_at=1, idle_s=1,
                                renewed="bst_ses_secret")  # fmt: skip
     assert "bst_ses_" not in repr(renewed)
+    assert "JBSW" not in repr(TotpSeed(seed="JBSW", uri="otpauth://totp/x?secret=JBSW"))
+    assert "654321" not in repr(StepUp(request_id="r", secret="bst_ses_x", code="654321"))
+    assert "abcde" not in repr(SteppedUp(session=renewed, recovery_codes=["abcde-12345"]))
     assert "verif" not in repr(OAuthStart(authorize_url="u", state="s", nonce="n", verifier="verif"))
     assert "codez" not in repr(CompleteOAuth(request_id="r", provider="p", code="codez", verifier="v", nonce="n",
                                              redirect_uri="u"))  # fmt: skip
@@ -305,7 +327,7 @@ def test_subjects_are_versioned_and_distinct() -> None:
           subjects.VAULT_KEY_DELETE, subjects.VAULT_ALIAS_SET, subjects.VAULT_ALIAS_LIST, subjects.VAULT_ALIAS_DELETE,
           subjects.VAULT_PROVIDER_TEST, subjects.VAULT_PROVIDER_PRICE, subjects.METERING_LIMIT_CHECK,
           subjects.METERING_LEASE, subjects.AUTH_SESSION_VERIFY, subjects.AUTH_SESSION_LIST,
-          subjects.AUTH_SESSION_REVOKE, subjects.AUTH_OAUTH_BEGIN, subjects.AUTH_OAUTH_COMPLETE, *subjects.AUTH_PASSKEY_SUBJECTS, *(subjects.ping(s) for s in subjects.SERVICES)]  # fmt: skip
+          subjects.AUTH_SESSION_REVOKE, subjects.AUTH_OAUTH_BEGIN, subjects.AUTH_OAUTH_COMPLETE, *subjects.AUTH_PASSKEY_SUBJECTS, subjects.AUTH_TOTP_ENROLL, subjects.AUTH_SESSION_STEP_UP, *(subjects.ping(s) for s in subjects.SERVICES)]  # fmt: skip
     assert len(set(rr)) == len(rr)
     assert all(s.startswith("gw.") and s.rsplit(".", 1)[1].startswith("v") for s in rr)
     assert subjects.usage_event("org1").startswith("gw.evt.usage.")

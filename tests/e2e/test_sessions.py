@@ -88,3 +88,35 @@ def test_a_demoted_person_gets_a_new_id_and_the_old_one_dies(stack: Stack) -> No
             ).status_code
             == 403
         )
+
+
+def test_an_admin_needs_a_second_factor_and_totp_gives_it(stack: Stack) -> None:
+    import pyotp
+
+    org = stack.new_org("Twofactor")
+    person = stack.sign_in(org["org"], "admin", mfa=False)
+    with _client(stack, person["secret"]) as http:
+        csrf = http.get("/v1/session").json()["csrf_token"]
+        refused = http.post("/v1/projects/", json={"name": "before-2fa"}, headers={"x-csrf-token": csrf})
+        assert refused.status_code == 403
+        assert "second factor" in refused.json()["detail"]
+        assert http.get("/v1/projects/").status_code == 200  # reading needs no second factor
+        seed = http.post("/v1/2fa/totp", headers={"x-csrf-token": csrf})
+        assert seed.status_code == 201, seed.text
+        stack.created_secrets.append(seed.json()["seed"])
+        wrong = http.post("/v1/session/step-up", json={"code": "000000"}, headers={"x-csrf-token": csrf})
+        assert wrong.status_code == 403
+        up = http.post("/v1/session/step-up", json={"code": pyotp.TOTP(seed.json()["seed"]).now()},
+                       headers={"x-csrf-token": csrf})  # fmt: skip
+        assert up.status_code == 200, up.text
+        assert len(up.json()["recovery_codes"]) == 10
+        stack.created_secrets.extend(up.json()["recovery_codes"])
+        renewed = up.cookies.get(COOKIE)
+        assert renewed
+        assert renewed != person["secret"]
+        stack.created_secrets.append(renewed)
+    with _client(stack, person["secret"]) as old:
+        assert old.get("/v1/session").status_code == 401  # a new id after the privilege change
+    with _client(stack, renewed) as http:
+        made = http.post("/v1/projects/", json={"name": "after-2fa"}, headers={"x-csrf-token": up.json()["csrf_token"]})
+        assert made.status_code == 201, made.text

@@ -65,6 +65,8 @@ class AdminPrincipal(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     role: str
     user_id: str = ""
     session_id: str = ""
+    mfa: bool = False
+    """A person's session that has shown a second factor (owners and admins need it to act)."""
 
     @property
     def actor(self) -> tuple[str, str]:

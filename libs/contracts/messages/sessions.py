@@ -38,6 +38,8 @@ class SessionPrincipal(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
     expires_at: int
     idle_s: int
     renewed: str = ""
+    mfa: bool = False
+    """A second factor was shown in this session (passkey sign-in, TOTP or a recovery code)."""
 
     def __repr__(self) -> str:
         return (f"SessionPrincipal(org_id={self.org_id!r}, user_id={self.user_id!r}, "
@@ -145,3 +147,51 @@ class SignInRefused(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
 
 
 CompleteOAuthReply = SessionPrincipal | SignInRefused | Denied | Fault
+
+
+class EnrollTotp(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A new (unconfirmed) TOTP seed for ``user_id``; ``account`` labels it in the app."""
+
+    request_id: str
+    user_id: str
+    account: str = ""
+
+
+class TotpSeed(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):
+    """The seed, shown once (base32 and as an ``otpauth://`` URI for a QR code). Never log this."""
+
+    seed: str
+    uri: str
+
+    def __repr__(self) -> str:
+        return "TotpSeed(<redacted>)"
+
+
+EnrollTotpReply = TotpSeed | Denied | Fault
+
+
+class StepUp(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The holder of session ``secret`` shows a second factor: a TOTP ``code`` (which, for a seed
+    not yet confirmed, confirms it) or a ``recovery_code``."""
+
+    request_id: str
+    secret: str
+    code: str = ""
+    recovery_code: str = ""
+
+    def __repr__(self) -> str:
+        return f"StepUp(request_id={self.request_id!r}, <redacted>)"
+
+
+class SteppedUp(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):
+    """The session, renewed and marked ``mfa``; ``recovery_codes`` only when this confirmed TOTP
+    (shown once). Never log this."""
+
+    session: SessionPrincipal
+    recovery_codes: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"SteppedUp(session={self.session!r}, recovery_codes=<redacted>)"
+
+
+StepUpReply = SteppedUp | Denied | Fault

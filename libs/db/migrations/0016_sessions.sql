@@ -22,7 +22,8 @@ CREATE TABLE auth.sessions (
     created_at    timestamptz NOT NULL DEFAULT now(),
     last_seen_at  timestamptz NOT NULL DEFAULT now(),
     expires_at    timestamptz NOT NULL,
-    revoked_at    timestamptz
+    revoked_at    timestamptz,
+    mfa_at        timestamptz  -- a second factor was shown (passkey sign-in, TOTP or a recovery code)
 );
 CREATE INDEX ON auth.sessions (user_id);
 ALTER TABLE auth.sessions ENABLE ROW LEVEL SECURITY;
@@ -32,15 +33,16 @@ REVOKE ALL ON auth.sessions FROM PUBLIC;
 -- A new session for a member of the organisation (NULL if the person is not one). Expired and
 -- revoked sessions of the person older than a day are deleted on the way.
 CREATE FUNCTION auth.start_session(p_id text, p_lookup text, p_user_id text, p_org_id text, p_method text,
-                                   p_ip text, p_user_agent text, p_expires_at timestamptz)
+                                   p_ip text, p_user_agent text, p_expires_at timestamptz, p_mfa boolean)
 RETURNS TABLE (id text, role text, created_at timestamptz)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     WITH gone AS (
         DELETE FROM auth.sessions s WHERE s.user_id = p_user_id
            AND (s.expires_at < now() - interval '1 day' OR s.revoked_at < now() - interval '1 day')
     )
-    INSERT INTO auth.sessions AS s (id, lookup, user_id, org_id, role, method, ip, user_agent, expires_at)
-    SELECT p_id, p_lookup, p_user_id, p_org_id, m.role, p_method, p_ip, p_user_agent, p_expires_at
+    INSERT INTO auth.sessions AS s (id, lookup, user_id, org_id, role, method, ip, user_agent, expires_at, mfa_at)
+    SELECT p_id, p_lookup, p_user_id, p_org_id, m.role, p_method, p_ip, p_user_agent, p_expires_at,
+           CASE WHEN p_mfa THEN now() END
     FROM auth.memberships m WHERE m.user_id = p_user_id AND m.org_id = p_org_id
     RETURNING s.id, s.role, s.created_at
 $$;
@@ -49,9 +51,10 @@ $$;
 -- (NULL: no longer a member). Auth decides validity (revoked, idle, lifetime, role).
 CREATE FUNCTION auth.find_session(p_lookup text)
 RETURNS TABLE (id text, user_id text, org_id text, role text, member_role text, created_at timestamptz,
-               last_seen_at timestamptz, expires_at timestamptz, revoked_at timestamptz)
+               last_seen_at timestamptz, expires_at timestamptz, revoked_at timestamptz, mfa_at timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT s.id, s.user_id, s.org_id, s.role, m.role, s.created_at, s.last_seen_at, s.expires_at, s.revoked_at
+    SELECT s.id, s.user_id, s.org_id, s.role, m.role, s.created_at, s.last_seen_at, s.expires_at, s.revoked_at,
+           s.mfa_at
     FROM auth.sessions s LEFT JOIN auth.memberships m ON m.user_id = s.user_id AND m.org_id = s.org_id
     WHERE s.lookup = p_lookup
 $$;
@@ -63,10 +66,12 @@ $$;
 
 -- A new secret for a live session (privilege change): only if it still has the old one, so of
 -- two requests racing with the old cookie one renews and the other is refused.
-CREATE FUNCTION auth.renew_session(p_id text, p_old_lookup text, p_new_lookup text, p_role text) RETURNS boolean
+CREATE FUNCTION auth.renew_session(p_id text, p_old_lookup text, p_new_lookup text, p_role text,
+                                   p_mfa boolean DEFAULT false) RETURNS boolean
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     WITH done AS (
-        UPDATE auth.sessions SET lookup = p_new_lookup, role = p_role, last_seen_at = now()
+        UPDATE auth.sessions SET lookup = p_new_lookup, role = p_role, last_seen_at = now(),
+                                 mfa_at = CASE WHEN p_mfa THEN now() ELSE mfa_at END
         WHERE id = p_id AND lookup = p_old_lookup AND revoked_at IS NULL RETURNING 1
     ) SELECT EXISTS (SELECT 1 FROM done)
 $$;
@@ -92,11 +97,11 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     ORDER BY created_at DESC, id LIMIT 100
 $$;
 
-REVOKE ALL ON FUNCTION auth.start_session(text, text, text, text, text, text, text, timestamptz),
-    auth.find_session(text), auth.touch_session(text), auth.renew_session(text, text, text, text),
+REVOKE ALL ON FUNCTION auth.start_session(text, text, text, text, text, text, text, timestamptz, boolean),
+    auth.find_session(text), auth.touch_session(text), auth.renew_session(text, text, text, text, boolean),
     auth.revoke_sessions(text, text, text), auth.user_sessions(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION auth.start_session(text, text, text, text, text, text, text, timestamptz),
-    auth.find_session(text), auth.touch_session(text), auth.renew_session(text, text, text, text),
+GRANT EXECUTE ON FUNCTION auth.start_session(text, text, text, text, text, text, text, timestamptz, boolean),
+    auth.find_session(text), auth.touch_session(text), auth.renew_session(text, text, text, text, boolean),
     auth.revoke_sessions(text, text, text), auth.user_sessions(text) TO bastion_auth;
 
 -- Who a person is at an identity provider: `provider` is `github`, `github-enterprise` (the one
@@ -208,6 +213,70 @@ REVOKE ALL ON FUNCTION auth.use_challenge(text, timestamptz), auth.add_passkey(t
 GRANT EXECUTE ON FUNCTION auth.use_challenge(text, timestamptz), auth.add_passkey(text, bytea, text, bytea, bigint, text),
     auth.find_passkey(bytea), auth.passkey_used(text, bigint, bigint), auth.user_passkeys(text),
     auth.remove_passkey(text, text) TO bastion_auth;
+
+-- TOTP (RFC 6238) as a second factor: the seed is sealed by auth (AES-256-GCM under a key derived
+-- from its pepper, bound to the person), `last_step` the last 30-second step a code was accepted
+-- for (a code works once). Recovery codes are stored as HMAC digests and work once each.
+CREATE TABLE auth.totp (
+    user_id       text PRIMARY KEY REFERENCES auth.users (id) ON DELETE CASCADE,
+    sealed_seed   bytea NOT NULL,
+    confirmed_at  timestamptz,
+    last_step     bigint NOT NULL DEFAULT 0,
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE auth.recovery_codes (
+    user_id  text NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+    digest   text NOT NULL,
+    used_at  timestamptz,
+    PRIMARY KEY (user_id, digest)
+);
+ALTER TABLE auth.totp ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.recovery_codes ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON auth.totp, auth.recovery_codes FROM PUBLIC;
+
+-- A new, unconfirmed seed (replacing an unconfirmed one); false if TOTP is already on.
+CREATE FUNCTION auth.totp_enroll(p_user_id text, p_sealed bytea) RETURNS boolean
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH done AS (
+        INSERT INTO auth.totp (user_id, sealed_seed) VALUES (p_user_id, p_sealed)
+        ON CONFLICT (user_id) DO UPDATE SET sealed_seed = excluded.sealed_seed, last_step = 0, created_at = now()
+            WHERE auth.totp.confirmed_at IS NULL
+        RETURNING 1
+    ) SELECT EXISTS (SELECT 1 FROM done)
+$$;
+
+CREATE FUNCTION auth.totp_get(p_user_id text)
+RETURNS TABLE (sealed_seed bytea, confirmed boolean, last_step bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT sealed_seed, confirmed_at IS NOT NULL, last_step FROM auth.totp WHERE user_id = p_user_id
+$$;
+
+-- Accept a code for `p_step` once: only moving past the last accepted step.
+CREATE FUNCTION auth.totp_accept(p_user_id text, p_step bigint) RETURNS boolean
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH done AS (UPDATE auth.totp SET last_step = p_step WHERE user_id = p_user_id AND last_step < p_step RETURNING 1)
+    SELECT EXISTS (SELECT 1 FROM done)
+$$;
+
+-- Turn TOTP on with a fresh set of recovery codes (the old ones are gone).
+CREATE FUNCTION auth.totp_confirm(p_user_id text, p_digests text[]) RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    UPDATE auth.totp SET confirmed_at = now() WHERE user_id = p_user_id;
+    DELETE FROM auth.recovery_codes WHERE user_id = p_user_id;
+    INSERT INTO auth.recovery_codes (user_id, digest) SELECT p_user_id, d FROM unnest(p_digests) AS d;
+$$;
+
+CREATE FUNCTION auth.use_recovery_code(p_user_id text, p_digest text) RETURNS boolean
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH done AS (UPDATE auth.recovery_codes SET used_at = now()
+                  WHERE user_id = p_user_id AND digest = p_digest AND used_at IS NULL RETURNING 1)
+    SELECT EXISTS (SELECT 1 FROM done)
+$$;
+
+REVOKE ALL ON FUNCTION auth.totp_enroll(text, bytea), auth.totp_get(text), auth.totp_accept(text, bigint),
+    auth.totp_confirm(text, text[]), auth.use_recovery_code(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.totp_enroll(text, bytea), auth.totp_get(text), auth.totp_accept(text, bigint),
+    auth.totp_confirm(text, text[]), auth.use_recovery_code(text, text) TO bastion_auth;
 
 -- The management API audits what a signed-in person does with actor type 'user': the audit
 -- consumer checks the person is a member of the organisation the event claims.

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, get, post
 
 from libs.contracts import subjects
 from libs.contracts.codec import Codec
 from libs.contracts.messages import (
     AdminPrincipal,
+    EnrollTotp,
+    EnrollTotpReply,
     ListSessions,
     RevokeSessions,
     RevokeSessionsReply,
     SessionList,
     SessionListReply,
     SessionsRevoked,
+    SteppedUp,
+    StepUp,
+    StepUpReply,
+    TotpSeed,
 )
 from services.api import commands
 from services.api.auditing import audited
@@ -25,6 +32,15 @@ from services.api.sessions import CookiePolicy, csrf_token, hand_out
 
 _list: Codec[SessionListReply] = Codec(SessionListReply)
 _revoked: Codec[RevokeSessionsReply] = Codec(RevokeSessionsReply)
+_enroll: Codec[EnrollTotpReply] = Codec(EnrollTotpReply)
+_step_up: Codec[StepUpReply] = Codec(StepUpReply)
+
+
+class StepUpIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A TOTP code, or a recovery code."""
+
+    code: str = ""
+    recovery_code: str = ""
 
 
 def _person(admin: AdminPrincipal) -> str:
@@ -105,3 +121,34 @@ class SessionController(Controller):
             if not keep_current:
                 _sign_out_here(request)
         return {"revoked": count}
+
+    @post("/2fa/totp", operation_id="enrollTotp", status_code=201)
+    async def enroll_totp(self, request: Request[Any, Any, Any], admin: Admin) -> dict[str, Any]:
+        """A new authenticator-app seed for me, shown once; the first code (step-up) confirms it."""
+        user_id = _person(admin)
+        async with audited(request, admin, "totp.enrolled", f"user:{user_id}"):
+            seed = await commands.ask(request, subjects.AUTH_TOTP_ENROLL, EnrollTotp(
+                request_id=commands.request_id(), user_id=user_id, account=user_id), _enroll)  # fmt: skip
+        assert isinstance(seed, TotpSeed)
+        return {"seed": seed.seed, "otpauth_uri": seed.uri}
+
+    @post("/session/step-up", operation_id="stepUp", status_code=200)
+    async def step_up(self, request: Request[Any, Any, Any], admin: Admin, data: StepUpIn) -> dict[str, Any]:
+        """Show a second factor: this session gets a new id and may then act as admin or owner."""
+        _person(admin)
+        if bool(data.code) == bool(data.recovery_code):
+            raise Problem(400, "Send either code or recovery_code.")
+        secret = request.scope.get("state", {}).get("session_secret", "")
+        async with audited(request, admin, "session.stepped_up", f"session:{admin.session_id}") as detail:
+            detail["factor"] = "recovery_code" if data.recovery_code else "totp"
+            reply = await commands.ask(request, subjects.AUTH_SESSION_STEP_UP, StepUp(
+                request_id=commands.request_id(), secret=secret, code=data.code[:16],
+                recovery_code=data.recovery_code[:32]), _step_up)  # fmt: skip
+            assert isinstance(reply, SteppedUp)
+            policy: CookiePolicy = request.app.state.cookie_policy
+            hand_out(request, policy.set(reply.session.renewed, reply.session.expires_at),
+                     csrf_token(request.app.state.sealer, reply.session.renewed))  # fmt: skip
+        out: dict[str, Any] = {"mfa": True, "csrf_token": csrf_token(request.app.state.sealer, reply.session.renewed)}
+        if reply.recovery_codes:
+            out["recovery_codes"] = reply.recovery_codes
+        return out
