@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from libs.contracts import subjects
 from libs.contracts.codec import Codec
@@ -45,12 +46,15 @@ from libs.contracts.messages import (
     VerifySession,
 )
 from libs.svc.micro import Service
+from services.auth.lazy import Lazy
 from services.auth.manager import Manager
-from services.auth.passkeys import Passkeys
 from services.auth.sessions import Sessions
-from services.auth.signin import SignIn
-from services.auth.totp import Totp
 from services.auth.verifier import Verifier
+
+if TYPE_CHECKING:  # built lazily (services/auth/lazy.py): their libraries load on first use
+    from services.auth.passkeys import Passkeys
+    from services.auth.signin import SignIn
+    from services.auth.totp import Totp
 
 SERVICE = "auth"
 log = logging.getLogger("bastion.auth")
@@ -124,49 +128,49 @@ def register_sessions(svc: Service, sessions: Sessions) -> None:
         return await sessions.revoke(request)
 
 
-def register_signin(svc: Service, signin: SignIn) -> None:
+def register_signin(svc: Service, signin: Lazy[SignIn]) -> None:
     """OAuth sign-in, for the management API (queue group)."""
 
     @svc.endpoint(subjects.AUTH_OAUTH_BEGIN, BeginOAuth)
     async def oauth_begin(request: BeginOAuth) -> OAuthStart | Denied:
-        return await signin.begin(request)
+        return await (await signin.get()).begin(request)
 
     @svc.endpoint(subjects.AUTH_OAUTH_COMPLETE, CompleteOAuth)
     async def oauth_complete(request: CompleteOAuth) -> SessionPrincipal | SignInRefused:
-        return await signin.complete(request)
+        return await (await signin.get()).complete(request)
 
 
-def register_passkeys(svc: Service, passkeys: Passkeys) -> None:
+def register_passkeys(svc: Service, passkeys: Lazy[Passkeys]) -> None:
     """Passkeys (WebAuthn), for the management API (queue group)."""
 
     @svc.endpoint(subjects.AUTH_PASSKEY_OPTIONS, PasskeyOptions)
     async def passkey_options(request: PasskeyOptions) -> PasskeyChallenge:
-        return await passkeys.options(request)
+        return await (await passkeys.get()).options(request)
 
     @svc.endpoint(subjects.AUTH_PASSKEY_REGISTER, RegisterPasskey)
     async def passkey_register(request: RegisterPasskey) -> PasskeyList | Denied:
-        return await passkeys.register(request)
+        return await (await passkeys.get()).register(request)
 
     @svc.endpoint(subjects.AUTH_PASSKEY_SIGNIN, PasskeySignIn)
     async def passkey_signin(request: PasskeySignIn) -> SessionPrincipal | SignInRefused:
-        return await passkeys.sign_in(request)
+        return await (await passkeys.get()).sign_in(request)
 
     @svc.endpoint(subjects.AUTH_PASSKEY_LIST, ListPasskeys)
     async def passkey_list(request: ListPasskeys) -> PasskeyList:
-        return await passkeys.list(request.user_id)
+        return await (await passkeys.get()).list(request.user_id)
 
     @svc.endpoint(subjects.AUTH_PASSKEY_REMOVE, RemovePasskey)
     async def passkey_remove(request: RemovePasskey) -> PasskeyList | Denied:
-        return await passkeys.remove(request.user_id, request.passkey_id)
+        return await (await passkeys.get()).remove(request.user_id, request.passkey_id)
 
 
-def register_totp(svc: Service, totp: Totp) -> None:
+def register_totp(svc: Service, totp: Lazy[Totp]) -> None:
     """TOTP enrolment and session step-up, for the management API (queue group)."""
 
     @svc.endpoint(subjects.AUTH_TOTP_ENROLL, EnrollTotp)
     async def totp_enroll(request: EnrollTotp) -> TotpSeed | Denied:
-        return await totp.enroll(request)
+        return await (await totp.get()).enroll(request)
 
     @svc.endpoint(subjects.AUTH_SESSION_STEP_UP, StepUp)
     async def session_step_up(request: StepUp) -> SteppedUp | Denied:
-        return await totp.step_up(request)
+        return await (await totp.get()).step_up(request)

@@ -25,6 +25,7 @@ from services.api.controllers.signin import SignInController
 from services.api.sessions import CookiePolicy, session_cookie_middleware
 from services.auth import handlers
 from services.auth.budget import MissBudget
+from services.auth.lazy import Lazy
 from services.auth.oauth import OAuth
 from services.auth.sessions import Sessions
 from services.auth.settings import AuthSettings, OAuthSettings
@@ -57,7 +58,8 @@ class World:
             return ("usr-demo", "org1") if (provider, subject) == ("github-enterprise", "1001") else None
 
         svc = Service(handlers.SERVICE)
-        handlers.register_signin(svc, SignIn(oauth, sessions, find))
+        signin = SignIn(oauth, sessions, find)
+        handlers.register_signin(svc, Lazy(lambda: signin))
         self.audit = AuditSink()
         app = Litestar(
             route_handlers=[SignInController],
