@@ -1,0 +1,138 @@
+"""Adversarial review of issue 12 (sign-in): attacks that work today, written as failing tests.
+
+The threat: someone holds one of a person's sessions that has NOT shown a second factor (a stolen
+cookie, or a sign-in through a compromised GitHub/Google account — the first factor only). The
+product promises that owners and admins need a second factor before privileged actions. These
+tests show that such a session can enrol a second factor of the attacker's own even though the
+person already has one, and thereby act as admin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import asyncpg
+import httpx
+import pyotp
+
+from tests.softauthn import SoftAuthenticator
+from tests.stack import Stack
+
+COOKIE = "bastion_session"
+
+
+def _second_session(stack: Stack, user: str, org: str) -> str:
+    """Another session of ``user`` without a second factor (what an OAuth sign-in opens)."""
+    from libs.crypto import apikeys
+
+    secret = apikeys.generate_session_secret()
+
+    async def make() -> None:
+        conn = await asyncpg.connect(stack.superuser_dsn)
+        try:
+            await conn.fetchval(
+                "SELECT id FROM auth.start_session($1, $2, $3, $4, 'oauth:github', '', '', "
+                "now() + interval '1 hour', false)",
+                f"ses_{user}_{time.time_ns()}", apikeys.lookup_digest(stack.pepper, secret), user, org)  # fmt: skip
+        finally:
+            await conn.close()
+
+    asyncio.run(make())
+    stack.created_secrets.append(secret)
+    return secret
+
+
+def _client(stack: Stack, secret: str) -> httpx.Client:
+    return httpx.Client(base_url=stack.api, cookies={COOKIE: secret}, timeout=15)
+
+
+def _enrol_totp(stack: Stack, secret: str) -> str:
+    """The person turns TOTP on from their own session; the renewed (mfa) secret."""
+    with _client(stack, secret) as http:
+        csrf = http.get("/v1/session").json()["csrf_token"]
+        seed = http.post("/v1/2fa/totp", headers={"x-csrf-token": csrf})
+        assert seed.status_code == 201, seed.text
+        stack.created_secrets.append(seed.json()["seed"])
+        up = http.post("/v1/session/step-up", json={"code": pyotp.TOTP(seed.json()["seed"]).now()},
+                       headers={"x-csrf-token": csrf})  # fmt: skip
+        assert up.status_code == 200, up.text
+        stack.created_secrets.extend(up.json()["recovery_codes"])
+        renewed = up.cookies.get(COOKIE)
+        assert renewed
+        stack.created_secrets.append(renewed)
+        return renewed
+
+
+def test_a_session_without_the_second_factor_cannot_register_a_passkey_to_get_one(stack: Stack) -> None:
+    """Person has TOTP on. Attacker holds a first-factor-only session: registers the attacker's own
+    passkey (no step-up asked), signs in with it (passkey sign-in = mfa) and acts as admin."""
+    org = stack.new_org("Bypass passkey")
+    person = stack.sign_in(org["org"], "admin", mfa=False)
+    _enrol_totp(stack, person["secret"])  # the person's real second factor
+    stolen = _second_session(stack, person["user"], org["org"])
+    attacker = SoftAuthenticator(f"http://localhost:{stack.ports['API']}")
+    with _client(stack, stolen) as http:
+        csrf = http.get("/v1/session").json()["csrf_token"]
+        before = http.post("/v1/projects/", json={"name": "needs-2fa"}, headers={"x-csrf-token": csrf})
+        assert before.status_code == 403, before.text  # precondition: this session has no second factor
+        started = http.post("/v1/passkeys/options", headers={"x-csrf-token": csrf})
+        registered = None
+        if started.status_code == 200:
+            credential = json.loads(attacker.create(json.dumps(started.json()["options"])))
+            registered = http.post("/v1/passkeys/", headers={"x-csrf-token": csrf},
+                                   json={"ceremony": started.json()["ceremony"], "credential": credential})  # fmt: skip
+    final = None
+    if registered is not None and registered.status_code == 201:  # the attack goes on: sign in with it
+        with httpx.Client(base_url=stack.api, timeout=15) as browser:
+            opts = browser.post("/v1/signin/passkey/options").json()
+            assertion = json.loads(attacker.get(json.dumps(opts["options"])))
+            landed = browser.post("/v1/signin/passkey/", json={"ceremony": opts["ceremony"], "credential": assertion})
+            assert landed.status_code == 303, landed.text
+            secret = landed.cookies.get(COOKIE)
+            stack.created_secrets.append(secret)
+            browser.cookies.clear()
+            me = browser.get("/v1/session", cookies={COOKIE: secret}).json()
+            final = browser.post("/v1/projects/", json={"name": "attacker-was-here"}, cookies={COOKIE: secret},
+                                 headers={"x-csrf-token": me["csrf_token"]})  # fmt: skip
+    # adding a factor while one exists must need that factor first
+    assert final is None, (
+        f"a first-factor-only session added a passkey ({registered.status_code if registered else ''}) and, "
+        f"signed in with it, acted as admin: {final.status_code if final else ''}"
+    )
+
+
+def test_a_session_without_the_second_factor_cannot_enrol_totp_when_a_passkey_exists(stack: Stack) -> None:
+    """Person uses a passkey as second factor (no TOTP). Attacker holds a first-factor-only
+    session: enrols TOTP with a seed of the attacker's, steps up and acts as admin."""
+    org = stack.new_org("Bypass totp")
+    person = stack.sign_in(org["org"], "admin", mfa=False)
+    device = SoftAuthenticator(f"http://localhost:{stack.ports['API']}")
+    with _client(stack, person["secret"]) as http:  # the person's own passkey (their second factor)
+        csrf = http.get("/v1/session").json()["csrf_token"]
+        started = http.post("/v1/passkeys/options", headers={"x-csrf-token": csrf})
+        credential = json.loads(device.create(json.dumps(started.json()["options"])))
+        made = http.post("/v1/passkeys/", headers={"x-csrf-token": csrf},
+                         json={"ceremony": started.json()["ceremony"], "credential": credential})  # fmt: skip
+        assert made.status_code == 201, made.text
+    stolen = _second_session(stack, person["user"], org["org"])
+    with _client(stack, stolen) as http:
+        csrf = http.get("/v1/session").json()["csrf_token"]
+        assert http.post("/v1/projects/", json={"name": "x"}, headers={"x-csrf-token": csrf}).status_code == 403
+        seed = http.post("/v1/2fa/totp", headers={"x-csrf-token": csrf})
+        final = None
+        if seed.status_code == 201:
+            stack.created_secrets.append(seed.json()["seed"])
+            up = http.post("/v1/session/step-up", json={"code": pyotp.TOTP(seed.json()["seed"]).now()},
+                           headers={"x-csrf-token": csrf})  # fmt: skip
+            if up.status_code == 200:
+                stack.created_secrets.extend(up.json()["recovery_codes"])
+                renewed = up.cookies.get(COOKIE)
+                stack.created_secrets.append(renewed)
+                with _client(stack, renewed) as upgraded:
+                    final = upgraded.post("/v1/projects/", json={"name": "attacker-was-here"},
+                                          headers={"x-csrf-token": up.json()["csrf_token"]})  # fmt: skip
+    assert final is None or final.status_code == 403, (
+        f"a first-factor-only session enrolled TOTP and then acted as admin: {final.status_code} {final.text}"
+    )
