@@ -136,3 +136,34 @@ def test_a_session_without_the_second_factor_cannot_enrol_totp_when_a_passkey_ex
     assert final is None or final.status_code == 403, (
         f"a first-factor-only session enrolled TOTP and then acted as admin: {final.status_code} {final.text}"
     )
+
+
+def test_totp_guessing_is_limited_per_person(stack: Stack) -> None:
+    """A first-factor-only session may guess TOTP codes without any limit: each guess has ~3 in a
+    million odds (three accepted steps) and nothing counts the misses, so guesses spread over time
+    and addresses (the API's per-address window is the only brake) eventually land. After a few
+    dozen wrong codes the person's TOTP must stop answering for a while, even to the right code."""
+    org = stack.new_org("Totp guessing")
+    person = stack.sign_in(org["org"], "admin", mfa=False)
+    with _client(stack, person["secret"]) as http:
+        csrf = http.get("/v1/session").json()["csrf_token"]
+        seed = http.post("/v1/2fa/totp", headers={"x-csrf-token": csrf})
+        assert seed.status_code == 201, seed.text
+        stack.created_secrets.append(seed.json()["seed"])
+        totp = pyotp.TOTP(seed.json()["seed"])
+        up = http.post("/v1/session/step-up", json={"code": totp.now()}, headers={"x-csrf-token": csrf})
+        assert up.status_code == 200, up.text
+        stack.created_secrets.extend(up.json()["recovery_codes"])
+    stolen = _second_session(stack, person["user"], org["org"])
+    with _client(stack, stolen) as http:
+        csrf = http.get("/v1/session").json()["csrf_token"]
+        valid = {totp.at(time.time() + d) for d in (-30, 0, 30)}
+        wrong = [f"{n:06d}" for n in range(100) if f"{n:06d}" not in valid][:50]
+        for guess in wrong:
+            miss = http.post("/v1/session/step-up", json={"code": guess}, headers={"x-csrf-token": csrf})
+            assert miss.status_code in {403, 429}, miss.text
+        time.sleep(max(0.0, 30 - time.time() % 30) + 0.5)  # a step nobody used yet
+        hit = http.post("/v1/session/step-up", json={"code": totp.now()}, headers={"x-csrf-token": csrf})
+        if hit.status_code == 200:
+            stack.created_secrets.extend(hit.json().get("recovery_codes", []))
+    assert hit.status_code != 200, "50 wrong TOTP codes in a row, then the right one is still accepted"
