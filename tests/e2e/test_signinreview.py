@@ -167,3 +167,21 @@ def test_totp_guessing_is_limited_per_person(stack: Stack) -> None:
         if hit.status_code == 200:
             stack.created_secrets.extend(hit.json().get("recovery_codes", []))
     assert hit.status_code != 200, "50 wrong TOTP codes in a row, then the right one is still accepted"
+
+
+def test_an_owner_without_a_second_factor_cannot_mint_an_api_key(stack: Stack) -> None:
+    """Issue 12: owners and admins need a second factor before privileged actions, and a fresh
+    confirmation for key operations. ``require(admin, "developer")`` only asks for a factor when
+    the *action's* role is admin or above, so an owner's first-factor-only session (a stolen cookie
+    or a hijacked GitHub account) mints, rotates and revokes data-plane API keys — secrets that
+    outlive the session — without any second factor."""
+    org = stack.new_org("Keys without 2fa")
+    person = stack.sign_in(org["org"], "owner", mfa=False)
+    with _client(stack, person["secret"]) as http:
+        csrf = http.get("/v1/session").json()["csrf_token"]
+        assert http.post("/v1/projects/", json={"name": "p"}, headers={"x-csrf-token": csrf}).status_code == 403
+        made = http.post("/v1/keys/", json={"project_id": org["project"], "name": "exfil"},
+                         headers={"x-csrf-token": csrf})  # fmt: skip
+        if made.status_code == 201:
+            stack.created_secrets.extend(str(v) for k, v in made.json().items() if k in {"key", "secret"})
+    assert made.status_code == 403, f"an owner without a second factor minted an API key: {made.status_code}"
