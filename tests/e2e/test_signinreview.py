@@ -185,3 +185,18 @@ def test_an_owner_without_a_second_factor_cannot_mint_an_api_key(stack: Stack) -
         if made.status_code == 201:
             stack.created_secrets.extend(str(v) for k, v in made.json().items() if k in {"key", "secret"})
     assert made.status_code == 403, f"an owner without a second factor minted an API key: {made.status_code}"
+
+
+def test_the_csrf_token_answer_is_never_cacheable(stack: Stack) -> None:
+    """``GET /v1/session`` hands out the CSRF token (and the session id, user and org), and
+    ``GET /v1/sessions`` every session's address and user agent, yet neither answer says
+    ``Cache-Control: no-store`` (only responses that set a cookie do): a shared cache or CDN in
+    front of the API that ignores the Cookie header may keep one person's token and serve it to
+    another, and the browser's own cache keeps it after sign-out."""
+    org = stack.new_org("Cacheable")
+    person = stack.sign_in(org["org"], "viewer")
+    with _client(stack, person["secret"]) as http:
+        for path in ("/v1/session", "/v1/sessions"):
+            answer = http.get(path)
+            assert answer.status_code == 200, answer.text
+            assert "no-store" in answer.headers.get("cache-control", ""), (path, answer.headers.get("cache-control"))
