@@ -200,3 +200,25 @@ def test_the_csrf_token_answer_is_never_cacheable(stack: Stack) -> None:
             answer = http.get(path)
             assert answer.status_code == 200, answer.text
             assert "no-store" in answer.headers.get("cache-control", ""), (path, answer.headers.get("cache-control"))
+
+
+def test_removing_a_member_ends_their_sessions_for_good(stack: Stack) -> None:
+    """Removing a member only makes their sessions *refused while they are not a member*
+    (``judge``: member_role NULL); nothing revokes them. Re-adding the person later (same e-mail:
+    ``auth.ensure_user`` finds the same account) brings every old session back to life — a cookie
+    kept by the removed person (or stolen from them) works again, up to its 12-hour lifetime."""
+    org = stack.new_org("Removed member")
+    person = stack.sign_in(org["org"], "developer")
+    with _client(stack, person["secret"]) as http:
+        assert http.get("/v1/session").status_code == 200
+    with stack.admin(org["token"]) as owner:
+        email = next(m["email"] for m in owner.get("/v1/members/").json()["data"] if m["id"] == person["user"])
+        assert owner.delete(f"/v1/members/{person['user']}").status_code == 204
+        with _client(stack, person["secret"]) as http:
+            assert http.get("/v1/session").status_code == 401
+        readded = owner.post("/v1/members/", json={"email": email, "role": "developer"})
+        assert readded.status_code == 201, readded.text
+        assert readded.json()["id"] == person["user"]
+    with _client(stack, person["secret"]) as http:
+        revived = http.get("/v1/session")
+    assert revived.status_code == 401, f"a session from before the removal works again: {revived.status_code}"
