@@ -222,3 +222,17 @@ def test_removing_a_member_ends_their_sessions_for_good(stack: Stack) -> None:
     with _client(stack, person["secret"]) as http:
         revived = http.get("/v1/session")
     assert revived.status_code == 401, f"a session from before the removal works again: {revived.status_code}"
+
+
+def test_the_totp_seed_answer_is_never_cacheable(stack: Stack) -> None:
+    """``POST /v1/2fa/totp`` answers the TOTP seed (shown once) without ``Cache-Control: no-store``
+    (only answers that set a cookie get it), so the browser or an intermediary may keep the
+    second factor's seed in its cache."""
+    org = stack.new_org("Seed cache")
+    person = stack.sign_in(org["org"], "developer", mfa=False)
+    with _client(stack, person["secret"]) as http:
+        csrf = http.get("/v1/session").json()["csrf_token"]
+        seed = http.post("/v1/2fa/totp", headers={"x-csrf-token": csrf})
+        assert seed.status_code == 201, seed.text
+        stack.created_secrets.append(seed.json()["seed"])
+    assert "no-store" in seed.headers.get("cache-control", ""), seed.headers.get("cache-control")
