@@ -90,7 +90,8 @@ def test_a_session_without_the_second_factor_cannot_register_a_passkey_to_get_on
             assertion = json.loads(attacker.get(json.dumps(opts["options"])))
             landed = browser.post("/v1/signin/passkey/", json={"ceremony": opts["ceremony"], "credential": assertion})
             assert landed.status_code == 303, landed.text
-            secret = landed.cookies.get(COOKIE)
+            secret = landed.cookies.get(COOKIE) or ""
+            assert secret
             stack.created_secrets.append(secret)
             browser.cookies.clear()
             me = browser.get("/v1/session", cookies={COOKIE: secret}).json()
@@ -128,7 +129,8 @@ def test_a_session_without_the_second_factor_cannot_enrol_totp_when_a_passkey_ex
                            headers={"x-csrf-token": csrf})  # fmt: skip
             if up.status_code == 200:
                 stack.created_secrets.extend(up.json()["recovery_codes"])
-                renewed = up.cookies.get(COOKIE)
+                renewed = up.cookies.get(COOKIE) or ""
+                assert renewed
                 stack.created_secrets.append(renewed)
                 with _client(stack, renewed) as upgraded:
                     final = upgraded.post("/v1/projects/", json={"name": "attacker-was-here"},
