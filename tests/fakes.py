@@ -94,6 +94,7 @@ class FakeSessionStore:
         self.touches = 0
         self._record = SessionRecord
         self.now: Any = None  # set by the test's clock
+        self.factor_stores: list[Any] = []  # FakePasskeyStore / FakeTotpStore: auth.has_second_factor
 
     def _with_member(self, rec: Any) -> Any:
         import msgspec
@@ -146,6 +147,9 @@ class FakeSessionStore:
                 self.rows[lookup] = msgspec.structs.replace(rec, revoked_at=self.now)
                 count += 1
         return count
+
+    async def has_factor(self, user_id: str) -> bool:
+        return any(s.has_factor(user_id) for s in self.factor_stores)
 
     async def of_user(self, user_id: str) -> list[Any]:
         from services.auth.session_store import SessionRow
@@ -235,6 +239,9 @@ class FakePasskeyStore:
         return [PasskeyRow(id=r["id"], name=r["name"], created_at=r["created_at"], last_used_at=r["last_used_at"],
                            credential_id=r["credential_id"]) for r in self.rows.values() if r["user_id"] == user_id]  # fmt: skip
 
+    def has_factor(self, user_id: str) -> bool:
+        return any(r["user_id"] == user_id for r in self.rows.values())
+
     async def remove(self, user_id: str, passkey_id: str) -> bool:
         row = self.rows.get(passkey_id)
         if row is None or row["user_id"] != user_id:
@@ -251,15 +258,53 @@ class FakeTotpStore:
         self.confirmed = False
         self.last_step = 0
         self.codes: dict[str, bool] = {}  # digest -> used
+        self.session_id = ""
+        self.enrolled_at = 0.0
+        self.failures = 0
+        self.lockouts = 0
+        self.locked_until: Any = None
+        self.clock: Any = None  # datetime now; set by the test
 
-    async def enroll(self, user_id: str, sealed: bytes) -> bool:
+    def _now(self) -> Any:
+        from datetime import UTC, datetime
+
+        return self.clock() if self.clock else datetime.now(UTC)
+
+    def has_factor(self, user_id: str) -> bool:
+        return self.confirmed
+
+    async def enroll(self, user_id: str, sealed: bytes, session_id: str) -> bool:
         if self.confirmed:
             return False
-        self.sealed_seed, self.last_step = sealed, 0
+        now = self._now().timestamp()
+        if self.sealed_seed and self.session_id != session_id and now - self.enrolled_at < 600:
+            return False
+        self.sealed_seed, self.last_step, self.session_id, self.enrolled_at = sealed, 0, session_id, now
         return True
 
-    async def get(self, user_id: str) -> tuple[bytes, bool, int] | None:
-        return (self.sealed_seed, self.confirmed, self.last_step) if self.sealed_seed else None
+    async def get(self, user_id: str) -> Any:
+        from services.auth.totp_store import TotpRecord
+
+        if not self.sealed_seed:
+            return None
+        locked = self.locked_until if self.locked_until is not None and self.locked_until > self._now() else None
+        return TotpRecord(self.sealed_seed, self.confirmed, self.last_step, self.session_id, locked)
+
+    async def failed(self, user_id: str, threshold: int, base_s: int) -> Any:
+        from datetime import timedelta
+
+        if not self.sealed_seed:
+            return None
+        self.failures += 1
+        if self.failures < threshold:
+            return None
+        self.failures = 0
+        self.locked_until = self._now() + timedelta(seconds=min(86_400, base_s * 2 ** min(self.lockouts, 16)))
+        self.lockouts += 1
+        return self.locked_until
+
+    async def succeeded(self, user_id: str) -> None:
+        self.failures = self.lockouts = 0
 
     async def accept(self, user_id: str, step: int) -> bool:
         if step <= self.last_step:

@@ -17,6 +17,8 @@ class Code(StrEnum):
     SESSION_INVALID = "auth.session_invalid"
     SIGNIN_REFUSED = "auth.signin_refused"
     AUTH_THROTTLED = "auth.throttled"
+    SECOND_FACTOR_REQUIRED = "auth.second_factor_required"
+    FACTOR_LOCKED = "auth.factor_locked"
     MODEL_NOT_ALLOWED = "auth.model_not_allowed"
     IP_NOT_ALLOWED = "auth.ip_not_allowed"
     GUARD_BLOCKED = "guard.blocked"

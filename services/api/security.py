@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
 from litestar import Request
@@ -72,7 +73,7 @@ async def _session(request: Request[Any, Any, Any], secret: str, policy: CookieP
     sealer = request.app.state.sealer
     if sealer is None:  # no AUTH_SECRET: no CSRF key, so no cookie sessions (fail closed)
         raise Problem(401, "Sign-in is not configured on this server; use a management token.")
-    check_csrf(request, sealer, secret, get_settings().origin_urls)
+    check_csrf(request, sealer, secret, get_settings().origin_urls, "https" if policy.secure else "http")
     bus: Bus = request.app.state.bus
     message = VerifySession(request_id=secrets.token_hex(8), secret=secret, client_ip=client_ip(request))
     try:
@@ -95,17 +96,31 @@ async def _session(request: Request[Any, Any, Any], secret: str, policy: CookieP
         hand_out(request, policy.set(reply.renewed, reply.expires_at), csrf_token(sealer, reply.renewed))
     request.scope.setdefault("state", {})["session_secret"] = reply.renewed or secret
     return AdminPrincipal(org_id=reply.org_id, token_id="", role=reply.role, user_id=reply.user_id,
-                          session_id=reply.session_id, mfa=reply.mfa)  # fmt: skip
+                          session_id=reply.session_id, mfa=reply.mfa, mfa_at=reply.mfa_at)  # fmt: skip
 
 
-def require(principal: AdminPrincipal, role: str) -> None:
+def require(principal: AdminPrincipal, role: str, *, fresh: bool = False) -> None:
     """403 unless ``principal`` holds at least ``role`` — and, for a person acting as admin or
-    owner, has shown a second factor in this session (a passkey sign-in, TOTP or a recovery code)."""
+    owner, has shown a second factor in this session (a passkey sign-in, TOTP or a recovery code).
+
+    ``fresh`` (API-key and provider-key operations): a person who is an owner or admin — whatever
+    the action's own role — must have shown it in the last ``step_up_s`` seconds (issue 12: "a
+    fresh confirmation for key and provider-key operations"); keys outlive the session, so a
+    stolen first-factor cookie, or one whose second factor is hours old, must not mint them.
+    """
     if ROLES.index(principal.role) < ROLES.index(role):
         raise Problem(403, f"This action needs the {role} role.")
-    if principal.user_id and not principal.mfa and ROLES.index(role) >= ROLES.index("admin"):
+    if not principal.user_id:
+        return
+    if not principal.mfa and ROLES.index(role) >= ROLES.index("admin"):
         raise Problem(403, "This action needs a second factor: confirm with your authenticator app "
                            "(POST /v1/session/step-up) or sign in with a passkey.", kind="second-factor-required")  # fmt: skip
+    if fresh and ROLES.index(principal.role) >= ROLES.index("admin"):
+        window = get_settings().step_up_s
+        if not principal.mfa_at or time.time() - principal.mfa_at > window:
+            raise Problem(403, f"Key operations need a second factor shown in the last {window // 60} minutes: "
+                               "confirm again (POST /v1/session/step-up) or sign in with a passkey.",
+                          kind="second-factor-required")  # fmt: skip
 
 
 def may_grant(principal: AdminPrincipal, role: str) -> None:

@@ -97,21 +97,28 @@ def csrf_token(sealer: Sealer, secret: str) -> str:
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
 
-def _same_site(request: Request[Any, Any, Any], allowed_origins: list[str]) -> bool:
+def _same_site(request: Request[Any, Any, Any], allowed_origins: list[str], scheme: str) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return request.headers.get("sec-fetch-site", "same-origin") in {"same-origin", "same-site", "none"}
     if origin in allowed_origins:
         return True
+    # an origin is scheme + host + port (RFC 6454): http://api.example is not https://api.example
     parts = urlsplit(origin)
-    return bool(parts.netloc) and parts.netloc == request.headers.get("host", "")
+    return parts.scheme == scheme and bool(parts.netloc) and parts.netloc == request.headers.get("host", "")
 
 
-def check_csrf(request: Request[Any, Any, Any], sealer: Sealer, secret: str, allowed_origins: list[str]) -> None:
-    """403 unless a state-changing cookie request proves it comes from our own pages."""
+def check_csrf(request: Request[Any, Any, Any], sealer: Sealer, secret: str, allowed_origins: list[str],
+               scheme: str = "https") -> None:  # fmt: skip
+    """403 unless a state-changing cookie request proves it comes from our own pages.
+
+    ``scheme`` is the one browsers reach the API by: ``https`` unless the deployment says it is
+    served over plain HTTP (``BASTION_COOKIE_SECURE=false``); the request's own scheme would say
+    ``http`` behind a TLS-terminating proxy.
+    """
     if request.method in SAFE_METHODS:
         return
-    if not _same_site(request, allowed_origins):
+    if not _same_site(request, allowed_origins, scheme):
         raise Problem(403, "Cross-site request refused.", kind="csrf")
     presented = request.headers.get(CSRF_HEADER, "")
     if not presented or not hmac.compare_digest(presented.encode(), csrf_token(sealer, secret).encode()):
@@ -125,9 +132,18 @@ def hand_out(request: Request[Any, Any, Any], set_cookie: str, csrf: str = "") -
     request.scope["state"][_STATE_KEY] = ((*cookies, set_cookie), csrf or old_csrf)
 
 
+_PRIVATE_PREFIXES = ("/v1/session", "/v1/2fa", "/v1/passkeys", "/v1/signin")
+
+
+def _private_path(path: str) -> bool:
+    return path.startswith(_PRIVATE_PREFIXES)
+
+
 def session_cookie_middleware(app: ASGIApp) -> ASGIApp:
     """Adds the ``Set-Cookie`` a request's authentication asked for (:func:`hand_out`) to its
-    response, errors included (a refused session's cookie is cleared)."""
+    response, errors included (a refused session's cookie is cleared), and ``Cache-Control:
+    no-store`` to every answer given to a session cookie or about sessions, sign-in, passkeys and
+    2FA (CSRF tokens, TOTP seeds, recovery codes, session lists: never kept by a cache)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # type: ignore[comparison-overlap]
@@ -136,14 +152,18 @@ def session_cookie_middleware(app: ASGIApp) -> ASGIApp:
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
-                wanted = scope.get("state", {}).get(_STATE_KEY)
+                state = scope.get("state", {})
+                wanted = state.get(_STATE_KEY)
+                headers = list(message.get("headers", []))
                 if wanted is not None:
                     cookies, csrf = wanted
-                    headers = [*message.get("headers", []), *((b"set-cookie", c.encode("latin-1")) for c in cookies)]
+                    headers.extend((b"set-cookie", c.encode("latin-1")) for c in cookies)
                     if csrf:
                         headers.append((CSRF_HEADER.encode(), csrf.encode()))
+                if wanted is not None or "session_secret" in state or _private_path(scope.get("path", "")):
+                    headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
                     headers.append((b"cache-control", b"no-store"))
-                    message["headers"] = headers
+                message["headers"] = headers
             await send(message)
 
         await app(scope, receive, send_with_cookie)

@@ -27,6 +27,9 @@ class ApiSettings(HttpSettings, frozen=True, kw_only=True):
     public_url: str = ""
     """The API's own URL as browsers reach it (sign-in callbacks: ``<public_url>/v1/signin/<provider>/callback``;
     registered with each identity provider). Empty: the request's own base URL."""
+    step_up_s: int = 900
+    """Owners and admins signed in as people need a second factor shown this recently for API-key
+    and provider-key operations (``BASTION_STEP_UP_S``; auth uses the same window for factor changes)."""
     cookie_secure: bool = True
     """The API is served over TLS (production): the session cookie is ``Secure`` and, without a
     ``COOKIE_DOMAIN``, named ``__Host-bastion_session``. Only a local plain-HTTP stack sets false."""

@@ -23,7 +23,7 @@ from services.auth.lazy import Lazy
 from services.auth.manager import Manager
 from services.auth.session_store import SessionStore
 from services.auth.sessions import Sessions
-from services.auth.settings import get_oauth_settings, get_passkey_settings, get_settings
+from services.auth.settings import AuthSettings, get_oauth_settings, get_passkey_settings, get_settings
 from services.auth.verifier import Verifier
 
 if TYPE_CHECKING:
@@ -66,11 +66,12 @@ def _passkeys(pool: asyncpg.Pool, sessions: Sessions) -> Passkeys:
     return Passkeys(PasskeyStore(pool), sessions, get_passkey_settings())
 
 
-def _totp(pool: asyncpg.Pool, sessions: Sessions, pepper: bytes) -> Totp:
+def _totp(pool: asyncpg.Pool, sessions: Sessions, settings: AuthSettings) -> Totp:
     from services.auth.totp import Totp  # pyotp, cryptography's AES-GCM: on the first 2FA request only
     from services.auth.totp_store import TotpStore
 
-    return Totp(TotpStore(pool), sessions, pepper)
+    return Totp(TotpStore(pool), sessions, settings.pepper(), max_failures=settings.factor_max_failures,
+                lockout_s=settings.factor_lockout_s)  # fmt: skip
 
 
 async def run() -> None:
@@ -101,7 +102,7 @@ async def run() -> None:
     handlers.register_sessions(svc, sessions)
     handlers.register_signin(svc, Lazy(lambda: _signin(sessions, session_store)))
     handlers.register_passkeys(svc, Lazy(lambda: _passkeys(pool, sessions)))
-    handlers.register_totp(svc, Lazy(lambda: _totp(pool, sessions, settings.pepper())))
+    handlers.register_totp(svc, Lazy(lambda: _totp(pool, sessions, settings)))
     try:
         await runner.serve(svc, settings, ready=ready_check(pool), resources=[change_poller(pool, verifier)],
                            on_connect=on_connect)  # fmt: skip

@@ -144,7 +144,7 @@ def register_passkeys(svc: Service, passkeys: Lazy[Passkeys]) -> None:
     """Passkeys (WebAuthn), for the management API (queue group)."""
 
     @svc.endpoint(subjects.AUTH_PASSKEY_OPTIONS, PasskeyOptions)
-    async def passkey_options(request: PasskeyOptions) -> PasskeyChallenge:
+    async def passkey_options(request: PasskeyOptions) -> PasskeyChallenge | Denied:
         return await (await passkeys.get()).options(request)
 
     @svc.endpoint(subjects.AUTH_PASSKEY_REGISTER, RegisterPasskey)
@@ -161,7 +161,7 @@ def register_passkeys(svc: Service, passkeys: Lazy[Passkeys]) -> None:
 
     @svc.endpoint(subjects.AUTH_PASSKEY_REMOVE, RemovePasskey)
     async def passkey_remove(request: RemovePasskey) -> PasskeyList | Denied:
-        return await (await passkeys.get()).remove(request.user_id, request.passkey_id)
+        return await (await passkeys.get()).remove(request.user_id, request.passkey_id, request.secret)
 
 
 def register_totp(svc: Service, totp: Lazy[Totp]) -> None:

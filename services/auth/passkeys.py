@@ -9,7 +9,11 @@ removal.
   on with a compare-and-swap, so two concurrent uses of one assertion cannot both pass.
 * Challenges: 32 random bytes; the management API keeps them sealed for the browser, and each is
   usable once (``auth.use_challenge``, across replicas) for 5 minutes.
-* Discoverable sign-in: the assertion's ``userHandle`` must be the person the credential belongs to.
+* Discoverable sign-in: the assertion's ``userHandle`` must be present (WebAuthn §7.2 step 6) and
+  be the person the credential belongs to.
+* Adding or removing a passkey needs a session that may change the person's second factors
+  (:meth:`Sessions.may_change_factors`): a recent second factor if they have one, else a fresh
+  sign-in. A new passkey marks no session ``mfa``; signing in with it does.
 """
 
 from __future__ import annotations
@@ -83,9 +87,12 @@ class Passkeys:
         self._rp_name = settings.passkey_rp_name
         self._origins = settings.origins()
 
-    async def options(self, cmd: PasskeyOptions) -> PasskeyChallenge:
+    async def options(self, cmd: PasskeyOptions) -> PasskeyChallenge | Denied:
         """Registration options for a person (their passkeys excluded), or sign-in options."""
         if cmd.user_id:
+            allowed = await self._sessions.may_change_factors(cmd.secret, cmd.user_id)
+            if isinstance(allowed, Denied):
+                return allowed
             existing = await self._store.of_user(cmd.user_id)
             options = generate_registration_options(
                 rp_id=self._rp_id, rp_name=self._rp_name, user_id=cmd.user_id.encode(),
@@ -113,6 +120,9 @@ class Passkeys:
 
     async def register(self, cmd: RegisterPasskey) -> PasskeyList | Denied:
         """Verify a new credential (user verification required) and add it."""
+        allowed = await self._sessions.may_change_factors(cmd.secret, cmd.user_id)
+        if isinstance(allowed, Denied):
+            return allowed
         challenge = await self._fresh(cmd.challenge)
         if challenge is None:
             return Denied(code=str(Code.BAD_REQUEST), reason="This passkey ceremony expired or was used; start again.")
@@ -143,7 +153,7 @@ class Passkeys:
         if record is None:
             return refused("This passkey is not registered here.")
         handle = credential.response.user_handle
-        if handle is not None and handle != record.user_id.encode():
+        if handle is None or handle != record.user_id.encode():
             return refused("The passkey could not be verified.")
         try:
             verified = verify_authentication_response(
@@ -170,8 +180,11 @@ class Passkeys:
         """The person's passkeys."""
         return PasskeyList(passkeys=[_info(r) for r in await self._store.of_user(user_id)])
 
-    async def remove(self, user_id: str, passkey_id: str) -> PasskeyList | Denied:
-        """Remove one of the person's passkeys."""
+    async def remove(self, user_id: str, passkey_id: str, secret: str) -> PasskeyList | Denied:
+        """Remove one of the person's passkeys (from a session that showed a second factor recently)."""
+        allowed = await self._sessions.may_change_factors(secret, user_id)
+        if isinstance(allowed, Denied):
+            return allowed
         if not await self._store.remove(user_id, passkey_id):
             return Denied(code="auth.not_found", reason="You have no passkey with this id.")
         return await self.list(user_id)

@@ -76,6 +76,10 @@ class SessionStore:
         rows = await self._pool.fetch("SELECT * FROM auth.user_sessions($1)", user_id)
         return [msgspec.convert(dict(r), SessionRow) for r in rows]
 
+    async def has_factor(self, user_id: str) -> bool:
+        """Whether the person has a passkey or TOTP turned on."""
+        return bool(await self._pool.fetchval("SELECT auth.has_second_factor($1)", user_id))
+
     async def identity_signin(self, provider: str, subject: str) -> tuple[str, str | None] | None:
         """(person, the organisation a sign-in opens) for a linked identity, or None."""
         row = await self._pool.fetchrow("SELECT user_id, org_id FROM auth.identity_signin($1, $2)", provider, subject)

@@ -39,6 +39,13 @@ from services.auth.session_store import SessionRecord, SessionRow
 from services.auth.settings import AuthSettings
 
 INVALID_SESSION = Denied(code=str(Code.SESSION_INVALID), reason="Not signed in, or the session has ended.")
+STEP_UP_FIRST = Denied(code=str(Code.SECOND_FACTOR_REQUIRED), reason=(
+    "Confirm with your second factor first (POST /v1/session/step-up, or sign in with a passkey): "
+    "adding or removing one needs a recent confirmation."))  # fmt: skip
+SIGN_IN_AGAIN = Denied(
+    code=str(Code.SECOND_FACTOR_REQUIRED),
+    reason=("Sign in again to set up your first second factor: it needs a session opened in the last few minutes."),
+)
 Clock = Callable[[], datetime]
 
 
@@ -53,6 +60,7 @@ class Store(Protocol):
                     mfa: bool = False) -> bool: ...  # fmt: skip
     async def revoke(self, user_id: str, session_id: str | None, keep: str | None) -> int: ...
     async def of_user(self, user_id: str) -> list[SessionRow]: ...
+    async def has_factor(self, user_id: str) -> bool: ...
 
 
 def judge(record: SessionRecord, now: datetime, idle: timedelta) -> Denied | bool:
@@ -80,6 +88,8 @@ class Sessions:
         self._touch = timedelta(seconds=settings.session_touch_s)
         self._budget = budget
         self._clock = clock
+        self._step_up = timedelta(seconds=settings.step_up_s)
+        self._enrol_fresh = timedelta(seconds=settings.enrol_fresh_s)
 
     def _digest(self, secret: str) -> str:
         return apikeys.lookup_digest(self._pepper, secret)
@@ -89,14 +99,15 @@ class Sessions:
         """A new session for a person who just proved who they are; its secret is ``renewed``."""
         secret = apikeys.generate_session_secret()
         session_id = "ses_" + _secrets.token_hex(12)
-        expires = self._clock() + self._lifetime
+        now = self._clock()
+        expires = now + self._lifetime
         role = await self._store.start(session_id, self._digest(secret), user_id, org_id, method, ip[:64],
                                        user_agent[:256], expires, mfa)  # fmt: skip
         if role is None:
             return Denied(code=str(Code.FORBIDDEN), reason="You are not a member of this organisation.")
         return SessionPrincipal(org_id=org_id, user_id=user_id, session_id=session_id, role=role,
                                 expires_at=_unix(expires), idle_s=int(self._idle.total_seconds()),
-                                renewed=secret, mfa=mfa)  # fmt: skip
+                                renewed=secret, mfa=mfa, mfa_at=_unix(now) if mfa else 0, created_at=_unix(now))  # fmt: skip
 
     async def verify(self, secret: str, client_ip: str = "") -> SessionPrincipal | Denied:
         """The person holding ``secret``, or why not."""
@@ -124,7 +135,9 @@ class Sessions:
         self._budget.known_good(self._digest(renewed) if renewed else digest)
         return SessionPrincipal(org_id=record.org_id, user_id=record.user_id, session_id=record.id, role=role,
                                 expires_at=_unix(record.expires_at), idle_s=int(self._idle.total_seconds()),
-                                renewed=renewed, mfa=record.mfa_at is not None)  # fmt: skip
+                                renewed=renewed, mfa=record.mfa_at is not None,
+                                mfa_at=_unix(record.mfa_at) if record.mfa_at else 0,
+                                created_at=_unix(record.created_at))  # fmt: skip
 
     async def step_up(self, secret: str, user_id: str) -> SessionPrincipal | Denied:
         """The session ``secret`` of ``user_id`` has shown a second factor: a new id (a privilege
@@ -138,7 +151,28 @@ class Sessions:
                                        True):  # fmt: skip
             return INVALID_SESSION
         self._budget.forget(self._digest(old))
-        return msgspec.structs.replace(current, renewed=renewed, mfa=True)
+        return msgspec.structs.replace(current, renewed=renewed, mfa=True, mfa_at=_unix(self._clock()))
+
+    async def may_change_factors(self, secret: str, user_id: str) -> SessionPrincipal | Denied:
+        """The session ``secret`` of ``user_id``, if it may add or remove a second factor.
+
+        Without this, a first-factor-only session (a stolen cookie, a hijacked GitHub or Google
+        account) could add a factor of its own and so obtain the second factor. A person who has
+        one already must have shown it in this session recently (``step_up_s``); a person who has
+        none yet may add their first only from a session signed in recently (``enrol_fresh_s``),
+        and that factor's first use (not its registration) is what marks a session ``mfa``.
+        """
+        current = await self.verify(secret)
+        if isinstance(current, Denied) or current.user_id != user_id:
+            return INVALID_SESSION
+        now = self._clock()
+        if await self._store.has_factor(user_id):
+            shown = datetime.fromtimestamp(current.mfa_at, UTC) if current.mfa_at else None
+            if shown is None or now - shown > self._step_up:
+                return STEP_UP_FIRST
+        elif now - datetime.fromtimestamp(current.created_at, UTC) > self._enrol_fresh:
+            return SIGN_IN_AGAIN
+        return current
 
     async def list(self, user_id: str) -> SessionList:
         """The person's live sessions (lifetime not passed, not revoked, idle timeout not passed)."""

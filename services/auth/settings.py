@@ -30,6 +30,15 @@ class AuthSettings(BaseSettings, frozen=True, kw_only=True):
     """…and this long after sign-in whatever happens (``BASTION_SESSION_LIFETIME_S``)."""
     session_touch_s: int = 60
     """``last_seen_at`` is written at most this often per session (the idle clock's resolution)."""
+    step_up_s: int = 900
+    """Adding or removing a second factor (when the person has one) needs a session that showed one
+    this recently (``BASTION_STEP_UP_S``)."""
+    enrol_fresh_s: int = 600
+    """A person's first second factor may be added only by a session signed in this recently."""
+    factor_max_failures: int = 5
+    """Wrong TOTP / recovery codes in a row before the person's second-factor checks pause."""
+    factor_lockout_s: int = 300
+    """The first pause; each further one lasts twice as long (at most a day)."""
 
     def pepper(self) -> bytes:
         """The decoded pepper; refuses to run without one (fail closed)."""

@@ -67,6 +67,8 @@ class AdminPrincipal(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     session_id: str = ""
     mfa: bool = False
     """A person's session that has shown a second factor (owners and admins need it to act)."""
+    mfa_at: int = 0
+    """When that session last showed it (unix s): key operations of owners and admins need it recent."""
 
     @property
     def actor(self) -> tuple[str, str]:

@@ -20,6 +20,11 @@ class PasskeyOptions(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     request_id: str
     user_id: str = ""
     user_name: str = ""
+    secret: str = ""
+    """Registration: the session asking (auth checks it may add a second factor). Never log this."""
+
+    def __repr__(self) -> str:
+        return f"PasskeyOptions(request_id={self.request_id!r}, user_id={self.user_id!r}, secret=<redacted>)"
 
 
 class PasskeyChallenge(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):
@@ -40,6 +45,8 @@ class RegisterPasskey(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=T
     challenge: str
     credential_json: str
     name: str = ""
+    secret: str = ""
+    """The session asking (auth checks it may add a second factor). Never log this."""
 
     def __repr__(self) -> str:
         return f"RegisterPasskey(request_id={self.request_id!r}, user_id={self.user_id!r}, <redacted>)"
@@ -76,6 +83,11 @@ class RemovePasskey(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     request_id: str
     user_id: str
     passkey_id: str
+    secret: str = ""
+    """The session asking (auth checks it may remove a second factor). Never log this."""
+
+    def __repr__(self) -> str:
+        return f"RemovePasskey(request_id={self.request_id!r}, user_id={self.user_id!r}, secret=<redacted>)"
 
 
 class PasskeySignIn(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -40,6 +40,10 @@ class SessionPrincipal(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
     renewed: str = ""
     mfa: bool = False
     """A second factor was shown in this session (passkey sign-in, TOTP or a recovery code)."""
+    mfa_at: int = 0
+    """When the second factor was last shown (unix s; 0: never): key operations need it recent."""
+    created_at: int = 0
+    """When the person signed in (unix s)."""
 
     def __repr__(self) -> str:
         return (f"SessionPrincipal(org_id={self.org_id!r}, user_id={self.user_id!r}, "
@@ -155,6 +159,11 @@ class EnrollTotp(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     request_id: str
     user_id: str
     account: str = ""
+    secret: str = ""
+    """The session asking (auth checks it may add a second factor). Never log this."""
+
+    def __repr__(self) -> str:
+        return f"EnrollTotp(request_id={self.request_id!r}, user_id={self.user_id!r}, secret=<redacted>)"
 
 
 class TotpSeed(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):

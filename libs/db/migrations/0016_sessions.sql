@@ -222,7 +222,15 @@ CREATE TABLE auth.totp (
     sealed_seed   bytea NOT NULL,
     confirmed_at  timestamptz,
     last_step     bigint NOT NULL DEFAULT 0,
-    created_at    timestamptz NOT NULL DEFAULT now()
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    -- the session that started a pending (unconfirmed) enrolment: only it may confirm the seed,
+    -- and another session may replace it only once it is 10 minutes old
+    session_id    text NOT NULL DEFAULT '',
+    -- wrong codes (TOTP or recovery) in a row, shared by every auth replica; at the threshold the
+    -- person's second-factor checks pause until `locked_until`, for longer each time (`lockouts`)
+    failures      int NOT NULL DEFAULT 0,
+    lockouts      int NOT NULL DEFAULT 0,
+    locked_until  timestamptz
 );
 CREATE TABLE auth.recovery_codes (
     user_id  text NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
@@ -234,21 +242,50 @@ ALTER TABLE auth.totp ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.recovery_codes ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON auth.totp, auth.recovery_codes FROM PUBLIC;
 
--- A new, unconfirmed seed (replacing an unconfirmed one); false if TOTP is already on.
-CREATE FUNCTION auth.totp_enroll(p_user_id text, p_sealed bytea) RETURNS boolean
+-- A new, unconfirmed seed started by session `p_session_id` (replacing an unconfirmed one of the
+-- same session, or one older than 10 minutes); false if TOTP is already on or another session's
+-- enrolment is in progress.
+CREATE FUNCTION auth.totp_enroll(p_user_id text, p_sealed bytea, p_session_id text) RETURNS boolean
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     WITH done AS (
-        INSERT INTO auth.totp (user_id, sealed_seed) VALUES (p_user_id, p_sealed)
-        ON CONFLICT (user_id) DO UPDATE SET sealed_seed = excluded.sealed_seed, last_step = 0, created_at = now()
+        INSERT INTO auth.totp (user_id, sealed_seed, session_id) VALUES (p_user_id, p_sealed, p_session_id)
+        ON CONFLICT (user_id) DO UPDATE SET sealed_seed = excluded.sealed_seed, last_step = 0, created_at = now(),
+                                            session_id = excluded.session_id
             WHERE auth.totp.confirmed_at IS NULL
+              AND (auth.totp.session_id = excluded.session_id OR auth.totp.created_at < now() - interval '10 minutes')
         RETURNING 1
     ) SELECT EXISTS (SELECT 1 FROM done)
 $$;
 
 CREATE FUNCTION auth.totp_get(p_user_id text)
-RETURNS TABLE (sealed_seed bytea, confirmed boolean, last_step bigint)
+RETURNS TABLE (sealed_seed bytea, confirmed boolean, last_step bigint, session_id text, locked_until timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT sealed_seed, confirmed_at IS NOT NULL, last_step FROM auth.totp WHERE user_id = p_user_id
+    SELECT sealed_seed, confirmed_at IS NOT NULL, last_step, session_id,
+           CASE WHEN locked_until > now() THEN locked_until END
+    FROM auth.totp WHERE user_id = p_user_id
+$$;
+
+-- A wrong code: count it; at `p_threshold` in a row, pause the person's checks for
+-- `p_base_s` * 2^(earlier lockouts) seconds (at most a day). The end of the pause if this miss
+-- started one, else NULL.
+CREATE FUNCTION auth.totp_failed(p_user_id text, p_threshold int, p_base_s int) RETURNS timestamptz
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH done AS (
+        UPDATE auth.totp SET
+            failures = CASE WHEN failures + 1 >= p_threshold THEN 0 ELSE failures + 1 END,
+            lockouts = CASE WHEN failures + 1 >= p_threshold THEN lockouts + 1 ELSE lockouts END,
+            locked_until = CASE WHEN failures + 1 >= p_threshold
+                THEN now() + make_interval(secs => least(86400, p_base_s * power(2, least(lockouts, 16))))
+                ELSE locked_until END
+        WHERE user_id = p_user_id
+        RETURNING failures, locked_until
+    ) SELECT locked_until FROM done WHERE failures = 0
+$$;
+
+-- A right code: the count of misses starts again.
+CREATE FUNCTION auth.totp_succeeded(p_user_id text) RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    UPDATE auth.totp SET failures = 0, lockouts = 0 WHERE user_id = p_user_id AND (failures > 0 OR lockouts > 0)
 $$;
 
 -- Accept a code for `p_step` once: only moving past the last accepted step.
@@ -273,10 +310,34 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS 
     SELECT EXISTS (SELECT 1 FROM done)
 $$;
 
-REVOKE ALL ON FUNCTION auth.totp_enroll(text, bytea), auth.totp_get(text), auth.totp_accept(text, bigint),
-    auth.totp_confirm(text, text[]), auth.use_recovery_code(text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION auth.totp_enroll(text, bytea), auth.totp_get(text), auth.totp_accept(text, bigint),
-    auth.totp_confirm(text, text[]), auth.use_recovery_code(text, text) TO bastion_auth;
+-- Whether the person has a second factor already (a passkey, or TOTP turned on): adding or
+-- removing one then needs a session that showed a second factor recently.
+CREATE FUNCTION auth.has_second_factor(p_user_id text) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT EXISTS (SELECT 1 FROM auth.passkeys WHERE user_id = p_user_id)
+        OR EXISTS (SELECT 1 FROM auth.totp WHERE user_id = p_user_id AND confirmed_at IS NOT NULL)
+$$;
+
+REVOKE ALL ON FUNCTION auth.totp_enroll(text, bytea, text), auth.totp_get(text), auth.totp_accept(text, bigint),
+    auth.totp_confirm(text, text[]), auth.use_recovery_code(text, text), auth.totp_failed(text, int, int),
+    auth.totp_succeeded(text), auth.has_second_factor(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.totp_enroll(text, bytea, text), auth.totp_get(text), auth.totp_accept(text, bigint),
+    auth.totp_confirm(text, text[]), auth.use_recovery_code(text, text), auth.totp_failed(text, int, int),
+    auth.totp_succeeded(text), auth.has_second_factor(text) TO bastion_auth;
+
+-- A person removed from an organisation loses their sessions there for good: re-adding them
+-- later must not bring an old cookie back to life (judge() only refuses while they are not a member).
+CREATE FUNCTION auth.revoke_sessions_of_removed_member() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    UPDATE auth.sessions SET revoked_at = now()
+    WHERE user_id = OLD.user_id AND org_id = OLD.org_id AND revoked_at IS NULL;
+    RETURN OLD;
+END
+$$;
+REVOKE ALL ON FUNCTION auth.revoke_sessions_of_removed_member() FROM PUBLIC;
+CREATE TRIGGER revoke_sessions_on_removal AFTER DELETE ON auth.memberships
+    FOR EACH ROW EXECUTE FUNCTION auth.revoke_sessions_of_removed_member();
 
 -- The management API audits what a signed-in person does with actor type 'user': the audit
 -- consumer checks the person is a member of the organisation the event claims.

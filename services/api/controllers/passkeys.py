@@ -66,9 +66,15 @@ def _person(admin: AdminPrincipal) -> str:
     return admin.user_id
 
 
+def _secret(request: Request[Any, Any, Any]) -> str:
+    """This request's session secret (auth checks it may change the person's second factors)."""
+    return str(request.scope.get("state", {}).get("session_secret", ""))
+
+
 async def _ceremony(request: Request[Any, Any, Any], purpose: str, user_id: str, name: str) -> dict[str, Any]:
     reply = await commands.ask(request, subjects.AUTH_PASSKEY_OPTIONS, PasskeyOptions(
-        request_id=commands.request_id(), user_id=user_id, user_name=name), _options)  # fmt: skip
+        request_id=commands.request_id(), user_id=user_id, user_name=name,
+        secret=_secret(request) if user_id else ""), _options)  # fmt: skip
     assert isinstance(reply, PasskeyChallenge)
     sealed = _sealer(request).seal(purpose, f"{reply.challenge}\n{user_id}".encode(), CEREMONY_TTL_S)
     return {"options": json.loads(reply.options_json), "ceremony": sealed}
@@ -103,7 +109,8 @@ class PasskeyController(Controller):
             challenge = _challenge(request, "webauthn-register", data.ceremony, user_id)
             reply = await commands.ask(request, subjects.AUTH_PASSKEY_REGISTER, RegisterPasskey(
                 request_id=commands.request_id(), user_id=user_id, challenge=challenge,
-                credential_json=json.dumps(data.credential), name=data.name[:64]), _list)  # fmt: skip
+                credential_json=json.dumps(data.credential), name=data.name[:64], secret=_secret(request)),
+                _list)  # fmt: skip
         assert isinstance(reply, PasskeyList)
         return {"data": [msgspec.to_builtins(p) for p in reply.passkeys]}
 
@@ -121,7 +128,8 @@ class PasskeyController(Controller):
         user_id = _person(admin)
         async with audited(request, admin, "passkey.removed", f"passkey:{passkey_id[:64]}"):
             reply = await commands.ask(request, subjects.AUTH_PASSKEY_REMOVE, RemovePasskey(
-                request_id=commands.request_id(), user_id=user_id, passkey_id=passkey_id), _list)  # fmt: skip
+                request_id=commands.request_id(), user_id=user_id, passkey_id=passkey_id, secret=_secret(request)),
+                _list)  # fmt: skip
         assert isinstance(reply, PasskeyList)
         return {"data": [msgspec.to_builtins(p) for p in reply.passkeys]}
 

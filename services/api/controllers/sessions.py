@@ -25,7 +25,7 @@ from libs.contracts.messages import (
     TotpSeed,
 )
 from services.api import commands
-from services.api.auditing import audited
+from services.api.auditing import audited, record
 from services.api.deps import Admin
 from services.api.problems import Problem
 from services.api.sessions import CookiePolicy, csrf_token, hand_out
@@ -128,7 +128,8 @@ class SessionController(Controller):
         user_id = _person(admin)
         async with audited(request, admin, "totp.enrolled", f"user:{user_id}"):
             seed = await commands.ask(request, subjects.AUTH_TOTP_ENROLL, EnrollTotp(
-                request_id=commands.request_id(), user_id=user_id, account=user_id), _enroll)  # fmt: skip
+                request_id=commands.request_id(), user_id=user_id, account=user_id,
+                secret=request.scope.get("state", {}).get("session_secret", "")), _enroll)  # fmt: skip
         assert isinstance(seed, TotpSeed)
         return {"seed": seed.seed, "otpauth_uri": seed.uri}
 
@@ -141,9 +142,15 @@ class SessionController(Controller):
         secret = request.scope.get("state", {}).get("session_secret", "")
         async with audited(request, admin, "session.stepped_up", f"session:{admin.session_id}") as detail:
             detail["factor"] = "recovery_code" if data.recovery_code else "totp"
-            reply = await commands.ask(request, subjects.AUTH_SESSION_STEP_UP, StepUp(
-                request_id=commands.request_id(), secret=secret, code=data.code[:16],
-                recovery_code=data.recovery_code[:32]), _step_up)  # fmt: skip
+            try:
+                reply = await commands.ask(request, subjects.AUTH_SESSION_STEP_UP, StepUp(
+                    request_id=commands.request_id(), secret=secret, code=data.code[:16],
+                    recovery_code=data.recovery_code[:32]), _step_up)  # fmt: skip
+            except Problem as exc:
+                if exc.kind == "second-factor-locked":  # this wrong code paused the person's checks
+                    record(request, admin, "second_factor.locked", f"user:{admin.user_id}", success=False,
+                           status=429, detail={"factor": detail["factor"]})  # fmt: skip
+                raise
             assert isinstance(reply, SteppedUp)
             policy: CookiePolicy = request.app.state.cookie_policy
             hand_out(request, policy.set(reply.session.renewed, reply.session.expires_at),

@@ -37,16 +37,36 @@ class World:
         sessions = Sessions(sessions_store, AuthSettings(key_pepper=base64.urlsafe_b64encode(b"p" * 32).decode()),
                             budget)  # fmt: skip
         self.store = FakePasskeyStore({"usr1": "org1", "usr2": "org1"})
+        sessions_store.factor_stores = [self.store]
+        self.session_store = sessions_store
+        self.sessions = sessions
         self.passkeys = Passkeys(self.store, sessions, SETTINGS)
+        self._secrets: dict[str, str] = {}
 
-    async def options(self, user: str = "") -> PasskeyChallenge:
-        return await self.passkeys.options(PasskeyOptions(request_id="r", user_id=user, user_name=user))
+    async def session(self, user: str = "usr1", *, mfa: bool = True) -> str:
+        """A session of ``user`` (``mfa``: a second factor shown just now)."""
+        started = await self.sessions.start(user, "org1", "passkey" if mfa else "oauth:github", mfa=mfa)
+        assert isinstance(started, SessionPrincipal)
+        return started.renewed
 
-    async def register(self, device: SoftAuthenticator, user: str = "usr1", **kw: str) -> PasskeyList | Denied:
-        opts = await self.options(user)
+    async def secret(self, user: str) -> str:
+        if user not in self._secrets:
+            self._secrets[user] = await self.session(user)
+        return self._secrets[user]
+
+    async def options(self, user: str = "", secret: str = "") -> PasskeyChallenge:
+        got = await self.passkeys.options(PasskeyOptions(request_id="r", user_id=user, user_name=user,
+                                                         secret=secret or (await self.secret(user) if user else "")))  # fmt: skip
+        assert isinstance(got, PasskeyChallenge), got
+        return got
+
+    async def register(self, device: SoftAuthenticator, user: str = "usr1", secret: str = "",
+                       **kw: str) -> PasskeyList | Denied:  # fmt: skip
+        secret = secret or await self.secret(user)
+        opts = await self.options(user, secret)
         return await self.passkeys.register(RegisterPasskey(request_id="r", user_id=user, challenge=opts.challenge,
                                                             credential_json=device.create(opts.options_json, **kw),
-                                                            name="laptop"))  # fmt: skip
+                                                            name="laptop", secret=secret))  # fmt: skip
 
     async def sign_in(self, device: SoftAuthenticator, **kw: object) -> SessionPrincipal | SignInRefused:
         opts = await self.options()
@@ -86,8 +106,9 @@ async def test_several_passkeys_per_person_and_removal(world: World) -> None:
     listed = await world.register(phone)
     assert isinstance(listed, PasskeyList)
     assert len(listed.passkeys) == 2
-    assert isinstance(await world.passkeys.remove("usr2", listed.passkeys[0].id), Denied)  # not theirs
-    left = await world.passkeys.remove("usr1", listed.passkeys[0].id)
+    assert isinstance(await world.passkeys.remove("usr2", listed.passkeys[0].id, await world.secret("usr2")),
+                      Denied)  # not theirs  # fmt: skip
+    left = await world.passkeys.remove("usr1", listed.passkeys[0].id, await world.secret("usr1"))
     assert isinstance(left, PasskeyList)
     assert len(left.passkeys) == 1
     assert isinstance(await world.sign_in(laptop), SignInRefused)  # removed
