@@ -178,3 +178,34 @@ async def test_garbage_is_refused(world: World) -> None:
                                                                  credential_json="{nope")), SignInRefused)  # fmt: skip
     assert isinstance(await world.passkeys.sign_in(PasskeySignIn(request_id="r", challenge="", credential_json="{}")),
                       SignInRefused)  # fmt: skip
+
+
+async def test_adding_or_removing_a_passkey_needs_a_recent_second_factor_once_there_is_one(world: World) -> None:
+    """The person has a passkey: a first-factor-only session (a stolen cookie, a hijacked GitHub
+    account) cannot start or finish registering another, nor remove one; a session that signed
+    in with the passkey can."""
+    device = SoftAuthenticator(ORIGIN)
+    listed = await world.register(device, secret=await world.session(mfa=False))  # the first: a fresh sign-in
+    assert isinstance(listed, PasskeyList)
+    stolen = await world.session(mfa=False)
+    refused = await world.passkeys.options(PasskeyOptions(request_id="r", user_id="usr1", secret=stolen))
+    assert isinstance(refused, Denied)
+    assert refused.code == "auth.second_factor_required"
+    opts = await world.options("usr1", await world.session())  # options from a good session, finished by the thief
+    attacker = SoftAuthenticator(ORIGIN)
+    finished = await world.passkeys.register(RegisterPasskey(request_id="r", user_id="usr1", challenge=opts.challenge,
+                                                             credential_json=attacker.create(opts.options_json),
+                                                             secret=stolen))  # fmt: skip
+    assert isinstance(finished, Denied)
+    assert isinstance(await world.passkeys.remove("usr1", listed.passkeys[0].id, stolen), Denied)
+    assert isinstance(await world.register(SoftAuthenticator(ORIGIN), secret=await world.session()),
+                      PasskeyList)  # fmt: skip
+    assert isinstance(await world.passkeys.remove("usr1", listed.passkeys[0].id, await world.session()), PasskeyList)
+
+
+async def test_a_new_passkey_marks_no_session_mfa(world: World) -> None:
+    secret = await world.session(mfa=False)
+    assert isinstance(await world.register(SoftAuthenticator(ORIGIN), secret=secret), PasskeyList)
+    after = await world.sessions.verify(secret)
+    assert isinstance(after, SessionPrincipal)
+    assert not after.mfa  # only signing in with it (its first use) shows the factor

@@ -4,7 +4,7 @@ code, one use per code, recovery codes once each, the seed sealed, the session r
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
@@ -112,3 +112,82 @@ async def test_no_step_up_without_a_live_session_or_without_totp(world: World) -
     assert isinstance(await world.step_up(await world.session(), "123456"), Denied)  # no TOTP set up
     seed = await world.enroll()
     assert isinstance(await world.step_up("bst_ses_forged", world.code(seed)), Denied)
+
+
+def _age(world: World, secret: str, *, created_s: float = 0, mfa_s: float | None = None) -> None:
+    """Make the session ``secret`` look signed in ``created_s`` ago (and its factor shown ``mfa_s`` ago)."""
+    import msgspec
+
+    from libs.crypto import apikeys
+
+    store = world.session_store
+    lookup = apikeys.lookup_digest(PEPPER, secret)
+    rec = store.rows[lookup]
+    now = datetime.now(UTC)
+    store.rows[lookup] = msgspec.structs.replace(
+        rec, created_at=now - timedelta(seconds=created_s),
+        mfa_at=None if mfa_s is None else now - timedelta(seconds=mfa_s))  # fmt: skip
+
+
+async def test_a_first_factor_is_enrolled_only_from_a_fresh_sign_in(world: World) -> None:
+    """Nobody has a second factor yet: a session signed in 11 minutes ago (a stolen cookie kept
+    for later) may not set one up; one signed in just now may."""
+    old = await world.session()
+    _age(world, old, created_s=11 * 60)
+    refused = await world.totp.enroll(EnrollTotp(request_id="r", user_id="usr1", secret=old))
+    assert isinstance(refused, Denied)
+    assert refused.code == "auth.second_factor_required"
+    assert isinstance(await world.totp.enroll(EnrollTotp(request_id="r", user_id="usr1", secret=await world.session())),
+                      TotpSeed)  # fmt: skip
+
+
+async def test_a_pending_seed_belongs_to_the_session_that_asked_for_it(world: World) -> None:
+    """Another session (say, a stolen cookie) can neither replace the person's pending seed with
+    its own nor confirm it; the person's own session confirms it."""
+    seed = await world.enroll()
+    other = await world.session()
+    replaced = await world.totp.enroll(EnrollTotp(request_id="r", user_id="usr1", secret=other))
+    assert isinstance(replaced, Denied)
+    assert replaced.code == "conflict"
+    assert isinstance(await world.step_up(other, world.code(seed)), Denied)
+    assert isinstance(await world.step_up(world.enrolling, world.code(seed)), SteppedUp)
+
+
+async def test_with_a_factor_changing_factors_needs_a_recent_step_up(world: World) -> None:
+    """TOTP is on: a first-factor-only session is refused, so is one whose factor is 16 minutes
+    old; one that showed it 1 minute ago gets past the check (and hears TOTP is on already)."""
+    seed = await world.enroll()
+    assert isinstance(await world.step_up(world.enrolling, world.code(seed)), SteppedUp)
+    for mfa_s in (None, 16 * 60):
+        secret = await world.session()
+        _age(world, secret, mfa_s=mfa_s)
+        refused = await world.totp.enroll(EnrollTotp(request_id="r", user_id="usr1", secret=secret))
+        assert isinstance(refused, Denied)
+        assert refused.code == "auth.second_factor_required", mfa_s
+    recent = await world.session()
+    _age(world, recent, mfa_s=60)
+    on = await world.totp.enroll(EnrollTotp(request_id="r", user_id="usr1", secret=recent))
+    assert isinstance(on, Denied)
+    assert on.code == "conflict"
+
+
+async def test_wrong_codes_pause_the_person_for_longer_each_time(world: World) -> None:
+    """Five wrong codes (TOTP or recovery) in a row: the fifth answer says the checks are paused,
+    then even the right code is refused until the pause ends; the next pause lasts twice as long."""
+    world.store.clock = lambda: datetime.fromtimestamp(world.now, UTC)
+    seed = await world.enroll()
+    assert isinstance(await world.step_up(world.enrolling, world.code(seed)), SteppedUp)
+    wrong = next(f"{n:06d}" for n in range(10) if f"{n:06d}" not in {world.code(seed, d) for d in (-30, 0, 30)})
+    secret = await world.session()
+    for pause in (300, 600):
+        world.now += 60
+        answers = [await world.step_up(secret, wrong) for _ in range(4)]
+        answers.append(await world.step_up(secret, recovery="abcde-fghij"))
+        assert all(isinstance(a, Denied) for a in answers)
+        assert [a.code for a in answers if isinstance(a, Denied)][-1] == "auth.factor_locked"
+        world.now += pause - 31  # still paused, with a code of a step never used
+        paused = await world.step_up(secret, world.code(seed))
+        assert isinstance(paused, Denied)
+        assert paused.code == "auth.throttled"
+        world.now += 31
+    assert isinstance(await world.step_up(secret, world.code(seed)), SteppedUp)  # the pause is over
