@@ -124,7 +124,7 @@ def register_sessions(svc: Service, sessions: Sessions) -> None:
         return await sessions.list(request.user_id)
 
     @svc.endpoint(subjects.AUTH_SESSION_REVOKE, RevokeSessions)
-    async def revoke_sessions(request: RevokeSessions) -> SessionsRevoked:
+    async def revoke_sessions(request: RevokeSessions) -> SessionsRevoked | Denied:
         return await sessions.revoke(request)
 
 

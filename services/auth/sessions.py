@@ -185,7 +185,15 @@ class Sessions:
             for r in rows
         ])  # fmt: skip
 
-    async def revoke(self, cmd: RevokeSessions) -> SessionsRevoked:
-        """Revoke one of the person's sessions by id, or all of them but ``keep``."""
+    async def revoke(self, cmd: RevokeSessions) -> SessionsRevoked | Denied:
+        """Revoke one of the person's sessions by id, or all of them but ``keep`` — which, when the
+        person has a second factor, must have shown it (else a stolen first-factor cookie would
+        sign the real person out everywhere and stay)."""
+        if cmd.keep:
+            kept = await self.verify(cmd.secret)
+            if isinstance(kept, Denied) or kept.session_id != cmd.keep or kept.user_id != cmd.user_id:
+                return INVALID_SESSION
+            if not kept.mfa and await self._store.has_factor(cmd.user_id):
+                return STEP_UP_FIRST
         count = await self._store.revoke(cmd.user_id, cmd.session_id or None, cmd.keep or None)
         return SessionsRevoked(count=count)

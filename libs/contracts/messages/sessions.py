@@ -89,6 +89,14 @@ class RevokeSessions(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     user_id: str
     session_id: str = ""
     keep: str = ""
+    secret: str = ""
+    """With ``keep``: the kept session's secret (auth checks it showed a second factor, when the
+    person has one, so a stolen first-factor cookie cannot sign the person out everywhere else).
+    Never log this."""
+
+    def __repr__(self) -> str:
+        return (f"RevokeSessions(request_id={self.request_id!r}, user_id={self.user_id!r}, "
+                f"session_id={self.session_id!r}, keep={self.keep!r}, secret=<redacted>)")  # fmt: skip
 
 
 class SessionsRevoked(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):

@@ -55,6 +55,10 @@ async def _revoke(request: Request[Any, Any, Any], cmd: RevokeSessions) -> int:
     return reply.count
 
 
+def _secret(request: Request[Any, Any, Any]) -> str:
+    return str(request.scope.get("state", {}).get("session_secret", ""))
+
+
 def _sign_out_here(request: Request[Any, Any, Any]) -> None:
     policy: CookiePolicy = request.app.state.cookie_policy
     hand_out(request, policy.clear())
@@ -116,7 +120,8 @@ class SessionController(Controller):
         user_id = _person(admin)
         async with audited(request, admin, "session.revoked_all", f"user:{user_id}") as detail:
             count = await _revoke(request, RevokeSessions(request_id=commands.request_id(), user_id=user_id,
-                                                          keep=admin.session_id if keep_current else ""))  # fmt: skip
+                                                          keep=admin.session_id if keep_current else "",
+                                                          secret=_secret(request) if keep_current else ""))  # fmt: skip
             detail["count"] = str(count)
             if not keep_current:
                 _sign_out_here(request)

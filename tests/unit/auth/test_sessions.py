@@ -126,24 +126,31 @@ async def test_absolute_lifetime_ends_even_an_active_session() -> None:
     assert isinstance(await sessions.verify(s.renewed), Denied)
 
 
+async def _count(sessions: Sessions, cmd: RevokeSessions) -> int:
+    done = await sessions.revoke(cmd)
+    assert not isinstance(done, Denied), done
+    return done.count
+
+
 async def test_revoke_one_and_all_of_a_person() -> None:
     sessions, _, _ = make(usr1="owner", usr2="admin")
     a, b, c = await _start(sessions), await _start(sessions), await _start(sessions)
     other = await _start(sessions, "usr2")
     # another person cannot revoke my session by its id
-    assert (await sessions.revoke(RevokeSessions(request_id="r", user_id="usr2", session_id=a.session_id))).count == 0
+    assert await _count(sessions, RevokeSessions(request_id="r", user_id="usr2", session_id=a.session_id)) == 0
     assert isinstance(await sessions.verify(a.renewed), SessionPrincipal)
-    assert (await sessions.revoke(RevokeSessions(request_id="r", user_id="usr1", session_id=a.session_id))).count == 1
+    assert await _count(sessions, RevokeSessions(request_id="r", user_id="usr1", session_id=a.session_id)) == 1
     assert isinstance(await sessions.verify(a.renewed), Denied)
     listed = await sessions.list("usr1")
     assert {x.id for x in listed.sessions} == {b.session_id, c.session_id}
     assert listed.sessions[0].method == "oauth:github"
     assert listed.sessions[0].ip == "203.0.113.9"
     # everywhere but here
-    assert (await sessions.revoke(RevokeSessions(request_id="r", user_id="usr1", keep=c.session_id))).count == 1
+    assert (await _count(sessions, RevokeSessions(request_id="r", user_id="usr1", keep=c.session_id,
+                                                  secret=c.renewed))) == 1  # fmt: skip
     assert isinstance(await sessions.verify(b.renewed), Denied)
     assert isinstance(await sessions.verify(c.renewed), SessionPrincipal)
-    assert (await sessions.revoke(RevokeSessions(request_id="r", user_id="usr1"))).count == 1
+    assert await _count(sessions, RevokeSessions(request_id="r", user_id="usr1")) == 1
     assert isinstance(await sessions.verify(c.renewed), Denied)
     assert isinstance(await sessions.verify(other.renewed), SessionPrincipal)  # usr2 untouched
 
@@ -205,3 +212,30 @@ async def test_endpoints_over_the_bus() -> None:
     assert Codec(RevokeSessionsReply).decode(reply.data).count == 1  # type: ignore[union-attr]
     reply = await bus.request(subjects.AUTH_SESSION_VERIFY, encode(VerifySession(request_id="r", secret=s.renewed)))
     assert isinstance(Codec(VerifySessionReply).decode(reply.data), Denied)
+
+
+class _HasFactor:
+    def has_factor(self, user_id: str) -> bool:
+        return True
+
+
+async def test_everywhere_but_here_needs_the_second_factor_here_when_the_person_has_one() -> None:
+    """A stolen first-factor cookie must not sign the real person out everywhere and stay."""
+    sessions, store, _ = make(usr1="owner")
+    store.factor_stores = [_HasFactor()]
+    mine = await sessions.start("usr1", "org1", "passkey", mfa=True)
+    stolen = await _start(sessions)
+    assert isinstance(mine, SessionPrincipal)
+    refused = await sessions.revoke(RevokeSessions(request_id="r", user_id="usr1", keep=stolen.session_id,
+                                                   secret=stolen.renewed))  # fmt: skip
+    assert isinstance(refused, Denied)
+    assert refused.code == Code.SECOND_FACTOR_REQUIRED
+    # nor by naming a session to keep without holding it
+    assert isinstance(await sessions.revoke(RevokeSessions(request_id="r", user_id="usr1", keep=mine.session_id,
+                                                           secret=stolen.renewed)), Denied)  # fmt: skip
+    assert isinstance(await sessions.verify(mine.renewed), SessionPrincipal)
+    assert await _count(sessions, RevokeSessions(request_id="r", user_id="usr1", keep=mine.session_id,
+                                                 secret=mine.renewed)) == 1  # fmt: skip
+    assert isinstance(await sessions.verify(stolen.renewed), Denied)
+    # signing out everywhere (this session too) stays open to any session: it gives nothing away
+    assert await _count(sessions, RevokeSessions(request_id="r", user_id="usr1")) == 1
