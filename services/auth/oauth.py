@@ -8,7 +8,8 @@ for the authorize URL and the values to keep (sealed in a cookie under ``AUTH_SE
 
 * Google: the ID token's signature against Google's published keys (JWKS, fetched from its
   discovery document, re-fetched on an unknown key id), RS256 only, ``iss``, ``aud`` = our client
-  id, ``exp``, the ``nonce`` we sealed, ``email_verified``, and ``hd`` when Workspace domains are set.
+  id, ``azp`` (when present, or when there are several audiences) = our client id (OIDC Core
+  3.1.3.7), ``exp``, the ``nonce`` we sealed, ``email_verified``, and ``hd`` when Workspace domains are set.
 * GitHub: the token is exchanged, then the API says who it is (``/user``) and which address is
   its *verified primary* one (``/user/emails``); organisation membership from ``/user/orgs``.
 
@@ -97,6 +98,17 @@ def refused(reason: str) -> SignInRefused:
     return SignInRefused(code=str(Code.SIGNIN_REFUSED), reason=reason)
 
 
+def issued_to(claims: dict[str, Any], client_id: str) -> bool:
+    """The ID token was issued to us: OIDC Core 3.1.3.7 — with several audiences ``azp`` must be
+    present, and when present it must be our client id (a token Google issued to another client
+    that merely lists us as an audience is not ours)."""
+    aud = claims.get("aud")
+    several = isinstance(aud, list) and len(aud) > 1
+    if "azp" in claims or several:
+        return claims.get("azp") == client_id
+    return True
+
+
 class OAuth:
     """Begin and complete sign-ins with the configured providers."""
 
@@ -179,6 +191,8 @@ class OAuth:
         except (JoseError, ValueError, httpx.HTTPError):
             return refused("The identity token could not be verified.")
         claims = decoded.claims
+        if not issued_to(claims, provider.client_id):
+            return refused("The identity token could not be verified.")
         if claims.get("email_verified") is not True or not claims.get("email"):
             return refused("Your e-mail address is not verified with the provider.")
         if provider.allowed and str(claims.get("hd", "")).lower() not in provider.allowed:

@@ -185,3 +185,14 @@ async def test_sign_in_needs_a_linked_identity_never_a_matching_email(mock_url: 
     assert isinstance(signed_in, SessionPrincipal)
     assert (signed_in.user_id, signed_in.org_id, signed_in.role) == ("usr-demo", "org1", "owner")
     assert signed_in.renewed  # a brand-new session id
+
+
+def test_an_id_token_authorised_for_another_client_is_not_ours() -> None:
+    from services.auth.oauth import issued_to
+
+    assert issued_to({"aud": CLIENT_ID}, CLIENT_ID)
+    assert issued_to({"aud": CLIENT_ID, "azp": CLIENT_ID}, CLIENT_ID)
+    assert issued_to({"aud": [CLIENT_ID, "other"], "azp": CLIENT_ID}, CLIENT_ID)
+    assert not issued_to({"aud": CLIENT_ID, "azp": "other"}, CLIENT_ID)
+    assert not issued_to({"aud": [CLIENT_ID, "other"]}, CLIENT_ID)  # several audiences: azp required
+    assert not issued_to({"aud": [CLIENT_ID, "other"], "azp": "other"}, CLIENT_ID)
