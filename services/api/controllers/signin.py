@@ -60,7 +60,15 @@ def _sealer(request: Request[Any, Any, Any]) -> Sealer:
 
 
 def _redirect_uri(request: Request[Any, Any, Any], provider: str) -> str:
-    base = get_settings().public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    """The callback URL: from ``BASTION_PUBLIC_URL``, never from the request's ``Host`` header (a
+    forged Host would send the provider's code elsewhere) — except on a local plain-HTTP stack."""
+    base = get_settings().public_url.rstrip("/")
+    if not base:
+        policy: CookiePolicy = request.app.state.cookie_policy
+        if policy.secure:
+            raise Problem(503, "Sign-in with an identity provider needs BASTION_PUBLIC_URL (the API's URL as "
+                               "browsers reach it) on this server.", kind="unavailable")  # fmt: skip
+        base = str(request.base_url).rstrip("/")
     return f"{base}/v1/signin/{provider}/callback"
 
 

@@ -23,6 +23,7 @@ from libs.svc.micro import MemoryBus, Service
 from services.api import problems
 from services.api.controllers.signin import SignInController
 from services.api.sessions import CookiePolicy, session_cookie_middleware
+from services.api.settings import get_settings
 from services.auth import handlers
 from services.auth.budget import MissBudget
 from services.auth.lazy import Lazy
@@ -95,10 +96,26 @@ class World:
 
 
 @pytest.fixture
-def world(mock_url: str) -> Iterator[World]:
+def world(mock_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    monkeypatch.setenv("BASTION_PUBLIC_URL", "https://api.test")
+    get_settings.cache_clear()
     w = World(mock_url)
     with w.client:
         yield w
+    get_settings.cache_clear()
+
+
+def test_without_a_public_url_a_tls_server_starts_no_sign_in(mock_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The callback URL must not come from the Host header (a forged Host would have the
+    provider send the person's code to another site): no BASTION_PUBLIC_URL, no OAuth."""
+    monkeypatch.delenv("BASTION_PUBLIC_URL", raising=False)
+    get_settings.cache_clear()
+    w = World(mock_url)
+    with w.client:
+        started = w.client.get("/v1/signin/github", headers={"host": "evil.example"}, follow_redirects=False)
+    get_settings.cache_clear()
+    assert started.status_code == 503, started.text
+    assert "location" not in started.headers
 
 
 def test_sign_in_lands_in_the_organisation_with_a_fresh_session_cookie(world: World) -> None:
