@@ -275,12 +275,59 @@ class _Exercise:
         self.chat("chat to a dead provider", {404, 502}, {"authorization": f"Bearer {c.api_key}"}, model=BAD_MODEL)
         self.upstream_saw()
 
+    def sessions(self) -> None:
+        """A signed-in person of the canary organisation: reads, a refused and an accepted change,
+        forged and replayed cookies, the secret in a path, sign-out (issue 12)."""
+        api, name = self.stack.api, "bastion_session"  # plain HTTP locally: not a __Host- cookie
+        person = self.stack.sign_in(self.c.org)
+        secret = person["secret"]
+        jar = {"cookie": f"{name}={secret}"}
+        me = self.call("session whoami", {200}, "GET", f"{api}/v1/session", headers=jar)
+        csrf = me.json().get("csrf_token", "") if me.status_code == 200 else ""
+        self.call("session list keys", {200}, "GET", f"{api}/v1/keys/", headers=jar)
+        self.call("session change without csrf", {403}, "POST", f"{api}/v1/tokens/", headers=jar,
+                  json={"role": "viewer", "name": "via session"})  # fmt: skip
+        made = self.call("session change with csrf", {201}, "POST", f"{api}/v1/tokens/",
+                         headers={**jar, "x-csrf-token": csrf}, json={"role": "viewer", "name": "via session"})  # fmt: skip
+        if made.status_code == 201:
+            self.stack.created_secrets.append(made.json()["token"])
+        seed = self.call("totp enrol", {201}, "POST", f"{api}/v1/2fa/totp", headers={**jar, "x-csrf-token": csrf})
+        if seed.status_code == 201:
+            import pyotp
+
+            self.stack.created_secrets.append(seed.json()["seed"])
+            up = self.call("totp step-up", {200}, "POST", f"{api}/v1/session/step-up",
+                           headers={**jar, "x-csrf-token": csrf}, json={"code": pyotp.TOTP(seed.json()["seed"]).now()})  # fmt: skip
+            if up.status_code == 200:
+                self.stack.created_secrets.extend(up.json().get("recovery_codes", []))
+                secret = up.cookies.get(name) or secret
+                self.stack.created_secrets.append(secret)
+                jar = {"cookie": f"{name}={secret}"}
+                csrf = up.json().get("csrf_token", csrf)
+            self.call("totp wrong code", {403}, "POST", f"{api}/v1/session/step-up",
+                      headers={**jar, "x-csrf-token": csrf}, json={"code": "12345x"})  # fmt: skip
+        self.call("session forged", {401}, "GET", f"{api}/v1/session", headers={"cookie": f"{name}={_typo(secret)}"})
+        self.call("session in path", {404}, "POST", f"{api}/v1/sessions/{secret}/revoke",
+                  headers={**jar, "x-csrf-token": csrf})  # fmt: skip
+        self.call("session as bearer", {401}, "GET", f"{api}/v1/keys/", headers={"authorization": f"Bearer {secret}"})
+        self.call("session sign out", {200}, "POST", f"{api}/v1/session/signout", headers={**jar, "x-csrf-token": csrf})
+        self.call("session replayed", {401}, "GET", f"{api}/v1/session", headers=jar)
+        # a real sign-in through the local identity provider (the auth service uses its client secret)
+        with httpx.Client(follow_redirects=True, timeout=20) as browser:
+            landed = browser.get(f"{api}/v1/signin/github")
+            self.c.statuses.append(("sign in with github (local)", landed.status_code, {200}))
+            if browser.cookies.get(name):
+                self.stack.created_secrets.append(str(browser.cookies.get(name)))
+            self.call("sign in, forged callback", {400}, "GET", f"{api}/v1/signin/github/callback",
+                      params={"code": "x", "state": "y"})  # fmt: skip
+
     def run(self) -> None:
         with self.http:
             self.data_plane()
             self.management()
             self.key_lifecycle()
             self.providers()
+            self.sessions()
 
 
 def exercise(stack: Stack, canaries: Canaries) -> None:

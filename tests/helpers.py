@@ -152,3 +152,25 @@ async def broken_audit_chains(dsn: str, orgs: list[str]) -> dict[str, tuple[int 
     reports = await audit_chains(dsn)
     return {org: (reports[org].first_bad_seq, reports[org].reason) for org in orgs
             if org in reports and not reports[org].ok}  # fmt: skip
+
+
+@contextlib.contextmanager
+def mock_identity_provider() -> Iterator[str]:
+    """The local mock OAuth / OIDC provider (libs/mockoidc) on a free port, in a thread; its URL."""
+    import threading
+
+    import uvicorn
+
+    from libs.mockoidc.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="off"))  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(5)

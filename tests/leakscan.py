@@ -113,7 +113,7 @@ def needles_for(label: str, secret: str | bytes) -> list[Needle]:
 def secret_part(secret: str) -> str:
     """What must not leak of a secret: for Bastion keys and tokens the random part (their prefix
     and project id are public), otherwise all of it."""
-    if secret.startswith(("sk-proj_", "bst_adm_")):
+    if secret.startswith(("sk-proj_", "bst_adm_", "bst_ses_")):
         return secret.rsplit("_", 1)[-1]
     return secret
 

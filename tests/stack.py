@@ -100,6 +100,31 @@ class Stack:
         self.created_secrets.extend([made["key"], made["token"]])
         return made
 
+    def sign_in(self, org: str, role: str = "owner", *, mfa: bool = True) -> dict[str, str]:
+        """A new person, member of ``org`` with ``role``, and a session of theirs, made as the
+        superuser through auth's own SQL (what a sign-in does once the person proved who they
+        are; ``mfa``: with a second factor shown); the session secret is added to ``created_secrets``."""
+        from libs.crypto import apikeys
+
+        secret = apikeys.generate_session_secret()
+        user = f"usr{time.time_ns()}"
+
+        async def make() -> str:
+            conn = await asyncpg.connect(self.superuser_dsn)
+            try:
+                await conn.execute("INSERT INTO auth.users (id, email) VALUES ($1, $2)", user, f"{user}@example.com")
+                await conn.execute("INSERT INTO auth.memberships (org_id, user_id, role) VALUES ($1, $2, $3)",
+                                   org, user, role)  # fmt: skip
+                return str(await conn.fetchval(
+                    "SELECT id FROM auth.start_session($1, $2, $3, $4, 'test', '', '', now() + interval '1 hour', $5)",
+                    f"ses_{user}", apikeys.lookup_digest(self.pepper, secret), user, org, mfa))  # fmt: skip
+            finally:
+                await conn.close()
+
+        session_id = asyncio.run(make())
+        self.created_secrets.append(secret)
+        return {"user": user, "session": session_id, "secret": secret}
+
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted((self.var / "logs").glob("*.log")))
 
@@ -107,7 +132,7 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("stack")
-    ports = {name: free_port() for name in ("EDGE", "API", "NATS", "PG", "MOCK", "METRICS")}
+    ports = {name: free_port() for name in ("EDGE", "API", "NATS", "PG", "MOCK", "METRICS", "OIDC")}
     env = dict(os.environ)
     env.update({f"BASTION_{k}_PORT": str(v) for k, v in ports.items()})
     env.update(

@@ -31,6 +31,20 @@ AUTH_KEY_REVOKE: Final = "gw.auth.key_revoke.v1"
 AUTH_KEY_UPDATE: Final = "gw.auth.key_update.v1"
 AUTH_TOKEN_ISSUE: Final = "gw.auth.token_issue.v1"
 AUTH_TOKEN_REVOKE: Final = "gw.auth.token_revoke.v1"
+AUTH_SESSION_VERIFY: Final = "gw.auth.session_verify.v1"  # people's sessions: management API only
+AUTH_SESSION_LIST: Final = "gw.auth.session_list.v1"
+AUTH_SESSION_REVOKE: Final = "gw.auth.session_revoke.v1"
+AUTH_OAUTH_BEGIN: Final = "gw.auth.oauth_begin.v1"  # sign-in with GitHub / Google: management API only
+AUTH_OAUTH_COMPLETE: Final = "gw.auth.oauth_complete.v1"
+AUTH_PASSKEY_OPTIONS: Final = "gw.auth.passkey_options.v1"  # passkeys (WebAuthn): management API only
+AUTH_PASSKEY_REGISTER: Final = "gw.auth.passkey_register.v1"
+AUTH_PASSKEY_SIGNIN: Final = "gw.auth.passkey_signin.v1"
+AUTH_PASSKEY_LIST: Final = "gw.auth.passkey_list.v1"
+AUTH_PASSKEY_REMOVE: Final = "gw.auth.passkey_remove.v1"
+AUTH_TOTP_ENROLL: Final = "gw.auth.totp_enroll.v1"  # second factor: management API only
+AUTH_SESSION_STEP_UP: Final = "gw.auth.session_step_up.v1"
+AUTH_PASSKEY_SUBJECTS: Final = (AUTH_PASSKEY_OPTIONS, AUTH_PASSKEY_REGISTER, AUTH_PASSKEY_SIGNIN, AUTH_PASSKEY_LIST,
+                                AUTH_PASSKEY_REMOVE)  # fmt: skip
 METERING_LIMIT_CHECK: Final = "gw.metering.limit_check.v1"  # per-key USD / rpm limits, one request
 METERING_LEASE: Final = "gw.metering.lease.v1"  # a block of a key's limits for one edge process
 

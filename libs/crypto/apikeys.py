@@ -14,7 +14,8 @@ Key format::
   CRC32 is *not* a MAC: it carries no secret and provides no authenticity.
 
 Admin (management) tokens use the same body/checksum scheme behind the
-``bst_adm_`` prefix.
+``bst_adm_`` prefix, and a person's session ids (the opaque value of the session cookie) behind
+``bst_ses_``: a scanner or the log scrubber can spot either.
 """
 
 from __future__ import annotations
@@ -35,20 +36,24 @@ from argon2.exceptions import Argon2Error
 __all__ = [
     "ADMIN_PREFIX",
     "PREFIX",
+    "SESSION_PREFIX",
     "KeyHasher",
     "ParsedKey",
     "constant_time_equals",
     "generate",
     "generate_admin_token",
+    "generate_session_secret",
     "lookup_digest",
     "mask",
     "parse",
     "parse_admin_token",
+    "parse_session_secret",
     "validate_project_id",
 ]
 
 PREFIX: Final = "sk-proj_"
 ADMIN_PREFIX: Final = "bst_adm_"
+SESSION_PREFIX: Final = "bst_ses_"
 
 # Ordered by ASCII code point, so for fixed-width strings lexicographic order
 # equals numeric order (used for the cheap canonical-range check in ``parse``).
@@ -66,6 +71,7 @@ _ADMIN_LEN: Final = len(ADMIN_PREFIX) + _SECRET_LEN
 _PID_RE: Final = re.compile(r"[a-z0-9]{6,40}", re.ASCII)
 _KEY_RE: Final = re.compile(r"sk-proj_([a-z0-9]{6,40})_([0-9A-Za-z]{43})([0-9A-Za-z]{6})", re.ASCII)
 _ADMIN_RE: Final = re.compile(r"bst_adm_([0-9A-Za-z]{43})([0-9A-Za-z]{6})", re.ASCII)
+_SESSION_RE: Final = re.compile(r"bst_ses_([0-9A-Za-z]{43})([0-9A-Za-z]{6})", re.ASCII)
 
 _ELLIPSIS: Final = "\u2026"
 _REDACTED: Final = "<redacted>"
@@ -190,6 +196,27 @@ def parse_admin_token(tok: str) -> bool:
         return False
     body, checksum = m.group(1, 2)
     return _checksum_ok(ADMIN_PREFIX, body, checksum)
+
+
+def generate_session_secret() -> str:
+    """Generate a session id ``bst_ses_{43-char body}{6-char checksum}`` (256 random bits).
+
+    It is the cookie's whole value and a bearer secret: the database keeps only its
+    :func:`lookup_digest`, and the session's public id (``ses_…``) names it everywhere else.
+    """
+    body = _new_body()
+    return f"{SESSION_PREFIX}{body}{_checksum(SESSION_PREFIX + body)}"
+
+
+def parse_session_secret(value: str) -> bool:
+    """True iff ``value`` has the session-id shape and a valid checksum (offline, never raises)."""
+    if not isinstance(value, str) or len(value) != _ADMIN_LEN:
+        return False
+    m = _SESSION_RE.fullmatch(value)
+    if m is None:
+        return False
+    body, checksum = m.group(1, 2)
+    return _checksum_ok(SESSION_PREFIX, body, checksum)
 
 
 def mask(key: str) -> str:

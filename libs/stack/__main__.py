@@ -22,7 +22,7 @@ from typing import Any
 from libs.backup import cli as backup_cli
 from libs.db.roles import SERVICE_ROLES
 from libs.stack import nats_users, natsd, pg, pki, secrets_store
-from libs.stack.config import StackConfig, read_env
+from libs.stack.config import MOCK_OAUTH_CLIENT, StackConfig, read_env
 from libs.stack.supervisor import Proc, Supervisor
 from libs.svc.rotation import Rotation
 
@@ -72,6 +72,21 @@ def _service_env(
     return env
 
 
+def _local_identity_provider(config: StackConfig, secret: str) -> dict[str, str]:
+    """Point GitHub and Google sign-in at the mock, unless the operator configured real ones."""
+    if os.environ.get("GITHUB_CLIENT_ID") or os.environ.get("GOOGLE_CLIENT_ID"):
+        return {}
+    client_id, _ = MOCK_OAUTH_CLIENT
+    return {
+        "GITHUB_CLIENT_ID": client_id,
+        "GITHUB_CLIENT_SECRET": secret,
+        "GITHUB_BASE_URL": config.oidc_url,
+        "GOOGLE_CLIENT_ID": client_id,
+        "GOOGLE_CLIENT_SECRET": secret,
+        "GOOGLE_ISSUER": config.oidc_url,
+    }
+
+
 def build_procs(
     config: StackConfig, cluster: pg.Cluster, keys: secrets_store.StackSecrets, db_passwords: dict[str, str]
 ) -> list[Proc]:
@@ -79,10 +94,21 @@ def build_procs(
     py = sys.executable
     conf = natsd.config_path(config.var / "nats")  # written by `prepare`
     per_service: dict[str, dict[str, str]] = {
-        "auth": {"BASTION_KEY_PEPPER": keys.pepper},
+        # sign-in through the local mock identity provider, as "GitHub (Enterprise)" and "Google"
+        "auth": {
+            "BASTION_KEY_PEPPER": keys.pepper,
+            **_local_identity_provider(config, keys.oauth_client_secret),
+            # passkeys cannot be bound to an IP address: locally the console is http://localhost:<api port>
+            "PASSKEY_RP_ID": os.environ.get("PASSKEY_RP_ID", "localhost"),
+            "PASSKEY_ORIGINS": os.environ.get("PASSKEY_ORIGINS", f"http://localhost:{config.api_port}"),
+        },
+        # plain HTTP locally: the session cookie cannot be Secure (nor a __Host- cookie) here
         "api": {
             "BASTION_API_HOST": config.host,
             "BASTION_API_PORT": str(config.api_port),
+            "AUTH_SECRET_FILE": str(keys.auth_secret_file),
+            "BASTION_COOKIE_SECURE": "false",
+            "BASTION_PUBLIC_URL": config.api_url,
             "BASTION_AUDIT_PUBLIC_KEYS": keys.audit_public_key,
         },
         "audit": {"BASTION_AUDIT_SIGNING_KEY_FILE": str(keys.audit_signing_key_file)},
@@ -100,6 +126,9 @@ def build_procs(
     ]  # fmt: skip
     procs.append(Proc("mockllm", [py, "-m", "libs.mockllm", "--host", config.host, "--port", str(config.mock_port)],
                       dict(os.environ), config.logs / "mockllm.log"))  # fmt: skip
+    procs.append(Proc("mockoidc", [py, "-m", "libs.mockoidc", "--host", config.host, "--port", str(config.oidc_port)],
+                      {**os.environ, "BASTION_MOCK_OAUTH_SECRET": keys.oauth_client_secret},
+                      config.logs / "mockoidc.log"))  # fmt: skip
     for name in (*SERVICES, "edge", "api"):
         # BASTION_<SERVICE>_REPLICAS runs several processes of a bus service (queue groups and the
         # shared durable consumers split the work); the second one is "<name>-2", and so on.
@@ -153,6 +182,7 @@ Bastion is ready in {elapsed:.1f}s.
   data plane   {base}
   management   {env["BASTION_ADMIN_URL"]}
   API key      {env["BASTION_API_KEY"]}
+  sign in      {env["BASTION_ADMIN_URL"]}/v1/signin/github   (GitHub (local): the demo organisation's owner)
   demo env     {config.var / "demo.env"}
   logs         {config.logs}/
   metrics      {f"http://{config.host}:{config.metrics_port}/metrics" if config.metrics_port else "off"}

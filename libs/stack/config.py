@@ -6,6 +6,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+MOCK_OAUTH_CLIENT = ("mock-client", "mock-secret")
+"""The local mock identity provider's fixed, public test client (``libs/mockoidc``)."""
+DEMO_SUBJECT = "1001"
+"""The mock's ``demo`` person (GitHub user id and OIDC ``sub``), linked to the demo owner."""
+
 
 @dataclass(frozen=True)
 class StackConfig:
@@ -19,6 +24,7 @@ class StackConfig:
     mock_port: int = 9009
     metrics_port: int = 9464
     """The metrics bridge (``libs/stack/metrics_bridge.py``) on ``host``; 0: not started."""
+    oidc_port: int = 9010
     edge_workers: int = 1
     host: str = "127.0.0.1"
     https: bool = False
@@ -40,6 +46,7 @@ class StackConfig:
             pg_port=port("BASTION_PG_PORT", 54329),
             mock_port=port("BASTION_MOCK_PORT", 9009),
             metrics_port=port("BASTION_METRICS_PORT", 9464),
+            oidc_port=port("BASTION_OIDC_PORT", 9010),
             edge_workers=port("BASTION_EDGE_WORKERS", 1),
             https=bool(env.get("BASTION_HTTPS_CERT") or env.get("BASTION_HTTPS_CERT_FILE")),
         )
@@ -73,6 +80,11 @@ class StackConfig:
     def mock_url(self) -> str:
         """The built-in mock provider's OpenAI base URL."""
         return f"http://{self.host}:{self.mock_port}/v1"
+
+    @property
+    def oidc_url(self) -> str:
+        """The built-in mock identity provider (GitHub Enterprise and OIDC; ``libs/mockoidc``)."""
+        return f"http://{self.host}:{self.oidc_port}"
 
 
 def read_env(path: Path) -> dict[str, str]:

@@ -24,6 +24,12 @@ class StackSecrets:
     """The Ed25519 seed signing audit checkpoints; handed to the audit service only (``_FILE``)."""
     audit_public_key: str = ""
     """Its public key (not secret): the management API verifies chains with it."""
+    oauth_client_secret: str = ""
+    """The local mock identity provider's client secret (random per stack, so the leak scan can
+    look for it); handed to auth and to the mock."""
+    auth_secret_file: Path | None = None
+    """``AUTH_SECRET``: seals what browsers keep and keys CSRF tokens; the management API reads
+    it through ``AUTH_SECRET_FILE``."""
 
     def __repr__(self) -> str:
         return (
@@ -81,9 +87,12 @@ def ensure(var: Path) -> StackSecrets:
 
         _write_once(master, generate_spec("mk1") + "\n")
     jetstream = _write_once(directory / "jetstream.key", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+    _write_once(directory / "auth_secret", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+    oauth = _write_once(directory / "oauth_client_secret", secrets.token_urlsafe(24))
     signing, public = audit_signing_key(directory)
-    return StackSecrets(pepper=pepper, master_keys_file=master, jetstream_key=jetstream,
-                        audit_signing_key_file=signing, audit_public_key=public)  # fmt: skip
+    return StackSecrets(pepper=pepper, master_keys_file=master, jetstream_key=jetstream, oauth_client_secret=oauth,
+                        auth_secret_file=directory / "auth_secret", audit_signing_key_file=signing,
+                        audit_public_key=public)  # fmt: skip
 
 
 def audit_signing_key(directory: Path) -> tuple[Path, str]:

@@ -13,7 +13,7 @@ import asyncpg
 from libs.crypto import apikeys
 from libs.db.ids import new_id
 from libs.mockllm.app import MODELS as MOCK_MODELS
-from libs.stack.config import StackConfig, read_env
+from libs.stack.config import DEMO_SUBJECT, StackConfig, read_env
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,19 @@ async def add_openai_compatible(
     return provider_id
 
 
+async def add_demo_owner(conn: asyncpg.Connection, org_id: str) -> str:
+    """The demo organisation's owner, a person whose GitHub (local) and Google (local) identities
+    at the mock identity provider are linked to them (signing in lands them here)."""
+    user_id = new_id("usr")
+    await conn.execute("INSERT INTO auth.users (id, email, name) VALUES ($1, $2, 'Demo owner')",
+                       user_id, f"demo+{user_id}@bastion.local")  # fmt: skip
+    await conn.execute("INSERT INTO auth.memberships (org_id, user_id, role) VALUES ($1, $2, 'owner')", org_id, user_id)
+    await conn.executemany("INSERT INTO auth.identities (provider, subject, user_id, email) VALUES ($1, $2, $3, $4)"
+                           " ON CONFLICT DO NOTHING",
+                           [(p, DEMO_SUBJECT, user_id, "demo@bastion.local") for p in ("github-enterprise", "google")])  # fmt: skip
+    return user_id
+
+
 def decode_pepper(pepper_b64: str) -> bytes:
     """The pepper's bytes from its base64url text."""
     return base64.urlsafe_b64decode(pepper_b64 + "=" * (-len(pepper_b64) % 4))
@@ -100,6 +113,7 @@ async def seed(dsn: str, pepper_b64: str, config: StackConfig) -> Demo:
             api_key = await create_api_key(conn, pepper, org_id, project_id, "demo key")
             admin = await create_admin_token(conn, pepper, org_id, "owner", "demo owner token")
             await add_openai_compatible(conn, org_id, "mock", config.mock_url, MOCK_MODELS)
+            await add_demo_owner(conn, org_id)
     finally:
         await conn.close()
     return Demo(api_key=api_key, admin_token=admin, org_id=org_id, project_id=project_id)

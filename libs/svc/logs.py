@@ -18,7 +18,7 @@ import msgspec
 
 _SECRET_PATTERNS = re.compile(
     r"(sk-proj_[A-Za-z0-9]+_)[A-Za-z0-9]{8,}"  # Bastion API keys: keep the project id
-    r"|bst_adm_[A-Za-z0-9]{8,}"  # management tokens
+    r"|bst_(?:adm|ses)_[A-Za-z0-9]{8,}"  # management tokens, session ids
     r"|sk-(?!proj_)(?:ant-|proj-|svcacct-)?[A-Za-z0-9_\-]{16,}"  # provider keys (not Bastion masks)
     r"|AIza[0-9A-Za-z_\-]{30,}"  # Google API keys
     r"|(?i:bearer\s+)[A-Za-z0-9._\-~+/=]{8,}"

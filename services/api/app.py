@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 from litestar import Litestar, Request, get
 from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
@@ -30,7 +31,10 @@ from services.api.controllers.aliases import AliasController
 from services.api.controllers.audit import AuditController
 from services.api.controllers.guardrails import GuardrailController
 from services.api.controllers.keys import KeyController
+from services.api.controllers.passkeys import PasskeyController, PasskeySignInController
 from services.api.controllers.providers import ProviderController
+from services.api.controllers.sessions import SessionController
+from services.api.controllers.signin import SignInController
 from services.api.controllers.tenancy import MemberController, OrgController, ProjectController
 from services.api.controllers.tokens import TokenController
 from services.api.controllers.usage import UsageController
@@ -38,7 +42,8 @@ from services.api.inputs import unstorable_input_middleware
 from services.api.openapi import document_problems
 from services.api.ratelimit import FixedWindow, rate_limit_middleware, strict_credentials
 from services.api.security import admin
-from services.api.settings import get_settings
+from services.api.sessions import cookie_policy, sealer_for, session_cookie_middleware
+from services.api.settings import get_settings, get_signin_settings
 
 
 @asynccontextmanager
@@ -56,10 +61,14 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     failures = FailedAuths(lambda event: events.audit(event, source="api"), actor_type="management_token",
                            window_s=settings.auth_fail_window_s)  # fmt: skip
     app.state.failed_auths = failures
+    session_failures = FailedAuths(lambda event: events.audit(event, source="api"), actor_type="user",
+                                   window_s=settings.auth_fail_window_s)  # fmt: skip
+    app.state.failed_sessions = session_failures
 
     async def close_windows() -> None:
         with contextlib.suppress(EventBacklogFull):  # kept open; retried on the next tick
             failures.tick()
+            session_failures.tick()
 
     try:
         async with periodic.every(1.0, close_windows):  # rejected-token counts whose window ended
@@ -67,6 +76,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     finally:
         with contextlib.suppress(EventBacklogFull):
             failures.flush()  # before the publisher drains
+            session_failures.flush()
         await events.close()
         await pool.close()
         await close_quietly(nc)
@@ -87,10 +97,12 @@ def healthz() -> dict[str, str]:
 def create_app() -> ASGIApp:
     """The API as uvicorn serves it: request ids wrap everything (so even a rate-limited answer
     has one), then the client address (only configured trusted proxies may name another), then
-    rate limiting by that address, then refusing a path or query no row can store (NUL, bad UTF-8)."""
+    rate limiting by that address, then refusing a path or query no row can store (NUL, bad UTF-8);
+    innermost, the session cookie a request's authentication hands out (renewed or cleared)."""
     settings = get_settings()
     limited = rate_limit_middleware(
-        strict_credentials(build_app()), FixedWindow(settings.rate_limit, settings.rate_window_s)
+        strict_credentials(session_cookie_middleware(build_app())),
+        FixedWindow(settings.rate_limit, settings.rate_window_s),
     )
     checked = unstorable_input_middleware(limited)
     return request_id_middleware(
@@ -119,11 +131,15 @@ def build_app() -> Litestar:
                 AliasController,
                 UsageController,
                 AuditController,
+                SessionController,
+                PasskeySignInController,
+                SignInController,
+                PasskeyController,
             ],
             cors_config=CORSConfig(
                 allow_origins=settings.origin_urls,
                 allow_credentials=True,
-                allow_headers=["authorization", "content-type", "x-request-id", "x-client-request-id"],
+                allow_headers=["authorization", "content-type", "x-request-id", "x-client-request-id", "x-csrf-token"],
             )
             if settings.origin_urls
             else None,
@@ -136,6 +152,12 @@ def build_app() -> Litestar:
             },
             openapi_config=OpenAPIConfig(title="Bastion management API", version="1.0.0", path="/openapi"),
             debug=False,
+            state=State(
+                {
+                    "sealer": sealer_for(get_signin_settings()),
+                    "cookie_policy": cookie_policy(settings, get_signin_settings()),
+                }
+            ),
         )
         document_problems(app.openapi_schema)
     return app

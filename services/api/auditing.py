@@ -30,14 +30,15 @@ def record(
     events: EventPublisher = request.app.state.events
     state = request.scope.get("state", {})
     metadata: dict[str, Any] = {**(detail or {}), "status": status}
+    actor_type, actor_id = admin.actor if admin else ("management_token", "unknown")
     if state.get("correlation_id"):
         metadata["correlation_id"] = state["correlation_id"]
     resource_type, resource_id = split_resource(resource)
     events.audit(
         AuditEvent(
             event_id=f"evt_{secrets.token_hex(12)}", ts=int(time.time() * 1000),
-            org_id=admin.org_id if admin else "", actor_type="management_token",
-            actor_id=admin.token_id if admin else "unknown", action=action, resource_type=resource_type,
+            org_id=admin.org_id if admin else "", actor_type=actor_type,
+            actor_id=actor_id, action=action, resource_type=resource_type,
             resource_id=resource_id, success=success, request_id=state.get("request_id", ""), ip=client_ip(request),
             user_agent=request.headers.get("user-agent", "")[:256], metadata=metadata,
         ),

@@ -17,7 +17,16 @@ from services.api.problems import Problem
 T = TypeVar("T")
 _issue: Codec[IssueReply] = Codec(IssueReply)
 _change: Codec[ChangeReply] = Codec(ChangeReply)
-_STATUS = {"auth.not_found": 404, str(Code.FORBIDDEN): 403, str(Code.CONFLICT): 409}
+_STATUS = {
+    "auth.not_found": 404,
+    str(Code.FORBIDDEN): 403,
+    str(Code.CONFLICT): 409,
+    str(Code.SESSION_INVALID): 401,
+    str(Code.SECOND_FACTOR_REQUIRED): 403,
+    str(Code.FACTOR_LOCKED): 429,
+    str(Code.AUTH_THROTTLED): 429,
+}
+_KIND = {str(Code.SECOND_FACTOR_REQUIRED): "second-factor-required", str(Code.FACTOR_LOCKED): "second-factor-locked"}
 
 
 def request_id() -> str:
@@ -34,7 +43,7 @@ async def _send(request: Request[Any, Any, Any], subject: str, message: Any, cod
                       kind="unavailable") from None  # fmt: skip
     if isinstance(reply, Denied):
         status = _STATUS.get(reply.code, 400)
-        raise Problem(status, reply.reason)
+        raise Problem(status, reply.reason, kind=_KIND.get(reply.code, ""))
     return reply
 
 
@@ -52,4 +61,9 @@ async def change(request: Request[Any, Any, Any], subject: str, message: Any) ->
     return reply
 
 
-__all__ = ["change", "issue", "request_id", "subjects"]
+async def ask(request: Request[Any, Any, Any], subject: str, message: Any, codec: Codec[T]) -> T:
+    """Send any command to auth; a denial becomes its problem, an outage a 503."""
+    return await _send(request, subject, message, codec)
+
+
+__all__ = ["ask", "change", "issue", "request_id", "subjects"]

@@ -27,6 +27,34 @@ class ApiSettings(HttpSettings, frozen=True, kw_only=True):
     audit_public_keys: list[str] = []
     """Ed25519 public keys (base64url) trusted to sign audit checkpoints (``_FILE`` accepted);
     without one, ``GET /v1/audit/verify`` answers 503."""
+    public_url: str = ""
+    """The API's own URL as browsers reach it (sign-in callbacks: ``<public_url>/v1/signin/<provider>/callback``;
+    registered with each identity provider). Empty: the request's own base URL."""
+    step_up_s: int = 900
+    """Owners and admins signed in as people need a second factor shown this recently for API-key
+    and provider-key operations (``BASTION_STEP_UP_S``; auth uses the same window for factor changes)."""
+    cookie_secure: bool = True
+    """The API is served over TLS (production): the session cookie is ``Secure`` and, without a
+    ``COOKIE_DOMAIN``, named ``__Host-bastion_session``. Only a local plain-HTTP stack sets false."""
+
+
+class SignInSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The product's own names, without the ``BASTION_`` prefix (each with a ``_FILE`` variant)."""
+
+    auth_secret: str = ""
+    """Seals what a browser keeps for us and keys the CSRF tokens (base64, >= 32 random bytes).
+    Unset: cookie sessions are refused (management tokens still work)."""
+    cookie_domain: str = ""
+    """Share the session cookie with sub-domains (then it cannot be a ``__Host-`` cookie)."""
+
+    def __repr__(self) -> str:
+        return f"SignInSettings(cookie_domain={self.cookie_domain!r}, auth_secret=<redacted>)"
+
+
+@lru_cache(maxsize=1)
+def get_signin_settings() -> SignInSettings:
+    """``AUTH_SECRET[_FILE]``, ``COOKIE_DOMAIN[_FILE]`` from the environment (cached)."""
+    return load(SignInSettings, prefix="")
 
 
 @lru_cache(maxsize=1)

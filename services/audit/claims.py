@@ -4,7 +4,8 @@ The bus lets a front process publish only under its own ``gw.evt.audit.<source>.
 ``libs/stack/nats_users.py``), so the subject names the source truthfully; the event's claimed
 actor and action must fit that source, or the event is dead-lettered instead of stored. The edge
 and guardrails speak for API keys on the data plane, the management API for management tokens
-(``admin_token``, the name before issue 13, is still read).
+(``admin_token``, the name before issue 13, is still read) and signed-in people (``person``;
+``user`` before issue 13).
 An event without an authenticated actor must not claim an organisation; that an authenticated
 actor belongs to the organisation claimed is checked by the store (``audit.actor_belongs``).
 """
@@ -37,7 +38,12 @@ class SourceRule:
 RULES: dict[str, SourceRule] = {
     "edge": SourceRule(frozenset({"api_key"}), EDGE_FAMILIES | SHARED_FAMILIES),
     "guardrails": SourceRule(frozenset({"api_key"}), GUARDRAIL_FAMILIES),
-    "api": SourceRule(frozenset({"management_token"}), None, reserved=EDGE_FAMILIES | GUARDRAIL_FAMILIES),
+    # a management token, or a signed-in person (a session: its person's id); the old names still read
+    "api": SourceRule(
+        frozenset({"management_token", "admin_token", "person", "user"}),
+        None,
+        reserved=EDGE_FAMILIES | GUARDRAIL_FAMILIES,
+    ),
 }
 
 

@@ -20,9 +20,15 @@ from libs.contracts.messages import (
     AliasReply,
     AuditEvent,
     AuthReply,
+    BeginOAuth,
+    BeginOAuthReply,
+    CompleteOAuth,
+    CompleteOAuthReply,
     DeadLetter,
     DeleteAlias,
     Denied,
+    EnrollTotp,
+    EnrollTotpReply,
     Fault,
     Finding,
     GuardCheck,
@@ -36,10 +42,20 @@ from libs.contracts.messages import (
     LimitDenied,
     ListAliases,
     ListModels,
+    ListSessions,
     MetricsText,
     ModelInfo,
     ModelList,
     ModelsReply,
+    OAuthStart,
+    PasskeyChallenge,
+    PasskeyInfo,
+    PasskeyList,
+    PasskeyListReply,
+    PasskeyOptions,
+    PasskeyOptionsReply,
+    PasskeySignIn,
+    PasskeySignInReply,
     Ping,
     Pong,
     Principal,
@@ -48,18 +64,34 @@ from libs.contracts.messages import (
     ProbeResult,
     ProviderInfo,
     ProviderList,
+    RegisterPasskey,
+    RemovePasskey,
     Resolve,
     Resolved,
+    RevokeSessions,
+    RevokeSessionsReply,
     RevokeToken,
     RoutesChanged,
+    SessionInfo,
+    SessionList,
+    SessionListReply,
+    SessionPrincipal,
+    SessionsRevoked,
     SetAlias,
     SetProviderPrice,
+    SignInRefused,
+    SteppedUp,
+    StepUp,
+    StepUpReply,
+    TotpSeed,
     UnitPrice,
     UsageEvent,
     VaultReply,
     VerifyAdmin,
     VerifyAdminReply,
     VerifyKey,
+    VerifySession,
+    VerifySessionReply,
 )
 
 CASES: list[tuple[Any, Any, bytes]] = [
@@ -194,6 +226,71 @@ CASES: list[tuple[Any, Any, bytes]] = [
      b'"reason":"unstorable","detail":"DataError","ts":5,"payload":"e30="}'),
     (MetricsText(service="audit", instance="a1", text="x 1\n"), MetricsText,
      b'{"kind":"metrics","service":"audit","instance":"a1","text":"x 1\\n"}'),
+    (AdminPrincipal(org_id="o", token_id="", role="viewer", user_id="usr1", session_id="ses_1"), AdminPrincipal,
+     b'{"kind":"ok","org_id":"o","token_id":"","role":"viewer","user_id":"usr1","session_id":"ses_1"}'),
+    (VerifySession(request_id="r", secret="bst_ses_x", client_ip="203.0.113.7"), VerifySession,
+     b'{"request_id":"r","secret":"bst_ses_x","client_ip":"203.0.113.7"}'),
+    (SessionPrincipal(org_id="o", user_id="usr1", session_id="ses_1", role="admin", expires_at=9, idle_s=3600),
+     VerifySessionReply,
+     b'{"kind":"ok","org_id":"o","user_id":"usr1","session_id":"ses_1","role":"admin","expires_at":9,"idle_s":3600}'),
+    (SessionPrincipal(org_id="o", user_id="u", session_id="s", role="owner", expires_at=9, idle_s=60,
+                      renewed="bst_ses_y"), VerifySessionReply,
+     b'{"kind":"ok","org_id":"o","user_id":"u","session_id":"s","role":"owner","expires_at":9,"idle_s":60,'
+     b'"renewed":"bst_ses_y"}'),
+    (Denied(code="auth.session_invalid", reason="no"), VerifySessionReply,
+     b'{"kind":"denied","code":"auth.session_invalid","reason":"no"}'),
+    (ListSessions(request_id="r", user_id="usr1"), ListSessions, b'{"request_id":"r","user_id":"usr1"}'),
+    (SessionList(sessions=[SessionInfo(id="ses_1", org_id="o", method="oauth:github", created_at=1, last_seen_at=2,
+                                       expires_at=3, ip="203.0.113.7", user_agent="UA")]), SessionListReply,
+     b'{"kind":"ok","sessions":[{"id":"ses_1","org_id":"o","method":"oauth:github","created_at":1,"last_seen_at":2,'
+     b'"expires_at":3,"ip":"203.0.113.7","user_agent":"UA"}]}'),
+    (RevokeSessions(request_id="r", user_id="usr1", session_id="ses_1"), RevokeSessions,
+     b'{"request_id":"r","user_id":"usr1","session_id":"ses_1"}'),
+    (RevokeSessions(request_id="r", user_id="usr1", keep="ses_2"), RevokeSessions,
+     b'{"request_id":"r","user_id":"usr1","keep":"ses_2"}'),
+    (SessionsRevoked(count=2), RevokeSessionsReply, b'{"kind":"ok","count":2}'),
+    (EnrollTotp(request_id="r", user_id="usr1", account="ada"), EnrollTotp,
+     b'{"request_id":"r","user_id":"usr1","account":"ada"}'),
+    (TotpSeed(seed="JBSW", uri="otpauth://totp/x"), EnrollTotpReply,
+     b'{"kind":"ok","seed":"JBSW","uri":"otpauth://totp/x"}'),
+    (StepUp(request_id="r", secret="bst_ses_x", code="123456"), StepUp,
+     b'{"request_id":"r","secret":"bst_ses_x","code":"123456"}'),
+    (SteppedUp(session=SessionPrincipal(org_id="o", user_id="u", session_id="s", role="admin", expires_at=9,
+                                        idle_s=60, renewed="bst_ses_y", mfa=True), recovery_codes=["abcde-12345"]),
+     StepUpReply,
+     b'{"kind":"ok","session":{"kind":"ok","org_id":"o","user_id":"u","session_id":"s","role":"admin",'
+     b'"expires_at":9,"idle_s":60,"renewed":"bst_ses_y","mfa":true},"recovery_codes":["abcde-12345"]}'),
+    (AdminPrincipal(org_id="o", token_id="", role="owner", user_id="u", session_id="s", mfa=True), AdminPrincipal,
+     b'{"kind":"ok","org_id":"o","token_id":"","role":"owner","user_id":"u","session_id":"s","mfa":true}'),
+    (PasskeyOptions(request_id="r", user_id="usr1", user_name="ada"), PasskeyOptions,
+     b'{"request_id":"r","user_id":"usr1","user_name":"ada"}'),
+    (PasskeyOptions(request_id="r"), PasskeyOptions, b'{"request_id":"r"}'),
+    (PasskeyChallenge(options_json="{}", challenge="c"), PasskeyOptionsReply,
+     b'{"kind":"ok","options_json":"{}","challenge":"c"}'),
+    (RegisterPasskey(request_id="r", user_id="u", challenge="c", credential_json="{}", name="laptop"), RegisterPasskey,
+     b'{"request_id":"r","user_id":"u","challenge":"c","credential_json":"{}","name":"laptop"}'),
+    (PasskeyList(passkeys=[PasskeyInfo(id="pk_1", name="laptop", created_at=1, last_used_at=2)]), PasskeyListReply,
+     b'{"kind":"ok","passkeys":[{"id":"pk_1","name":"laptop","created_at":1,"last_used_at":2}]}'),
+    (RemovePasskey(request_id="r", user_id="u", passkey_id="pk_1"), RemovePasskey,
+     b'{"request_id":"r","user_id":"u","passkey_id":"pk_1"}'),
+    (PasskeySignIn(request_id="r", challenge="c", credential_json="{}", client_ip="203.0.113.7"), PasskeySignIn,
+     b'{"request_id":"r","challenge":"c","credential_json":"{}","client_ip":"203.0.113.7"}'),
+    (SignInRefused(code="auth.signin_refused", reason="no"), PasskeySignInReply,
+     b'{"kind":"refused","code":"auth.signin_refused","reason":"no"}'),
+    (BeginOAuth(request_id="r", provider="github", redirect_uri="https://a/cb"), BeginOAuth,
+     b'{"request_id":"r","provider":"github","redirect_uri":"https://a/cb"}'),
+    (OAuthStart(authorize_url="https://p/a", state="s", nonce="n", verifier="v"), BeginOAuthReply,
+     b'{"kind":"ok","authorize_url":"https://p/a","state":"s","nonce":"n","verifier":"v"}'),
+    (CompleteOAuth(request_id="r", provider="google", code="c", verifier="v", nonce="n", redirect_uri="u",
+                   client_ip="203.0.113.7"), CompleteOAuth,
+     b'{"request_id":"r","provider":"google","code":"c","verifier":"v","nonce":"n","redirect_uri":"u",'
+     b'"client_ip":"203.0.113.7"}'),
+    (SignInRefused(code="auth.signin_refused", reason="no", user_id="usr1"), CompleteOAuthReply,
+     b'{"kind":"refused","code":"auth.signin_refused","reason":"no","user_id":"usr1"}'),
+    (SessionPrincipal(org_id="o", user_id="u", session_id="s", role="owner", expires_at=9, idle_s=60,
+                      renewed="bst_ses_z"), CompleteOAuthReply,
+     b'{"kind":"ok","org_id":"o","user_id":"u","session_id":"s","role":"owner","expires_at":9,"idle_s":60,'
+     b'"renewed":"bst_ses_z"}'),
 ]  # fmt: skip
 
 
@@ -211,6 +308,16 @@ def test_old_readers_skip_new_fields() -> None:
 def test_secret_bearing_messages_hide_secrets_in_repr() -> None:
     assert "sk-proj" not in repr(VerifyKey(request_id="r", key="sk-proj_abc_secret"))
     assert "bst_adm_" not in repr(VerifyAdmin(request_id="r", token="bst_adm_secret"))
+    assert "bst_ses_" not in repr(VerifySession(request_id="r", secret="bst_ses_secret"))
+    renewed = SessionPrincipal(org_id="o", user_id="u", session_id="s", role="owner", expires_at=1, idle_s=1,
+                               renewed="bst_ses_secret")  # fmt: skip
+    assert "bst_ses_" not in repr(renewed)
+    assert "JBSW" not in repr(TotpSeed(seed="JBSW", uri="otpauth://totp/x?secret=JBSW"))
+    assert "654321" not in repr(StepUp(request_id="r", secret="bst_ses_x", code="654321"))
+    assert "abcde" not in repr(SteppedUp(session=renewed, recovery_codes=["abcde-12345"]))
+    assert "verif" not in repr(OAuthStart(authorize_url="u", state="s", nonce="n", verifier="verif"))
+    assert "codez" not in repr(CompleteOAuth(request_id="r", provider="p", code="codez", verifier="v", nonce="n",
+                                             redirect_uri="u"))  # fmt: skip
     resolved = Resolved(provider_id="p", provider="x", adapter="openai", base_url="u", upstream_model="m",
                         api_key="sk-live-provider-secret")  # fmt: skip
     assert "sk-live-provider-secret" not in repr(resolved)
@@ -226,7 +333,8 @@ def test_subjects_are_versioned_and_distinct() -> None:
           subjects.VAULT_MODELS, subjects.VAULT_KEY_STORE, subjects.VAULT_KEY_ROTATE, subjects.VAULT_KEY_LIST,
           subjects.VAULT_KEY_DELETE, subjects.VAULT_ALIAS_SET, subjects.VAULT_ALIAS_LIST, subjects.VAULT_ALIAS_DELETE,
           subjects.VAULT_PROVIDER_TEST, subjects.VAULT_PROVIDER_PRICE, subjects.METERING_LIMIT_CHECK,
-          subjects.METERING_LEASE, *(subjects.ping(s) for s in subjects.SERVICES)]  # fmt: skip
+          subjects.METERING_LEASE, subjects.AUTH_SESSION_VERIFY, subjects.AUTH_SESSION_LIST,
+          subjects.AUTH_SESSION_REVOKE, subjects.AUTH_OAUTH_BEGIN, subjects.AUTH_OAUTH_COMPLETE, *subjects.AUTH_PASSKEY_SUBJECTS, subjects.AUTH_TOTP_ENROLL, subjects.AUTH_SESSION_STEP_UP, *(subjects.ping(s) for s in subjects.SERVICES)]  # fmt: skip
     assert len(set(rr)) == len(rr)
     assert all(s.startswith("gw.") and s.rsplit(".", 1)[1].startswith("v") for s in rr)
     assert subjects.usage_event("org1").startswith("gw.evt.usage.")

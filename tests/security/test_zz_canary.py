@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from libs.audit.signing import unb64
 from libs.crypto.keyring import Keyring
+from libs.crypto.sealed import decode_secret
 from libs.stack import pg, pki
 from services.vault import envelope
 from tests.canary import Canaries, read_master_keys
@@ -67,6 +68,10 @@ def _needles(stack: Stack, canaries: Canaries) -> list[Needle]:
         needles += needles_for(f"TLS key {key.stem}", _private_scalar(key))
     seed = (stack.var / "secrets" / "audit_signing.key").read_text(encoding="utf-8").strip()
     needles += needles_for("audit signing key", seed) + needles_for("audit signing key (raw)", unb64(seed))
+    auth_secret = (stack.var / "secrets" / "auth_secret").read_text(encoding="utf-8").strip()
+    oauth_secret = (stack.var / "secrets" / "oauth_client_secret").read_text(encoding="utf-8").strip()
+    needles += needles_for("OAuth client secret", oauth_secret)
+    needles += needles_for("AUTH_SECRET", auth_secret) + needles_for("AUTH_SECRET bytes", decode_secret(auth_secret))
     planted = set(canaries.text_secrets().values())
     for secret in dict.fromkeys(stack.created_secrets):
         if secret not in planted:

@@ -56,11 +56,24 @@ class VerifyAdmin(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
 
 
 class AdminPrincipal(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="ok", tag_field="kind"):
-    """A verified management token (org-scoped, bearing a role)."""
+    """A verified management token (org-scoped, bearing a role), or — built by the management
+    API from a :class:`~libs.contracts.messages.sessions.SessionPrincipal`, never sent by auth —
+    a signed-in person: then ``token_id`` is empty and ``user_id`` / ``session_id`` are set."""
 
     org_id: str
     token_id: str
     role: str
+    user_id: str = ""
+    session_id: str = ""
+    mfa: bool = False
+    """A person's session that has shown a second factor (owners and admins need it to act)."""
+    mfa_at: int = 0
+    """When that session last showed it (unix s): key operations of owners and admins need it recent."""
+
+    @property
+    def actor(self) -> tuple[str, str]:
+        """(actor type, actor id) for audit rows: the person, else the token."""
+        return ("user", self.user_id) if self.user_id else ("admin_token", self.token_id)
 
 
 VerifyAdminReply = AdminPrincipal | Denied | Fault

@@ -27,7 +27,8 @@ _COLUMNS = (
 
 def actor(request: Request[Any, Any, Any], admin: AdminPrincipal) -> Actor:
     """The caller, for auth's records."""
-    return Actor(type="admin_token", id=admin.token_id, ip=client_ip(request),
+    actor_type, actor_id = admin.actor
+    return Actor(type=actor_type, id=actor_id, ip=client_ip(request),
                  user_agent=request.headers.get("user-agent", "")[:256])  # fmt: skip
 
 
@@ -77,7 +78,7 @@ class KeyController(Controller):
     async def create_key(self, request: Request[Any, Any, Any], admin: Admin, data: KeyIn) -> dict[str, Any]:
         """Create a key. The full key is in this response only; store it now."""
         async with audited(request, admin, "api_key.created", f"project:{data.project_id}") as detail:
-            require(admin, "developer")
+            require(admin, "developer", fresh=True)
             _check_cidrs(data.allowed_ips)
             limits = KeyLimits(usage_limit_usd=data.usage_limit_usd, rate_limit_rpm=data.rate_limit_rpm,
                                allowed_models=data.allowed_models, allowed_ips=data.allowed_ips)  # fmt: skip
@@ -92,7 +93,7 @@ class KeyController(Controller):
                          data: KeyPatch) -> dict[str, Any]:  # fmt: skip
         """Change name, limits or expiry; takes effect on the next request."""
         async with audited(request, admin, "api_key.updated", f"api_key:{key_id}"):
-            require(admin, "developer")
+            require(admin, "developer", fresh=True)
             current = await _load(db, admin.org_id, key_id)
             merged = {**current, **{k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}}
             _check_cidrs(merged["allowed_ips"])
@@ -110,7 +111,7 @@ class KeyController(Controller):
         grace = data.grace_seconds if data else 0
         async with audited(request, admin, "api_key.rotated", f"api_key:{key_id}") as detail:
             detail["grace_seconds"] = str(grace)
-            require(admin, "developer")
+            require(admin, "developer", fresh=True)
             issued = await commands.issue(request, subjects.AUTH_KEY_ROTATE, RotateKey(
                 request_id=commands.request_id(), org_id=admin.org_id, key_id=key_id, grace_s=grace,
                 actor=actor(request, admin)))  # fmt: skip
@@ -120,7 +121,7 @@ class KeyController(Controller):
     async def revoke_key(self, request: Request[Any, Any, Any], admin: Admin, key_id: str) -> dict[str, Any]:
         """Revoke for good; rejected everywhere as soon as this returns."""
         async with audited(request, admin, "api_key.revoked", f"api_key:{key_id}"):
-            require(admin, "developer")
+            require(admin, "developer", fresh=True)
             changed = await commands.change(request, subjects.AUTH_KEY_REVOKE, RevokeKey(
                 request_id=commands.request_id(), org_id=admin.org_id, key_id=key_id, actor=actor(request, admin)))  # fmt: skip
         return {"id": changed.id, "status": changed.status}

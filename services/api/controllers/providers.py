@@ -133,7 +133,7 @@ class ProviderController(Controller):
     async def add(self, request: Request[Any, Any, Any], admin: Admin, data: ProviderIn) -> dict[str, Any]:
         """Add a provider; its key is sealed by the vault and never shown again."""
         async with audited(request, admin, "provider.created", f"provider:{data.name}") as detail:
-            require(admin, "admin")
+            require(admin, "admin", fresh=True)
             try:
                 base_url = check_base_url(data.base_url, _policy())
             except BadBaseUrl as exc:
@@ -151,7 +151,7 @@ class ProviderController(Controller):
     ) -> dict[str, Any]:
         """Replace the key (a new sealed version; in-flight requests finish with the old one)."""
         async with audited(request, admin, "provider_key.rotated", f"provider:{provider_id}"):
-            require(admin, "admin")
+            require(admin, "admin", fresh=True)
             listing = await _vault(request, subjects.VAULT_KEY_ROTATE, RotateProviderKey(
                 request_id=request_id(), org_id=admin.org_id, provider_id=provider_id, api_key=data.api_key))  # fmt: skip
         return provider_out(listing.providers[0])
@@ -197,6 +197,6 @@ class ProviderController(Controller):
     async def remove(self, request: Request[Any, Any, Any], admin: Admin, provider_id: str) -> None:
         """Delete a provider with its keys and routes."""
         async with audited(request, admin, "provider.deleted", f"provider:{provider_id}"):
-            require(admin, "admin")
+            require(admin, "admin", fresh=True)
             await _vault(request, subjects.VAULT_KEY_DELETE,
                          DeleteProvider(request_id=request_id(), org_id=admin.org_id, provider_id=provider_id))  # fmt: skip

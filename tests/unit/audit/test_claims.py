@@ -34,6 +34,8 @@ def _subject(source: str, action: str) -> str:
         ("api", "membership.updated", "admin_token"),
         ("api", "provider_key.rotated", "admin_token"),
         ("api", "api_key.revoked", "management_token"),  # the name since issue 13 (the old one still read)
+        ("api", "session.signed_out", "user"),
+        ("api", "api_key.created", "user"),
     ],
 )
 def test_what_each_source_really_publishes_is_accepted(source: str, action: str, actor_type: str) -> None:
@@ -47,6 +49,7 @@ def test_what_each_source_really_publishes_is_accepted(source: str, action: str,
         (_subject("edge", "chat.completion"), _event("chat.completion", "admin_token"), "actor type"),
         (_subject("edge", "chat.completion"), _event("chat.completion", "management_token"), "actor type"),
         (_subject("edge", "chat.completion"), _event("chat.completion", "person"), "actor type"),
+        (_subject("edge", "chat.completion"), _event("chat.completion", "user"), "actor type"),
         (_subject("api", "chat.completion"), _event("chat.completion", "admin_token"), "action not allowed"),
         (_subject("guardrails", "api_key.created"), _event("api_key.created"), "action not allowed"),
         (_subject("edge", "chat.completion"), _event("models.list"), "does not match the subject"),
