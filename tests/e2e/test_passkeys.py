@@ -57,6 +57,6 @@ def test_register_sign_out_and_sign_back_in_with_a_passkey(stack: Stack) -> None
         if rows or time.monotonic() > deadline:
             break
         time.sleep(0.3)
-    assert [(r["actor_type"], r["actor_id"], r["detail"]["method"]) for r in rows] == [
-        ("user", person["user"], "passkey")
+    assert [(r["actor_type"], r["user_id"], r["metadata"]["method"]) for r in rows] == [
+        ("person", person["user"], "passkey")
     ]

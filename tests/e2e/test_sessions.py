@@ -47,9 +47,9 @@ def test_a_person_works_with_a_cookie_and_signs_out(stack: Stack) -> None:
     with _client(stack, person["secret"]) as replay:
         assert replay.get("/v1/session").status_code == 401
     created = _audited(stack, org["token"], "project.created")
-    assert any(r["actor_type"] == "user" and r["actor_id"] == person["user"] for r in created)
+    assert any(r["actor_type"] == "person" and r["user_id"] == person["user"] for r in created)
     signed_out = _audited(stack, org["token"], "session.signed_out")
-    assert [(r["actor_type"], r["actor_id"], r["success"]) for r in signed_out] == [("user", person["user"], True)]
+    assert [(r["actor_type"], r["user_id"], r["success"]) for r in signed_out] == [("person", person["user"], True)]
     assert person["secret"] not in str(signed_out)
 
 

@@ -31,12 +31,12 @@ def test_sign_in_through_the_local_provider_lands_in_the_demo_org_as_owner(stack
     deadline = time.monotonic() + 15
     while True:
         rows = stack.admin().get("/v1/audit/", params={"action": "session.signed_in"}).json()["data"]
-        mine = [r for r in rows if r["resource"] == f"session:{me['session_id']}"]
+        mine = [r for r in rows if (r["resource_type"], r["resource_id"]) == ("session", me["session_id"])]
         if mine or time.monotonic() > deadline:
             break
         time.sleep(0.3)
-    assert [(r["actor_type"], r["actor_id"], r["success"], r["detail"]["method"]) for r in mine] == [
-        ("user", me["user_id"], True, f"oauth:{provider}")
+    assert [(r["actor_type"], r["user_id"], r["success"], r["metadata"]["method"]) for r in mine] == [
+        ("person", me["user_id"], True, f"oauth:{provider}")
     ]
     assert secret not in str(rows)
 
