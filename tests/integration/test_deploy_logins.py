@@ -16,7 +16,7 @@ import yaml
 
 from libs.db import roles
 from libs.stack import pg
-from libs.stack.__main__ import db_auth
+from libs.stack.commands import db_auth
 
 ROOT = Path(__file__).resolve().parents[2]
 

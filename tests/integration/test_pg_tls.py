@@ -21,7 +21,7 @@ import pytest
 
 from libs.db import migrate, roles
 from libs.stack import pg, pki
-from libs.stack.__main__ import db_auth
+from libs.stack.commands import db_auth
 from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
