@@ -11,13 +11,11 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import nats
-import pytest
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig
 
@@ -32,19 +30,7 @@ from services.audit import handlers as audit_handlers
 from services.audit import store as audit_store
 from services.metering import handlers as metering_handlers
 from services.metering import store as metering_store
-from tests.helpers import Consumers, broken_audit_chains, nats_server, org_with_key, service_dsn
-
-
-@pytest.fixture
-async def bus(tmp_path: Path) -> AsyncIterator[tuple[str, Client]]:
-    """A fresh JetStream server per test, provisioned as the operator would."""
-    with nats_server(tmp_path) as url:
-        nc = await nats.connect(url)
-        await streams.provision(nc.jetstream())
-        try:
-            yield url, nc
-        finally:
-            await nc.close()
+from tests.helpers import Consumers, broken_audit_chains, org_with_key, service_dsn
 
 
 def _usage(rid: str, org: str, **kw: Any) -> UsageEvent:

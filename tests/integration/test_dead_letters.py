@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +28,6 @@ from services.audit import store as audit_store
 from services.metering import handlers as metering_handlers
 from services.metering import store as metering_store
 from tests.helpers import Consumers, nats_server, org_with_key, service_dsn
-
-
-@pytest.fixture
-async def bus(tmp_path: Path) -> AsyncIterator[tuple[str, Client]]:
-    """A fresh JetStream server per test, provisioned as the operator would."""
-    with nats_server(tmp_path) as url:
-        nc = await nats.connect(url)
-        await streams.provision(nc.jetstream())
-        try:
-            yield url, nc
-        finally:
-            await nc.close()
 
 
 def _usage(rid: str, org: str, **kw: Any) -> UsageEvent:

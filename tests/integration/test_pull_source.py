@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import nats
-import pytest
 from nats.aio.client import Client
 
 from libs.contracts import subjects
@@ -21,17 +20,6 @@ from libs.svc import streams
 from libs.svc.bus import inbox_for
 from libs.svc.consumers import DurableConsumer, Rejected
 from tests.helpers import Consumers, nats_server
-
-
-@pytest.fixture
-async def bus(tmp_path: Path) -> AsyncIterator[tuple[str, Client]]:
-    with nats_server(tmp_path) as url:
-        nc = await nats.connect(url)
-        await streams.provision(nc.jetstream())
-        try:
-            yield url, nc
-        finally:
-            await nc.close()
 
 
 def _usage(rid: str, org: str = "o") -> UsageEvent:
