@@ -3,9 +3,12 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# dependency audit tools, in their own virtualenv so that they never enter requirements.lock
+AUDIT_VENV  ?= build/audit-venv
+AUDIT_TOOLS := pip-audit==2.10.1 cyclonedx-bom==7.5.0
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-int test-e2e check lint fmt type migrate deadletters lock bench bench-gateway clean
+.PHONY: help install run test test-unit test-int test-e2e check lint fmt type migrate deadletters lock bench bench-gateway audit clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -66,3 +69,14 @@ clean: ## Remove the virtualenv and caches (not var/)
 bench-gateway: $(STAMP) ## Gateway vs direct call in one run (starts its own mock upstream and stack; needs wrk)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk); } || { echo "install wrk (apt-get install wrk)"; exit 1; }
 	$(BIN)/python bench/gateway_bench.py $(BENCH_ARGS)
+
+$(AUDIT_VENV)/.installed: Makefile
+	$(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install -q $(AUDIT_TOOLS)
+	@touch $@
+
+audit: $(AUDIT_VENV)/.installed ## CycloneDX SBOM of requirements.lock (build/sbom.cdx.json), then pip-audit over it (needs the vulnerability DB)
+	@mkdir -p build
+	$(AUDIT_VENV)/bin/cyclonedx-py requirements requirements.lock --pyproject pyproject.toml --of JSON --output-reproducible -o build/sbom.cdx.json
+	@echo "SBOM: build/sbom.cdx.json ($$(grep -c '"bom-ref"' build/sbom.cdx.json) components)"
+	$(AUDIT_VENV)/bin/pip-audit -r requirements.lock --no-deps --disable-pip --strict --progress-spinner off $(AUDIT_ARGS)
