@@ -23,7 +23,7 @@ from libs.db.roles import SERVICE_ROLES
 from libs.stack import commands, nats_users, natsd, pg, pki, secrets_store
 from libs.stack.commands import SERVICES
 from libs.stack.config import MOCK_OAUTH_CLIENT, StackConfig, read_env
-from libs.stack.supervisor import Proc, Supervisor
+from libs.stack.supervisor import Proc, Supervisor, listening_socket
 from libs.svc.rotation import Rotation
 
 MALLOC_ENV = {
@@ -124,9 +124,12 @@ def build_procs(
     ]  # fmt: skip
     procs.append(Proc("mockllm", [py, "-m", "libs.mockllm", "--host", config.host, "--port", str(config.mock_port)],
                       dict(os.environ), config.logs / "mockllm.log"))  # fmt: skip
-    procs.append(Proc("mockoidc", [py, "-m", "libs.mockoidc", "--host", config.host, "--port", str(config.oidc_port)],
+    # the mock identity provider starts on its first connection (a local sign-in): until then it
+    # costs nothing (Litestar + uvicorn + joserfc: ~45 MB that a stack nobody signs in to would carry)
+    oidc = listening_socket(config.host, config.oidc_port)
+    procs.append(Proc("mockoidc", [py, "-m", "libs.mockoidc", "--fd", str(oidc.fileno())],
                       {**os.environ, "BASTION_MOCK_OAUTH_SECRET": keys.oauth_client_secret},
-                      config.logs / "mockoidc.log"))  # fmt: skip
+                      config.logs / "mockoidc.log", listen=oidc))  # fmt: skip
     for name in (*SERVICES, "edge", "api"):
         # BASTION_<SERVICE>_REPLICAS runs several processes of a bus service (queue groups and the
         # shared durable consumers split the work); the second one is "<name>-2", and so on.
@@ -218,7 +221,8 @@ def run(config: StackConfig) -> int:
             print("could not provision the JetStream streams; see above", file=sys.stderr)
             return 1
         for proc in supervisor.procs[1:]:
-            proc.start()
+            if not proc.on_demand:
+                proc.start()
         _write_pids(config, supervisor)
         deadline = time.monotonic() + 60
         while not (probe := _ready(config.host, config.edge_port, "/readyz", https=config.https))[0]:

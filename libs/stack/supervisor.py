@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -40,6 +42,15 @@ class Proc:
     next_start: float = 0.0
     infrastructure: bool = False
     """Stopped after everything else (the bus)."""
+    listen: socket.socket | None = None
+    """Started on demand: the supervisor holds this listening socket and spawns the process on
+    its first connection, handing the socket over (the child gets it as an inherited fd and the
+    connection waits in the backlog meanwhile). Until then the process costs no memory."""
+
+    @property
+    def on_demand(self) -> bool:
+        """Waits for its first connection instead of starting with the stack."""
+        return self.listen is not None
 
     def start(self) -> None:
         """Spawn (output appended to the log file)."""
@@ -47,6 +58,7 @@ class Proc:
             self.popen = subprocess.Popen(
                 self.argv,
                 env=self.env,
+                pass_fds=(self.listen.fileno(),) if self.listen is not None else (),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -80,15 +92,20 @@ class Supervisor:
         self._next_rotate_check = 0.0
 
     def start_all(self) -> None:
-        """Start every process."""
+        """Start every process (the on-demand ones when their first connection comes)."""
         for proc in self.procs:
-            proc.start()
+            if not proc.on_demand:
+                proc.start()
 
     def tick(self) -> None:
         """Restart whatever exited (with exponential backoff, reset after a healthy run); rotate logs."""
         self.rotate_logs()
         now = time.monotonic()
         for proc in self.procs:
+            if not self.stopping and proc.popen is None and proc.listen is not None and _readable(proc.listen):
+                self._say(f"[supervisor] {proc.name}: first connection; starting it")
+                proc.start()
+                continue
             if self.stopping or proc.popen is None:
                 continue
             code = proc.popen.poll()
@@ -139,6 +156,9 @@ class Supervisor:
         self.stopping = True
         self._stop([p for p in self.procs if not p.infrastructure])
         self._stop([p for p in self.procs if p.infrastructure])
+        for proc in self.procs:
+            if proc.listen is not None:
+                proc.listen.close()
 
     def _stop(self, procs: list[Proc]) -> None:
         """SIGTERM ``procs``, wait, then SIGKILL stragglers."""
@@ -158,6 +178,22 @@ class Supervisor:
     def _say(self, text: str) -> None:
         if self._echo:
             print(text, file=sys.stderr, flush=True)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket for an on-demand :class:`Proc`."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
+def _readable(sock: socket.socket) -> bool:
+    """A connection is waiting (poll, no wait); a closed socket never is."""
+    if sock.fileno() < 0:
+        return False
+    return bool(select.select([sock], [], [], 0)[0])
 
 
 def _die_with_parent() -> None:
