@@ -27,8 +27,8 @@ def operator_parsers(sub: Any) -> None:
     common.add_argument("--var", default=None)
     common.add_argument("--nats-url", default=None, help="default: the local stack's ($BASTION_NATS_URL)")
     common.add_argument("--password-file", default=None,
-                        help="operator bus password, for a bus that authenticates by password (default: the"
-                        " operator's client certificate under var/tls)")  # fmt: skip
+                        help="bus password (the operator's; metrics-bridge: the metrics user's), for a bus that"
+                        " authenticates by password (default: the user's client certificate under var/tls)")  # fmt: skip
     sub.add_parser("streams", parents=[common], help="operator: create/update the JetStream streams and consumers")
     dl = sub.add_parser("deadletters", help="operator: events a consumer could not store")
     dls = dl.add_subparsers(dest="action", required=True)
@@ -56,10 +56,11 @@ def operator_command(args: argparse.Namespace) -> int:
 
     config = StackConfig.from_env(args.var)
     url = args.nats_url or os.environ.get("BASTION_NATS_URL") or config.nats_url
+    user = "metrics" if args.command == "metrics-bridge" else nats_users.OPERATOR  # the bridge: scrape only
     if args.password_file:
-        settings = operator.with_password(url, Path(args.password_file).read_text(encoding="utf-8").strip())
-    else:  # the local stack: the operator's client certificate
-        settings = operator.with_certificate(url, config.var)
+        settings = operator.with_password(url, Path(args.password_file).read_text(encoding="utf-8").strip(), user)
+    else:  # the local stack: the user's client certificate
+        settings = operator.with_certificate(url, config.var, user)
 
     async def go() -> str:
         if args.command == "metrics-bridge":

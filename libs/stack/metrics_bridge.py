@@ -1,7 +1,7 @@
 """``python -m libs.stack metrics-bridge``: every process's metrics at one ``/metrics`` for Prometheus.
 
 The services open no HTTP port for metrics. On each HTTP scrape the bridge publishes one
-broadcast request on ``gw.metrics.scrape.v1`` (as the bus operator), collects the answers that
+broadcast request on ``gw.metrics.scrape.v1`` (as the bus user ``metrics``, which may do nothing else), collects the answers that
 arrive within a short window — every edge worker, every replica of every bus service, the
 management API, each labelled with its ``service`` and ``instance`` — and merges them into one
 exposition: each metric family's ``HELP`` and ``TYPE`` once, then the samples of every process.

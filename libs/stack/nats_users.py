@@ -81,6 +81,12 @@ PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "publish": _js_consumer(s.AUDIT_STREAM, s.AUDIT_FORWARD_DURABLE)[:2],
         "subscribe": [],
     },
+    "metrics": {
+        # the metrics bridge: the broadcast scrape only, answers into its own inbox; it cannot
+        # manage streams, replay dead letters or publish events the way the operator can
+        "publish": [s.METRICS_SCRAPE],
+        "subscribe": [],
+    },
     OPERATOR: {
         # JetStream management, dead-letter replay onto the original subjects, metrics of one replica
         # of a service, or of every process (the scrape every process answers: the metrics bridge)

@@ -38,9 +38,9 @@ def password(secrets_dir: Path) -> str:
     return passwords(secrets_dir)[OPERATOR]
 
 
-def with_password(url: str, secret: str) -> BaseSettings:
-    """The operator on a bus that authenticates by password."""
-    return BaseSettings(nats_url=url, nats_user=OPERATOR, nats_password=secret)
+def with_password(url: str, secret: str, user: str = OPERATOR) -> BaseSettings:
+    """The operator (or ``user``) on a bus that authenticates by password."""
+    return BaseSettings(nats_url=url, nats_user=user, nats_password=secret)
 
 
 def with_certificate(url: str, var: Path, user: str = OPERATOR) -> BaseSettings:

@@ -59,6 +59,11 @@ async def _refused(stack: Stack, user: str, action: str, subject: str) -> list[s
         ("audit_reader", "publish", "$JS.API.CONSUMER.MSG.NEXT.AUDIT.audit"),  # not the audit service's durable
         ("audit_reader", "publish", "gw.dlq.audit_forward"),
         ("audit_reader", "subscribe", "gw.evt.audit.>"),
+        # the metrics bridge: the broadcast scrape only, not the operator's powers
+        ("metrics", "publish", "$JS.API.STREAM.PURGE.AUDIT"),
+        ("metrics", "publish", "gw.evt.usage.edge"),
+        ("metrics", "publish", subjects.metrics("auth")),
+        ("metrics", "subscribe", "_INBOX_edge.>"),
     ],
 )
 async def test_server_refuses_what_a_user_may_not_do(stack: Stack, user: str, action: str, subject: str) -> None:
@@ -75,3 +80,16 @@ async def test_allowed_requests_still_work(stack: Stack) -> None:
     finally:
         await nc.close()
     assert not errors
+
+
+async def test_the_metrics_user_scrapes_every_process(stack: Stack) -> None:
+    from libs.stack import metrics_bridge
+
+    errors: list[str] = []
+    nc = await _connect(stack, "metrics", errors)
+    try:
+        answers = await metrics_bridge.collect(nc, window_s=1.0)
+    finally:
+        await nc.close()
+    assert not errors
+    assert {"auth", "guardrails", "vault", "metering", "audit", "edge"} <= {a.service for a in answers}, answers
