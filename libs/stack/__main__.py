@@ -126,7 +126,11 @@ def build_procs(
                       dict(os.environ), config.logs / "mockllm.log"))  # fmt: skip
     # the mock identity provider starts on its first connection (a local sign-in): until then it
     # costs nothing (Litestar + uvicorn + joserfc: ~45 MB that a stack nobody signs in to would carry)
-    oidc = listening_socket(config.host, config.oidc_port)
+    try:
+        oidc = listening_socket(config.host, config.oidc_port)
+    except OSError as exc:
+        raise SystemExit(f"the mock identity provider's port {config.host}:{config.oidc_port} is not free"
+                         f" ({exc.strerror}); set BASTION_OIDC_PORT") from None  # fmt: skip
     procs.append(Proc("mockoidc", [py, "-m", "libs.mockoidc", "--fd", str(oidc.fileno())],
                       {**os.environ, "BASTION_MOCK_OAUTH_SECRET": keys.oauth_client_secret},
                       config.logs / "mockoidc.log", listen=oidc))  # fmt: skip
