@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from libs.backup import cli as backup_cli
+from libs.contracts.subjects import SERVICES
 from libs.db.roles import SERVICE_ROLES
 from libs.stack import commands, nats_users, natsd, pg, pki, secrets_store
-from libs.stack.commands import SERVICES
 from libs.stack.config import MOCK_OAUTH_CLIENT, StackConfig, read_env
 from libs.stack.supervisor import Proc, Supervisor, listening_socket
 from libs.svc.rotation import Rotation

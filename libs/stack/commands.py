@@ -15,11 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from libs.contracts.subjects import SERVICES
 from libs.db.roles import SERVICE_ROLES
 from libs.stack import nats_users, natsd, pg, pki, secrets_store
 from libs.stack.config import StackConfig
-
-SERVICES = ("auth", "guardrails", "vault", "metering", "audit")
 
 
 def operator_parsers(sub: Any) -> None:
@@ -38,15 +37,16 @@ def operator_parsers(sub: Any) -> None:
                    " fixed; consumers are idempotent, so a replay is stored at most once)").add_argument("id", type=int)  # fmt: skip
     sub.add_parser("metrics", parents=[common], help="operator: one replica's counters").add_argument(
         "service", choices=SERVICES)  # fmt: skip
-    bridge = sub.add_parser("metrics-bridge", parents=[common], help="operator: every process's metrics at"
-                            " http://HOST:PORT/metrics, for Prometheus (a broadcast scrape per request)")  # fmt: skip
+    bridge = sub.add_parser("metrics-bridge", parents=[common], help="every process's metrics at"
+                            " http://HOST:PORT/metrics, for Prometheus (a broadcast scrape per request, as the bus user metrics)")  # fmt: skip
     bridge.add_argument("--host", default="127.0.0.1")
     bridge.add_argument("--port", type=int, default=9464)
     bridge.add_argument("--window", type=float, default=0.5, help="seconds to wait for answers per scrape")
 
 
 def operator_command(args: argparse.Namespace) -> int:
-    """``streams``, ``deadletters list|replay``, ``metrics``, ``metrics-bridge``: as the bus operator."""
+    """``streams``, ``deadletters list|replay``, ``metrics`` as the bus operator; ``metrics-bridge`` as the bus
+    user ``metrics`` (the broadcast scrape and nothing else)."""
     import asyncio
     import json
 
