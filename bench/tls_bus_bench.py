@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from libs.stack import nats_users, natsd, pki
 from libs.stack.operator import with_certificate
-from libs.svc.bus import connect
+from libs.svc.bus import connect, settled
 from libs.svc.settings import BaseSettings
 from tests.helpers import free_port
 
@@ -43,7 +43,7 @@ async def _run(caller: BaseSettings, responder: BaseSettings, n: int, concurrenc
         await msg.respond(payload)  # type: ignore[attr-defined]
 
     await vault.subscribe(SUBJECT, cb=answer)
-    await vault.flush()
+    await settled(vault)
     left = n
 
     async def worker() -> None:

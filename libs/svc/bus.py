@@ -70,6 +70,21 @@ async def connect(settings: BaseSettings, name: str) -> Client:
                               reconnect_time_wait=0.25, connect_timeout=2, **credentials(settings))  # fmt: skip
 
 
+async def settled(nc: Client) -> None:
+    """Return once the server has processed every command written so far on ``nc`` (its
+    subscriptions above all): only then may a process say it is ready.
+
+    ``nc.flush()`` alone does not promise that in nats-py 2.16: it writes its PING straight to the
+    socket, while a SUB queued just before it may still wait in the client's pending buffer for
+    the flusher task, so the PONG can come back before the server has the subscription (a request
+    from another connection then gets "no responders"). The first flush kicks the flusher, which
+    writes the pending commands while that PING is on its round trip; the second PING follows
+    them on the socket, so its PONG means the server has them
+    (tests/integration/test_subscribe_settled.py)."""
+    await nc.flush()
+    await nc.flush()
+
+
 async def close_quietly(nc: Client) -> None:
     """Drain if the server is there, else just close (shutdown must not fail on a gone server)."""
     try:

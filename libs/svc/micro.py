@@ -30,6 +30,7 @@ from libs.contracts.codec import Codec, encode
 from libs.contracts.errors import SERVICE_ERROR_CODE_HEADER, SERVICE_ERROR_HEADER, Code
 from libs.contracts.messages import Fault
 from libs.svc import metrics
+from libs.svc.bus import settled
 from libs.telemetry import spans as tracing
 
 log = logging.getLogger("bastion.micro")
@@ -118,7 +119,7 @@ class Service:
             self._subs.append(await nc.subscribe(ep.subject, queue=ep.queue, cb=self._responder(ep, semaphore, spans)))
         for subject, handler in self.listeners:
             self._subs.append(await nc.subscribe(subject, cb=_listener(handler)))
-        await nc.flush()
+        await settled(nc)  # the server has every subscription before this replica says it is ready
 
     def _responder(
         self, ep: Endpoint, semaphore: asyncio.Semaphore, spans: tracing.Recorder

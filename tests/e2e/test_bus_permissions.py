@@ -9,6 +9,7 @@ import nats
 import pytest
 
 from libs.contracts import subjects
+from libs.svc.bus import settled
 from tests.stack import Stack
 
 
@@ -29,7 +30,7 @@ async def _refused(stack: Stack, user: str, action: str, subject: str) -> list[s
                 await nc.request(subject, b"{}", timeout=1)
         else:
             await nc.subscribe(subject)
-            await nc.flush()
+            await settled(nc)
         for _ in range(20):
             if errors:
                 break

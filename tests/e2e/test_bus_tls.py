@@ -15,6 +15,7 @@ import pytest
 from libs.contracts import subjects
 from libs.stack import pki
 from libs.svc import tls
+from libs.svc.bus import settled
 from tests.stack import Stack
 
 NO_RETRY = {"max_reconnect_attempts": 0, "allow_reconnect": False, "connect_timeout": 2}
@@ -116,7 +117,7 @@ async def test_a_certificate_is_its_user_whatever_connect_claims(stack: Stack) -
     try:
         for subject in (subjects.VAULT_RESOLVE, "_INBOX_vault.>"):  # the vault's requests, the vault's replies
             await nc.subscribe(subject)
-            await nc.flush()
+            await settled(nc)
         for _ in range(20):
             if len(errors) >= 2:
                 break

@@ -9,6 +9,7 @@ import nats
 import pytest
 
 from libs.contracts import subjects
+from libs.svc.bus import settled
 from tests.e2e.test_bus_permissions import _connect
 from tests.stack import Stack
 
@@ -34,7 +35,7 @@ async def _delivered_elsewhere(stack: Stack) -> list[str]:
     victim = await _connect(stack, "audit", errors)
     try:
         sub = await victim.subscribe(AIMED_AT)
-        await victim.flush()
+        await settled(victim)
         refused = await _pull_into(stack, AIMED_AT)
         try:
             msg = await sub.next_msg(timeout=2)

@@ -18,7 +18,7 @@ from nats.aio.msg import Msg
 from libs.contracts import subjects
 from libs.stack import nats_users, natsd, pki
 from libs.svc import tls
-from libs.svc.bus import connect
+from libs.svc.bus import connect, settled
 from libs.svc.settings import BaseSettings, load
 from tests.helpers import free_port
 
@@ -70,7 +70,7 @@ async def test_rotating_the_bus_certificates_drops_no_request(tmp_path: Path) ->
             await msg.respond(b"ok:" + msg.data)
 
         await vault.subscribe(subjects.VAULT_RESOLVE, cb=answer)
-        await vault.flush()
+        await settled(vault)
         answered, failed = 0, []
         stop = asyncio.Event()
 
