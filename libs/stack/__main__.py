@@ -126,11 +126,7 @@ def build_procs(
                       dict(os.environ), config.logs / "mockllm.log"))  # fmt: skip
     # the mock identity provider starts on its first connection (a local sign-in): until then it
     # costs nothing (Litestar + uvicorn + joserfc: ~45 MB that a stack nobody signs in to would carry)
-    try:
-        oidc = listening_socket(config.host, config.oidc_port)
-    except OSError as exc:
-        raise SystemExit(f"the mock identity provider's port {config.host}:{config.oidc_port} is not free"
-                         f" ({exc.strerror}); set BASTION_OIDC_PORT") from None  # fmt: skip
+    oidc = _on_demand_socket(config.host, config.oidc_port, "mock identity provider", "BASTION_OIDC_PORT")
     procs.append(Proc("mockoidc", [py, "-m", "libs.mockoidc", "--fd", str(oidc.fileno())],
                       {**os.environ, "BASTION_MOCK_OAUTH_SECRET": keys.oauth_client_secret},
                       config.logs / "mockoidc.log", listen=oidc))  # fmt: skip
@@ -144,12 +140,23 @@ def build_procs(
             # its own client certificate: under mutual TLS the bus server maps it to the user `name`
             env.update(BASTION_NATS_USER=name, BASTION_INSTANCE=f"{label}-{os.getpid()}", **pki.env(config.var, name))
             procs.append(Proc(label, [py, "-m", f"services.{name}"], env, config.logs / f"{label}.log"))
-    if config.metrics_port:  # every process's metrics for Prometheus, as the operator (0: off)
+    if config.metrics_port:  # every process's metrics for Prometheus, as the bus user metrics (0: off)
+        # started on the first scrape, like the identity provider: ~28 MB that a stack nobody
+        # scrapes would carry (the scrape that starts it waits in the socket's backlog)
+        metrics = _on_demand_socket(config.host, config.metrics_port, "metrics bridge", "BASTION_METRICS_PORT")
         procs.append(Proc("metrics", [py, "-m", "libs.stack", "metrics-bridge", "--var", str(config.var),
-                                      "--nats-url", config.nats_url, "--host", config.host,
-                                      "--port", str(config.metrics_port)],
-                          dict(os.environ), config.logs / "metrics.log"))  # fmt: skip
+                                      "--nats-url", config.nats_url, "--fd", str(metrics.fileno())],
+                          dict(os.environ), config.logs / "metrics.log", listen=metrics))  # fmt: skip
     return procs
+
+
+def _on_demand_socket(host: str, port: int, what: str, setting: str) -> socket.socket:
+    """The listening socket of a process started on its first connection; a taken port is a
+    one-line error naming the setting that moves it."""
+    try:
+        return listening_socket(host, port)
+    except OSError as exc:
+        raise SystemExit(f"the {what}'s port {host}:{port} is not free ({exc.strerror}); set {setting}") from None
 
 
 def _ready(host: str, port: int, path: str, *, https: bool = False) -> tuple[bool, str]:

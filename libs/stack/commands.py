@@ -41,6 +41,8 @@ def operator_parsers(sub: Any) -> None:
                             " http://HOST:PORT/metrics, for Prometheus (a broadcast scrape per request, as the bus user metrics)")  # fmt: skip
     bridge.add_argument("--host", default="127.0.0.1")
     bridge.add_argument("--port", type=int, default=9464)
+    bridge.add_argument("--fd", type=int, default=None, help="serve on this inherited listening socket instead"
+                        " (the local stack's supervisor starts the bridge on the first scrape)")  # fmt: skip
     bridge.add_argument("--window", type=float, default=0.5, help="seconds to wait for answers per scrape")
 
 
@@ -69,7 +71,7 @@ def operator_command(args: argparse.Namespace) -> int:
 
             nc = await connect(settings, "bastion-metrics-bridge")  # reconnects for as long as it runs
             try:
-                await metrics_bridge.serve(nc, args.host, args.port, args.window)
+                await metrics_bridge.serve(nc, args.host, args.port, args.window, fd=args.fd)
             finally:
                 await close_quietly(nc)
             return ""

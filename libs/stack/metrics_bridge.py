@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections import Counter
 from collections.abc import Iterable
 
@@ -108,13 +109,19 @@ async def _handle(nc: Client, window_s: float, reader: asyncio.StreamReader, wri
     writer.close()
 
 
-async def serve(nc: Client, host: str, port: int, window_s: float = WINDOW_S) -> None:
-    """Serve ``GET /metrics`` on ``host:port`` until cancelled."""
+async def serve(nc: Client, host: str, port: int, window_s: float = WINDOW_S, fd: int | None = None) -> None:
+    """Serve ``GET /metrics`` on ``host:port`` (or on the inherited listening socket ``fd``) until
+    cancelled."""
 
     async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _handle(nc, window_s, reader, writer)
 
-    server = await asyncio.start_server(on_client, host, port, limit=_MAX_HEAD)
+    if fd is not None:
+        sock = socket.socket(fileno=fd)
+        host, port = sock.getsockname()[:2]
+        server = await asyncio.start_server(on_client, sock=sock, limit=_MAX_HEAD)
+    else:
+        server = await asyncio.start_server(on_client, host, port, limit=_MAX_HEAD)
     async with server:
         log.info("metrics bridge listening", extra={"host": host, "port": port})
         await server.serve_forever()
