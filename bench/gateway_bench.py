@@ -301,6 +301,48 @@ def phases(bench: Bench, count: int) -> None:
     print(f"  the upstream call through the edge's client: {upstream:.2f} ms against {median(direct):.2f} direct")
 
 
+def concurrent_phases(bench: Bench, connections: int, per_connection: int = 40) -> None:
+    """The edge's ``Server-Timing`` phases with ``connections`` asyncio clients at the delayed
+    upstream. They do not fall into step the way wrk's connections do on a fixed upstream delay
+    (docs/performance.md, "requests arrive in waves"), so this shows the per-hop cost at that
+    concurrency without the waves."""
+    import asyncio
+
+    payload = body(DELAYED_MODEL, False, 0)
+    headers = {"authorization": f"Bearer {bench.key}", "content-type": "application/json"}
+    totals: list[float] = []
+    parts: dict[str, list[float]] = defaultdict(list)
+
+    async def run(count: int, record: bool) -> None:
+        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=connections)) as client:
+
+            async def one_client() -> None:
+                for _ in range(count):
+                    began = time.perf_counter()
+                    r = await client.post(f"{bench.edge}/v1/chat/completions", content=payload, headers=headers)
+                    if r.status_code != 200:
+                        raise SystemExit(f"phases: the edge answered {r.status_code}: {r.text[:200]}")
+                    if record:
+                        totals.append((time.perf_counter() - began) * 1000)
+                        for item in r.headers.get("server-timing", "").split(","):
+                            name, _, dur = item.strip().partition(";dur=")
+                            if dur:
+                                parts[name].append(float(dur))
+
+            await asyncio.gather(*(one_client() for _ in range(connections)))
+
+    asyncio.run(run(5, record=False))  # warm-up
+    asyncio.run(run(per_connection, record=True))
+
+    def median(values: list[float]) -> float:
+        return sorted(values)[len(values) // 2] if values else 0.0
+
+    print(f"\n== phases: {connections} asyncio clients x {per_connection} requests, upstream "
+          f"{bench.args.delay_ms:g} ms (medians, client clock includes httpx) ==")  # fmt: skip
+    print(f"  through the edge {median(totals):.2f} ms")
+    print("  edge phases: " + "  ".join(f"{k} {median(v):.2f}" for k, v in parts.items()))
+
+
 def scenarios(args: argparse.Namespace) -> list[Scenario]:
     c = args.connections
     out = [
@@ -333,6 +375,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) afterwards")
     parser.add_argument("--phases", type=int, default=0, metavar="N",
                         help="also N sequential requests: the one client's added latency by edge phase")  # fmt: skip
+    parser.add_argument("--phases-connections", type=int, default=0, metavar="N",
+                        help="also the edge phases with N concurrent asyncio clients (no wrk waves)")  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk (make bench-gateway installs it when run as root)")
@@ -347,6 +391,8 @@ def main() -> None:
             rows.append(report(sc, *bench.scenario(sc)))
         if args.phases:
             phases(bench, args.phases)
+        if args.phases_connections:
+            concurrent_phases(bench, args.phases_connections)
     finally:
         bench.stop()
     if args.json:
