@@ -75,10 +75,11 @@ PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "publish": _js_consumer(s.AUDIT_STREAM, s.AUDIT_DURABLE),
         "subscribe": ["gw.audit.>", s.METRICS_SCRAPE],
     },
-    # read-only: pulls and acks its own durable on AUDIT (the reference forwarder), publishes nothing
-    # else — no event, no dead letter, no JetStream management (docs/audit.md)
-    "audit_reader": {
-        "publish": _js_consumer(s.AUDIT_STREAM, s.AUDIT_FORWARD_DURABLE)[:2],
+    # read-only: receives its own durable on AUDIT pushed into its inbox (the reference forwarder)
+    # and acks it; publishes nothing else — no pull request (whose reply subject the server does
+    # not check), no event, no dead letter, no JetStream management (docs/audit.md)
+    s.AUDIT_READER: {
+        "publish": [f"$JS.ACK.{s.AUDIT_STREAM}.{s.AUDIT_FORWARD_DURABLE}.>"],
         "subscribe": [],
     },
     "metrics": {

@@ -14,7 +14,7 @@ from typing import Annotated
 import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from libs.contracts import subjects
 
@@ -43,12 +43,16 @@ class StreamSpec:
 
 @dataclass(frozen=True)
 class ConsumerSpec:
-    """A durable pull consumer of ``stream``."""
+    """A durable consumer of ``stream``: pulled, or pushed into ``deliver_subject``."""
 
     stream: StreamSpec
     durable: str
     max_deliver: int = MAX_DELIVER
     """-1: redelivered until acked (a reader that files nothing as a dead letter)."""
+    deliver_subject: str | None = None
+    """A push consumer (``libs/svc/push.py``): the server delivers into this subject, fixed here by
+    the operator, so the reader needs no pull request (whose reply subject nats-server does not
+    check) and cannot aim stored events anywhere else."""
 
 
 USAGE = StreamSpec(subjects.USAGE_STREAM, (subjects.USAGE_SUBJECTS,), max_age_s=7 * 86400)
@@ -56,9 +60,11 @@ AUDIT = StreamSpec(subjects.AUDIT_STREAM, (subjects.AUDIT_SUBJECTS,), max_age_s=
 METERING = ConsumerSpec(USAGE, subjects.METERING_DURABLE)
 AUDITOR = ConsumerSpec(AUDIT, subjects.AUDIT_DURABLE)
 CONSUMERS = (METERING, AUDITOR)
-FORWARDER = ConsumerSpec(AUDIT, subjects.AUDIT_FORWARD_DURABLE, max_deliver=-1)
+FORWARDER = ConsumerSpec(AUDIT, subjects.AUDIT_FORWARD_DURABLE, max_deliver=-1,
+                         deliver_subject=subjects.AUDIT_FORWARD_DELIVER)  # fmt: skip
 """The reference forwarder's durable (``python -m services.audit.forward``), read as the
-read-only bus user ``audit_reader``; another internal reader gets a durable of its own likewise."""
+read-only bus user ``audit_reader``: pushed into that user's own inbox, which only it may
+subscribe to; another internal reader gets a durable (and a user) of its own likewise."""
 READERS = (FORWARDER,)
 # Dead letters and the server's max-deliveries advisories for every durable consumer: what a
 # consumer gave up on is kept here even if the consumer died before it could file it.
@@ -82,13 +88,16 @@ def stream_config(spec: StreamSpec, replicas: int = 1) -> StreamConfig:
     )
 
 
-def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
-    """The server-side configuration of a durable consumer: bounded deliveries."""
+def consumer_config(spec: ConsumerSpec, start_seq: int | None = None) -> ConsumerConfig:
+    """The server-side configuration of a durable consumer: bounded deliveries; from
+    ``start_seq`` on if given (a consumer re-created in another form), else from the start."""
     return ConsumerConfig(
         name=spec.durable,
         durable_name=spec.durable,
         filter_subject=spec.stream.subjects[0],
-        deliver_policy=DeliverPolicy.ALL,
+        deliver_policy=DeliverPolicy.ALL if start_seq is None else DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=start_seq,
+        deliver_subject=spec.deliver_subject,
         ack_policy=AckPolicy.EXPLICIT,
         ack_wait=ACK_WAIT_S,
         max_deliver=spec.max_deliver,
@@ -106,7 +115,20 @@ async def ensure(js: JetStreamContext, spec: StreamSpec, replicas: int = 1) -> N
 
 
 async def ensure_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
-    """Create or update the durable consumer ``spec``. Operator only."""
+    """Create or update the durable consumer ``spec``. Operator only.
+
+    A pull consumer cannot become a push consumer (nor the reverse) by an update: it is deleted
+    and created again in the new form, starting after the old one's ack floor, so nothing acked
+    is delivered again and nothing unacked is skipped."""
+    try:
+        info = await js.consumer_info(spec.stream.name, spec.durable)
+    except NotFoundError:
+        info = None
+    if info is not None and bool(info.config.deliver_subject) != bool(spec.deliver_subject):
+        start = (info.ack_floor.stream_seq if info.ack_floor else 0) + 1
+        await js.delete_consumer(spec.stream.name, spec.durable)
+        await js.add_consumer(spec.stream.name, config=consumer_config(spec, start_seq=start))
+        return
     await js.add_consumer(spec.stream.name, config=consumer_config(spec))
 
 

@@ -1,9 +1,10 @@
 """``python -m services.audit.forward --out FILE``: the reference forwarder of the ``AUDIT`` stream.
 
 Reads its own durable (``audit_forward``) as the read-only bus user ``audit_reader``
-(``BASTION_NATS_USER`` / ``BASTION_NATS_PASSWORD[_FILE]``): it can pull and ack that durable and
-nothing else — publish no event, touch no stream. Each batch is appended to ``FILE`` as JSON
-lines — ``{"subject", "stream_seq", "event"}``, the event normalised as the audit service stores
+(``BASTION_NATS_USER`` / ``BASTION_NATS_PASSWORD[_FILE]`` or its client certificate): the server
+pushes that durable into the user's own inbox (``libs/svc/push.py``); the user can ack it and
+nothing else — make no pull request, publish no event, touch no stream. Each batch is appended to
+``FILE`` as JSON lines — ``{"subject", "stream_seq", "event"}``, the event normalised as the audit service stores
 it; an event the audit service would refuse on its claims (``services/audit/claims.py``: the
 source its subject names may not claim that actor or action) as ``"refused": why``, and an
 undecodable one as ``"undecodable": true``, both with the payload masked as a dead letter's
@@ -31,7 +32,7 @@ from libs.contracts.messages import AuditEvent
 from libs.svc import logs
 from libs.svc.bus import close_quietly, connect
 from libs.svc.consumers import masked
-from libs.svc.pull import PullSource
+from libs.svc.push import PushSource
 from libs.svc.settings import BaseSettings, load
 from services.audit import claims
 
@@ -56,7 +57,7 @@ def line(msg: Any) -> bytes:
     return _encode(entry) + b"\n"
 
 
-async def forward(source: PullSource, out: Path) -> int:
+async def forward(source: PushSource, out: Path) -> int:
     """Write and ack every batch until the source is stopped; the number of messages forwarded."""
     forwarded = 0
     with out.open("ab") as sink:
@@ -73,7 +74,7 @@ async def forward(source: PullSource, out: Path) -> int:
 async def main(out: Path) -> None:
     settings = load(BaseSettings)
     nc = await connect(settings, "bastion-audit-forward")
-    source = PullSource(nc, subjects.AUDIT_STREAM, subjects.AUDIT_FORWARD_DURABLE, batch=256, wait_s=0.05)
+    source = PushSource(nc, subjects.AUDIT_FORWARD_DELIVER, batch=256, wait_s=0.05)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, source.stop)

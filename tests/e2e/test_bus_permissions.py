@@ -58,6 +58,7 @@ async def _refused(stack: Stack, user: str, action: str, subject: str) -> list[s
         ("audit_reader", "publish", "gw.evt.audit.edge.chat.completion"),
         ("audit_reader", "publish", "$JS.API.STREAM.PURGE.AUDIT"),
         ("audit_reader", "publish", "$JS.API.CONSUMER.MSG.NEXT.AUDIT.audit"),  # not the audit service's durable
+        ("audit_reader", "publish", "$JS.API.CONSUMER.MSG.NEXT.AUDIT.audit_forward"),  # pushed to it: no pulls
         ("audit_reader", "publish", "gw.dlq.audit_forward"),
         ("audit_reader", "subscribe", "gw.evt.audit.>"),
         # the metrics bridge: the broadcast scrape only, not the operator's powers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from nats.js.errors import NotFoundError
 
 from libs.svc import streams
 from libs.svc.settings import load
@@ -26,6 +27,9 @@ async def test_provision_sends_the_replicas_to_every_stream() -> None:
     sent: list[tuple[str, int | None]] = []
 
     class FakeJs:
+        async def consumer_info(self, stream: str, durable: str) -> object:
+            raise NotFoundError
+
         async def add_stream(self, config: object) -> None:
             sent.append((config.name, config.num_replicas))  # type: ignore[attr-defined]
 
