@@ -160,8 +160,13 @@ def _republish(config: StackConfig, path: Path, ring: Keyring, fid: bytes) -> di
             await operator.provision_streams(bus)
             progress = Progress("jetstream republish", unit="messages")
             async with operator.connected(bus) as nc:
-                messages = streams.lines(archive.part_blocks(_chunks(path, ring, fid), archive.STREAMS))
-                counts = await streams.republish(nc, messages, progress.add)
+
+                def messages() -> Iterator[dict[str, object]]:
+                    return streams.lines(archive.part_blocks(_chunks(path, ring, fid), archive.STREAMS))
+
+                # two passes: the advisories (last in the archive) name events republished before them
+                targets = streams.advisory_targets(messages())
+                counts = await streams.republish(nc, messages(), progress.add, targets)
             progress.done()
             return counts
 

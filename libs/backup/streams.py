@@ -9,6 +9,7 @@ event id — store each event at most once, however often a restore runs.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -16,10 +17,15 @@ from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 
 from libs.backup.errors import BackupError
+from libs.contracts import subjects
+from libs.contracts.codec import encode
+from libs.contracts.messages import DeadLetter
 from libs.svc import streams
+from libs.svc.consumers import masked
 
 REPUBLISHED = (streams.USAGE.name, streams.AUDIT.name)
-"""Dead letters are kept in the archive for the record; the operator may publish only events."""
+"""The event streams, republished message by message; ``DEADLETTER`` is rebuilt from them
+(:func:`republish`)."""
 
 
 async def export(nc: Client, progress: Callable[[int], None]) -> AsyncIterator[bytes]:
@@ -62,19 +68,88 @@ def lines(blocks: Iterator[bytes]) -> Iterator[dict[str, object]]:
         yield json.loads(rest)
 
 
-async def republish(
-    nc: Client, messages: Iterator[dict[str, object]], progress: Callable[[int], None]
-) -> dict[str, int]:
-    """Publish the usage and audit events again (same ``Nats-Msg-Id``); counts by outcome."""
-    js = nc.jetstream()
-    counts = {"republished": 0, "duplicates": 0, "kept_in_archive_only": 0}
+def advisory_targets(messages: Iterator[dict[str, object]]) -> set[tuple[str, int]]:
+    """The ``(stream, seq)`` of every message a max-deliveries advisory in the archive names
+    (a first pass over the archive: the advisories come after the events they name)."""
+    targets: set[tuple[str, int]] = set()
     for m in messages:
-        if m["stream"] not in REPUBLISHED:
-            counts["kept_in_archive_only"] += 1
-            continue
+        if m["stream"] == streams.DEADLETTER.name and str(m["subject"]).startswith(subjects.MAX_DELIVERIES_ADVISORY):
+            body = _advisory_body(m)
+            if body is not None:
+                targets.add(body)
+    return targets
+
+
+def _advisory_body(m: dict[str, object]) -> tuple[str, int] | None:
+    try:
+        body = json.loads(base64.b64decode(str(m["data"])))
+        return str(body["stream"]), int(body["stream_seq"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+async def republish(
+    nc: Client,
+    messages: Iterator[dict[str, object]],
+    progress: Callable[[int], None],
+    targets: set[tuple[str, int]] | None = None,
+) -> dict[str, int]:
+    """Publish the usage and audit events again (same ``Nats-Msg-Id``), then the dead letters;
+    counts by outcome.
+
+    A dead letter a consumer filed (``gw.dlq.<durable>``) carries its message and is published
+    again as it was. A max-deliveries advisory only names a stream sequence, which the restored
+    stream numbers afresh, so it becomes a dead letter carrying the named message (masked like a
+    consumer's, ``libs/svc/consumers.py:masked``) and its new sequence: ``deadletters replay``
+    works on either after a restore. ``targets`` (:func:`advisory_targets`) are the messages to
+    keep for that on the way; an advisory whose message was not in the archive (aged out before
+    the backup) stays in the archive only."""
+    js = nc.jetstream()
+    counts = {"republished": 0, "duplicates": 0, "dead_letters": 0, "kept_in_archive_only": 0}
+    named: dict[tuple[str, int], tuple[str, bytes, int]] = {}
+    for m in messages:
         headers = {str(k): str(v) for k, v in dict(m.get("headers") or {}).items()}  # type: ignore[call-overload]
         headers.setdefault("Nats-Msg-Id", f"backup.{m['stream']}.{m['seq']}")
-        ack = await js.publish(str(m["subject"]), base64.b64decode(str(m["data"])), headers=headers, timeout=10.0)
-        counts["duplicates" if ack.duplicate else "republished"] += 1
+        subject, data = str(m["subject"]), base64.b64decode(str(m["data"]))
+        if m["stream"] in REPUBLISHED:
+            ack = await js.publish(subject, data, headers=headers, timeout=10.0)
+            key = (str(m["stream"]), int(str(m["seq"])))
+            if targets and key in targets:
+                named[key] = (subject, data, ack.seq)
+        elif m["stream"] == streams.DEADLETTER.name and subject.startswith(subjects.MAX_DELIVERIES_ADVISORY):
+            letter = _from_advisory(data, named)
+            if letter is None:
+                counts["kept_in_archive_only"] += 1
+                continue
+            ack = await js.publish(subjects.dead_letter(letter.consumer), encode(letter), headers=headers,
+                                   timeout=10.0)  # fmt: skip
+        elif m["stream"] == streams.DEADLETTER.name and subject.startswith(subjects.dead_letter("")):
+            ack = await js.publish(subject, data, headers=headers, timeout=10.0)
+        else:
+            counts["kept_in_archive_only"] += 1
+            continue
+        if ack.duplicate:
+            counts["duplicates"] += 1
+        else:
+            counts["dead_letters" if m["stream"] == streams.DEADLETTER.name else "republished"] += 1
         progress(1)
     return counts
+
+
+def _from_advisory(data: bytes, named: dict[tuple[str, int], tuple[str, bytes, int]]) -> DeadLetter | None:
+    try:
+        body = json.loads(data)
+        key = (str(body["stream"]), int(body["stream_seq"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    if key not in named:
+        return None
+    subject, payload, new_seq = named[key]
+    ts = str(body.get("timestamp", ""))
+    try:
+        millis = int(dt.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() * 1000) if ts else 0
+    except ValueError:
+        millis = 0
+    return DeadLetter(subject=subject, stream=key[0], stream_seq=new_seq, consumer=str(body.get("consumer", "")),
+                      reason="max_deliveries", detail="restored from the server's advisory",
+                      deliveries=int(body.get("deliveries", 0) or 0), ts=millis, payload=masked(payload))  # fmt: skip

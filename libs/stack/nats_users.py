@@ -89,10 +89,11 @@ PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "subscribe": [],
     },
     OPERATOR: {
-        # JetStream management, dead-letter replay onto the original subjects, metrics of one replica
-        # of a service, or of every process (the scrape every process answers: the metrics bridge)
-        "publish": ["$JS.API.>", "gw.evt.usage.>", "gw.evt.audit.>", *(s.metrics(x) for x in s.SERVICES),
-                    s.METRICS_SCRAPE],
+        # JetStream management, dead-letter replay onto the original subjects, dead letters put back
+        # by a restore (libs/backup/streams.py), metrics of one replica of a service, or of every
+        # process (the scrape every process answers: the metrics bridge)
+        "publish": ["$JS.API.>", "gw.evt.usage.>", "gw.evt.audit.>", s.dead_letter(">"),
+                    *(s.metrics(x) for x in s.SERVICES), s.METRICS_SCRAPE],
         "subscribe": [],
     },
 }  # fmt: skip

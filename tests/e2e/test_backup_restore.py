@@ -25,6 +25,9 @@ from libs.audit import stored
 from libs.audit.chain import Report
 from libs.audit.signing import TrustedKeys
 from libs.backup import archive, cipher
+from libs.contracts import subjects
+from libs.contracts.codec import encode
+from libs.contracts.messages import AuditEvent
 from libs.crypto.keyring import Keyring
 from libs.db.pool import create_pool
 from libs.stack import operator, pg
@@ -104,6 +107,40 @@ def _superuser_dsn(var: Path, port: int) -> str:
     return f"postgresql://postgres:{(var / 'pg' / 'superuser.password').read_text().strip()}@127.0.0.1:{port}/bastion"
 
 
+def _dead_letters(url: str, var: Path) -> list[dict[str, object]]:
+    async def read() -> list[dict[str, object]]:
+        nc = await nats.connect(url, **credentials(operator.with_certificate(url, var)))
+        try:
+            return await operator.list_dead_letters(nc, limit=10000)
+        finally:
+            await nc.close()
+
+    return asyncio.run(read())
+
+
+def _forge_a_dead_letter(stack: Stack, org: str) -> None:
+    """The edge claims a management action (as tests/e2e/test_audit_stream_integrity.py does):
+    the audit service files it as a dead letter (``claims``)."""
+    subject = subjects.audit_event("edge", "api_key", "revoked")
+    before = sum(1 for e in _dead_letters(stack.bus_url, stack.var) if e.get("subject") == subject)
+    forged = AuditEvent(event_id=f"evt_{secrets.token_hex(12)}", ts=int(time.time() * 1000), org_id=org, actor_type="admin_token",
+                        actor_id="tok_owner", action="api_key.revoked", resource="key:victim", success=True,
+                        request_id=f"req_forged_{secrets.token_hex(4)}")  # fmt: skip
+
+    async def send() -> None:
+        nc = await nats.connect(stack.bus_url, **stack.bus_options("edge"), allow_reconnect=False)
+        try:
+            await nc.jetstream().publish(subject, encode(forged), timeout=5)
+        finally:
+            await nc.close()
+
+    asyncio.run(send())
+    deadline = time.monotonic() + 30
+    while sum(1 for e in _dead_letters(stack.bus_url, stack.var) if e.get("subject") == subject) == before:
+        assert time.monotonic() < deadline, "the forged event was never dead-lettered"
+        time.sleep(0.3)
+
+
 def _pending(url: str, var: Path) -> int:
     async def read() -> int:
         nc = await nats.connect(url, **credentials(operator.with_certificate(url, var)))
@@ -140,6 +177,8 @@ def source(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
         assert answer.status_code == 200, answer.text
     usage = _settled(lambda: _usage(stack.superuser_dsn, made["org"]))
     assert usage[0] == 3, usage  # type: ignore[index]
+    _forge_a_dead_letter(stack, str(made["org"]))
+    letters = [(e["subject"], e["reason"], e["consumer"]) for e in _dead_letters(stack.bus_url, stack.var)]
     out = tmp_path_factory.mktemp("backups")
     env = _env(stack.ports, BASTION_BACKUP_PASSPHRASE=PASSPHRASE)
     created = _cli(env, "create", "--var", str(stack.var), "--out", str(out), "--include-secrets", "--keep", "2")
@@ -149,7 +188,7 @@ def source(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     assert path.stat().st_mode & 0o777 == 0o600
     assert "database dump" in created.stderr  # the progress lines
     return {**made, "provider_key": provider_key, "email": email, "model": model, "usage": usage, "archive": path,
-            "create_stderr": created.stderr}  # fmt: skip
+            "create_stderr": created.stderr, "dead_letters": letters}  # fmt: skip
 
 
 def test_the_archive_holds_no_canary_in_clear(stack: Stack, source: dict[str, object]) -> None:
@@ -243,6 +282,9 @@ def test_restore_into_a_new_stack(stack: Stack, source: dict[str, object], tmp_p
             assert time.monotonic() < deadline, "restored events never consumed"
             time.sleep(0.5)
         assert _settled(lambda: _usage(dsn, str(source["org"]))) == source["usage"]
+        # the dead letters are back, for `deadletters list` and `replay` on the new stack
+        restored_letters = _dead_letters(f"tls://127.0.0.1:{ports['NATS']}", var)
+        assert [(e["subject"], e["reason"], e["consumer"]) for e in restored_letters] == source["dead_letters"]
         edge = f"http://127.0.0.1:{ports['EDGE']}/v1"
         headers = {"authorization": f"Bearer {source['key']}"}
         assert httpx.get(f"{edge}/models", headers=headers, timeout=10).status_code == 200
